@@ -1,0 +1,139 @@
+//! The LINE conversation as a pure state machine: a resident's event and their stored record
+//! in, the change to store and the replies out. No I/O here, so every flow is tested as a
+//! script of events and expected replies. Each flow lives in its own module.
+
+pub mod command;
+pub mod common;
+mod registration;
+mod review;
+mod settings;
+mod stop;
+mod welcome;
+
+use chrono::NaiveDate;
+
+use crate::catalog::Catalog;
+use crate::domain::{Resident, UserId};
+use crate::line::Message;
+pub use command::{Command, Target};
+
+/// What the resident did, reduced to what the conversation needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming<'a> {
+    Follow {
+        unblocked: bool,
+    },
+    Unfollow,
+    /// Invited into a group chat.
+    Join,
+    Text(&'a str),
+    Postback {
+        data: &'a str,
+        date: Option<&'a str>,
+    },
+    /// A sticker, image, location, … (by type).
+    OtherMessage(&'a str),
+}
+
+/// Facts about this turn that do not come from the resident.
+pub struct Turn<'a> {
+    pub user_id: &'a UserId,
+    pub today: NaiveDate,
+    pub timestamp_ms: i64,
+    pub catalog: &'a Catalog,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Keep,
+    Save(Resident),
+    /// Remove the resident and everything registered (配信停止, blocking).
+    Delete,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub change: Change,
+    pub replies: Vec<Message>,
+}
+
+impl Response {
+    fn reply(change: Change, message: Message) -> Response {
+        Response {
+            change,
+            replies: vec![message],
+        }
+    }
+
+    fn silent(change: Change) -> Response {
+        Response {
+            change,
+            replies: vec![],
+        }
+    }
+}
+
+pub fn respond(turn: &Turn<'_>, resident: Option<&Resident>, incoming: Incoming<'_>) -> Response {
+    // A late redelivery of an old follow/unfollow must not undo newer registrations.
+    let stale = resident.is_some_and(|r| turn.timestamp_ms < r.last_event_ms);
+    let mut response = match incoming {
+        Incoming::Follow { .. } if stale => Response::silent(Change::Keep),
+        Incoming::Unfollow if stale => Response::silent(Change::Keep),
+        Incoming::Follow { unblocked } => welcome::follow(turn, resident, unblocked),
+        Incoming::Unfollow => Response::silent(match resident {
+            Some(_) => Change::Delete,
+            None => Change::Keep,
+        }),
+        Incoming::Join => welcome::group_notice(),
+        Incoming::Text(text) => match Command::from_text(text) {
+            Some(command) => run(turn, resident, command, None),
+            None => welcome::fallback(turn, resident, None),
+        },
+        Incoming::OtherMessage(kind) => welcome::fallback(turn, resident, Some(kind)),
+        Incoming::Postback { data, date } => match Command::from_postback(data) {
+            Some(command) => run(turn, resident, command, date),
+            None => welcome::expired_button(turn, resident),
+        },
+    };
+    if let Change::Save(r) = &mut response.change {
+        r.last_event_ms = r.last_event_ms.max(turn.timestamp_ms);
+    }
+    response
+}
+
+fn run(
+    turn: &Turn<'_>,
+    resident: Option<&Resident>,
+    command: Command,
+    date: Option<&str>,
+) -> Response {
+    match command {
+        Command::RegisterDue => registration::due_date(turn, resident, date),
+        Command::RegisterBirth => registration::birth_date(turn, resident, date),
+        Command::Show => review::show(turn, resident),
+        Command::RemoveMenu => review::remove_menu(turn, resident),
+        Command::RemoveAsk(target) => review::remove_ask(turn, resident, &target),
+        Command::RemoveConfirm(target) => review::remove_confirm(turn, resident, &target),
+        Command::Settings => settings::show(turn, resident),
+        Command::SetEasyJapanese(on) => settings::set_easy(turn, resident, on),
+        Command::Stop => stop::ask(turn, resident),
+        Command::StopConfirm => stop::confirm(turn, resident),
+        Command::Cancel => welcome::cancelled(turn, resident),
+        Command::Menu => welcome::menu(turn, resident),
+    }
+}
+
+/// What the account says when invited into a group chat (no resident involved).
+pub fn group_notice() -> Vec<Message> {
+    welcome::group_notice().replies
+}
+
+/// The resident to change: the stored one, or a fresh record for a first registration.
+fn editable(turn: &Turn<'_>, resident: Option<&Resident>) -> Resident {
+    resident
+        .cloned()
+        .unwrap_or_else(|| Resident::new(turn.user_id.clone()))
+}
+
+#[cfg(test)]
+mod script_tests;

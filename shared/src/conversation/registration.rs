@@ -1,0 +1,178 @@
+//! Registering a due date or a child's birthdate from LINE's date picker. Dates are checked
+//! here again (a client can send anything), and a rejected date brings the picker back.
+
+use chrono::NaiveDate;
+
+use super::common::{
+    birth_date_window, birth_picker, due_date_window, due_picker, main_actions, next_notice,
+};
+use super::{Change, Response, Turn, editable};
+use crate::dates::{self, describe_age, describe_pregnancy, japanese_date};
+use crate::domain::{AnchorKind, MAX_CHILDREN, Pregnancy, Resident};
+use crate::line::Message;
+
+/// A birth this close to the registered due date ends the pregnancy registration: from 22
+/// weeks of gestation (viability) to 6 weeks past the due date.
+const BIRTH_ENDS_PREGNANCY_FROM_GA_DAYS: i64 = 22 * 7;
+const BIRTH_ENDS_PREGNANCY_UNTIL_DAYS_AFTER_DUE: i64 = 42;
+
+fn parse(date: Option<&str>) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(date?.trim(), "%Y-%m-%d").ok()
+}
+
+fn ask_again(text: String, picker: crate::line::Action) -> Response {
+    Response::reply(Change::Keep, Message::text_with(text, vec![picker]))
+}
+
+pub fn due_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&str>) -> Response {
+    let picker = due_picker(turn.today, resident);
+    let Some(raw) = date else {
+        return ask_again(
+            "出産予定日を、下のボタンのカレンダーから選んでください。".to_string(),
+            picker,
+        );
+    };
+    let Some(due) = parse(Some(raw)) else {
+        return ask_again(
+            "日付を読み取れませんでした。お手数ですが、カレンダーからもう一度選んでください。"
+                .to_string(),
+            picker,
+        );
+    };
+    let (min, max) = due_date_window(turn.today);
+    if due < min {
+        return ask_again(
+            format!(
+                "{}は過ぎた日付です。出産予定日は今日以降の日付を選んでください。\n\
+                 すでにお生まれの場合は、お子さまの生年月日を登録してください。",
+                japanese_date(due)
+            ),
+            picker,
+        )
+        .with_extra_action(birth_picker(turn.today, resident));
+    }
+    if due > max {
+        return ask_again(
+            format!(
+                "出産予定日は、今日から280日（約10か月）以内、{}までの日付を選んでください。",
+                japanese_date(max)
+            ),
+            picker,
+        );
+    }
+    let mut r = editable(turn, resident);
+    let changed = r.pregnancy.as_ref().is_some_and(|p| p.due_date != due);
+    r.pregnancy = Some(Pregnancy { due_date: due });
+    let mut text = format!(
+        "出産予定日を{}で{}しました。\n今日は{}です。\n\n\
+         妊娠週数に合わせて、健診や手続きのお知らせを朝9時ごろにお届けします。",
+        japanese_date(due),
+        if changed { "変更" } else { "登録" },
+        describe_pregnancy(due, turn.today)
+    );
+    if let Some(next) = next_notice(turn.catalog, AnchorKind::DueDate, due, turn.today) {
+        text.push('\n');
+        text.push_str(&next);
+    }
+    let actions = main_actions(turn.today, Some(&r));
+    Response::reply(Change::Save(r), Message::text_with(text, actions))
+}
+
+pub fn birth_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&str>) -> Response {
+    let picker = birth_picker(turn.today, resident);
+    if resident.is_some_and(|r| r.children.len() >= MAX_CHILDREN) {
+        return Response::reply(
+            Change::Keep,
+            Message::text_with(
+                format!(
+                    "登録できるお子さまは{MAX_CHILDREN}人までです。登録内容から、不要な登録を削除してください。"
+                ),
+                main_actions(turn.today, resident),
+            ),
+        );
+    }
+    let Some(raw) = date else {
+        return ask_again(
+            "お子さまの生年月日を、下のボタンのカレンダーから選んでください。".to_string(),
+            picker,
+        );
+    };
+    let Some(birth) = parse(Some(raw)) else {
+        return ask_again(
+            "日付を読み取れませんでした。お手数ですが、カレンダーからもう一度選んでください。"
+                .to_string(),
+            picker,
+        );
+    };
+    let (min, max) = birth_date_window(turn.today);
+    if birth > max {
+        return ask_again(
+            "生年月日に未来の日付は登録できません。もう一度選んでください。\n\
+             妊娠中の場合は、出産予定日を登録してください。"
+                .to_string(),
+            picker,
+        )
+        .with_extra_action(due_picker(turn.today, resident));
+    }
+    if birth < min {
+        return ask_again(
+            format!(
+                "このサービスは18歳までのお子さまが対象です。{}以降の生年月日を選んでください。",
+                japanese_date(min)
+            ),
+            picker,
+        );
+    }
+    let mut r = editable(turn, resident);
+    let twin = r.children.iter().any(|c| c.birth_date == birth);
+    let ends_pregnancy = r.pregnancy.as_ref().is_some_and(|p| {
+        let ga_at_birth = dates::gestational_age_days(p.due_date, birth);
+        ga_at_birth >= BIRTH_ENDS_PREGNANCY_FROM_GA_DAYS
+            && (birth - p.due_date).num_days() <= BIRTH_ENDS_PREGNANCY_UNTIL_DAYS_AFTER_DUE
+    });
+    if ends_pregnancy {
+        r.pregnancy = None;
+    }
+    r.add_child(birth);
+    let mut text = String::new();
+    if ends_pregnancy {
+        text.push_str(
+            "ご出産おめでとうございます！\n妊娠中のお知らせは終了し、お子さまのお知らせに切り替えました。\n\n",
+        );
+    }
+    text.push_str(&format!(
+        "お子さま（{}生まれ）を登録しました。\n今日で{}です。\n\n\
+         お子さまの月齢・年齢に合わせて、健診や予防接種などのお知らせを朝9時ごろにお届けします。",
+        japanese_date(birth),
+        describe_age(birth, turn.today)
+    ));
+    if let Some(next) = next_notice(turn.catalog, AnchorKind::BirthDate, birth, turn.today) {
+        text.push('\n');
+        text.push_str(&next);
+    }
+    if twin {
+        text.push_str(
+            "\n\n同じ生年月日のお子さまがすでに登録されています。ふたごなどの場合はこのままで大丈夫です。\
+             まちがえた場合は「登録内容を見る」から削除できます。",
+        );
+    }
+    let actions = main_actions(turn.today, Some(&r));
+    Response::reply(Change::Save(r), Message::text_with(text, actions))
+}
+
+impl Response {
+    /// Adds one more button to the first reply's quick reply (e.g. "register a birth instead").
+    fn with_extra_action(mut self, action: crate::line::Action) -> Response {
+        if let Some(Message::Text {
+            quick_reply: Some(q),
+            ..
+        }) = self.replies.first_mut()
+        {
+            q.items.push(crate::line::QuickReplyItem {
+                kind: "action".to_string(),
+                action,
+            });
+        }
+        self
+    }
+}

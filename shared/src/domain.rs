@@ -1,0 +1,206 @@
+//! Residents and what they registered, in the words the municipality uses. No AWS or LINE
+//! types here: the store and the conversation both speak these.
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// At most this many children per resident: the removal menu must fit one quick reply.
+pub const MAX_CHILDREN: usize = 10;
+
+/// A LINE user id. `Debug` is redacted so an id never reaches a log by accident.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(String);
+
+impl UserId {
+    /// LINE ids look like `U` + 32 hex digits; anything printable and short is accepted so a
+    /// LINE-compatible client can use its own ids, but nothing that could break a key.
+    pub fn parse(raw: &str) -> Option<UserId> {
+        let ok = !raw.is_empty()
+            && raw.len() <= 64
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        ok.then(|| UserId(raw.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("UserId(<redacted>)")
+    }
+}
+
+/// What a milestone counts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnchorKind {
+    DueDate,
+    BirthDate,
+}
+
+impl AnchorKind {
+    pub fn key_prefix(self) -> &'static str {
+        match self {
+            AnchorKind::DueDate => "due",
+            AnchorKind::BirthDate => "birth",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pregnancy {
+    pub due_date: NaiveDate,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Child {
+    /// Stable within the resident (`c1`, `c2`, …) so postbacks can name a child.
+    pub id: String,
+    pub birth_date: NaiveDate,
+}
+
+/// One person on the LINE account and everything they chose to register.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resident {
+    pub user_id: UserId,
+    /// Optimistic concurrency: a save must name the version it read (0 = never stored).
+    #[serde(default)]
+    pub version: u64,
+    #[serde(default)]
+    pub pregnancy: Option<Pregnancy>,
+    #[serde(default)]
+    pub children: Vec<Child>,
+    /// Receive やさしい日本語 where the catalog has it.
+    #[serde(default)]
+    pub easy_japanese: bool,
+    #[serde(default)]
+    pub next_child_no: u32,
+    /// Newest LINE event timestamp applied (ms), so a late redelivered follow/unfollow
+    /// cannot undo something newer.
+    #[serde(default)]
+    pub last_event_ms: i64,
+}
+
+impl Resident {
+    pub fn new(user_id: UserId) -> Resident {
+        Resident {
+            user_id,
+            version: 0,
+            pregnancy: None,
+            children: Vec::new(),
+            easy_japanese: false,
+            next_child_no: 1,
+            last_event_ms: 0,
+        }
+    }
+
+    pub fn has_registrations(&self) -> bool {
+        self.pregnancy.is_some() || !self.children.is_empty()
+    }
+
+    pub fn add_child(&mut self, birth_date: NaiveDate) -> &Child {
+        let no = self.next_child_no.max(1);
+        self.next_child_no = no + 1;
+        self.children.push(Child {
+            id: format!("c{no}"),
+            birth_date,
+        });
+        self.children.sort_by_key(|c| c.birth_date);
+        let index = self
+            .children
+            .iter()
+            .position(|c| c.id == format!("c{no}"))
+            .unwrap_or(0);
+        &self.children[index]
+    }
+
+    pub fn child(&self, id: &str) -> Option<&Child> {
+        self.children.iter().find(|c| c.id == id)
+    }
+
+    /// The anchor-index entries this resident should have: what the daily scan looks up.
+    pub fn anchor_entries(&self) -> Vec<AnchorEntry> {
+        let mut entries = Vec::with_capacity(self.children.len() + 1);
+        if let Some(p) = &self.pregnancy {
+            entries.push(AnchorEntry {
+                kind: AnchorKind::DueDate,
+                date: p.due_date,
+                user_id: self.user_id.clone(),
+                subject: "pregnancy".to_string(),
+                easy_japanese: self.easy_japanese,
+            });
+        }
+        for c in &self.children {
+            entries.push(AnchorEntry {
+                kind: AnchorKind::BirthDate,
+                date: c.birth_date,
+                user_id: self.user_id.clone(),
+                subject: c.id.clone(),
+                easy_japanese: self.easy_japanese,
+            });
+        }
+        entries
+    }
+}
+
+/// One row of the anchor index: enough to address and filter a delivery without reading
+/// the resident.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnchorEntry {
+    pub kind: AnchorKind,
+    pub date: NaiveDate,
+    pub user_id: UserId,
+    pub subject: String,
+    pub easy_japanese: bool,
+}
+
+/// An inclusive run of anchor dates of one kind inside one calendar month: what one index
+/// lookup covers (month-end clamping makes a birth offset map to up to four days).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AnchorRange {
+    pub kind: AnchorKind,
+    pub first: NaiveDate,
+    pub last: NaiveDate,
+}
+
+impl AnchorRange {
+    pub fn contains(&self, kind: AnchorKind, date: NaiveDate) -> bool {
+        kind == self.kind && self.first <= date && date <= self.last
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_id_debug_is_redacted() {
+        let id = UserId::parse("U4af4980629b7b63f2f5a9e1c4d3a0b9e").expect("valid");
+        assert_eq!(format!("{id:?}"), "UserId(<redacted>)");
+        assert!(UserId::parse("").is_none());
+        assert!(UserId::parse("U x").is_none());
+        assert!(UserId::parse(&"U".repeat(65)).is_none());
+    }
+
+    #[test]
+    fn children_keep_stable_ids_and_birth_order() {
+        let mut r = Resident::new(UserId::parse("U1").expect("valid"));
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+        r.add_child(d("2025-01-01"));
+        let second = r.add_child(d("2023-05-05")).id.clone();
+        assert_eq!(second, "c2");
+        assert_eq!(r.children[0].id, "c2");
+        r.children.retain(|c| c.id != "c1");
+        assert_eq!(r.add_child(d("2026-01-01")).id, "c3");
+        let entries = r.anchor_entries();
+        assert_eq!(entries.len(), 2);
+        assert!(entries.iter().all(|e| e.kind == AnchorKind::BirthDate));
+    }
+}

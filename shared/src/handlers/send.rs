@@ -1,0 +1,199 @@
+//! Sending delivery jobs: push for one recipient, multicast for more, with the job's retry
+//! key; 409 counts as delivered; 429/5xx/timeouts come back for a later retry; other 4xx
+//! are permanent. [`drain`] runs the queue to empty locally (`/dev/daily`).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::clock::Clock;
+use crate::delivery::DeliveryJob;
+use crate::domain::UserId;
+use crate::line::LineApi;
+use crate::pacer::Pacer;
+use crate::queue::{Queue, QueueError};
+use crate::store::Store;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    Delivered {
+        recipients: usize,
+    },
+    /// Done by an earlier attempt or run.
+    AlreadyDone,
+    Retry {
+        reason: String,
+        after: Option<Duration>,
+    },
+    Failed {
+        reason: String,
+    },
+}
+
+pub async fn send_job<S: Store, L: LineApi>(
+    store: &S,
+    line: &L,
+    pacer: &Pacer,
+    job: &DeliveryJob,
+    now: DateTime<Utc>,
+) -> SendOutcome {
+    let store_failure = |e: crate::store::StoreError| {
+        if e.is_retryable() {
+            SendOutcome::Retry {
+                reason: e.to_string(),
+                after: None,
+            }
+        } else {
+            SendOutcome::Failed {
+                reason: e.to_string(),
+            }
+        }
+    };
+    match store.job_done(&job.id, now).await {
+        Ok(true) => return SendOutcome::AlreadyDone,
+        Ok(false) => {}
+        Err(e) => return store_failure(e),
+    }
+    // A later scan may have overlapped an earlier one; nobody gets a milestone twice.
+    let served = match store
+        .delivered_among(&job.scope, &job.recipients, now)
+        .await
+    {
+        Ok(served) => served,
+        Err(e) => return store_failure(e),
+    };
+    let to: Vec<UserId> = job
+        .recipients
+        .iter()
+        .filter(|u| !served.contains(*u))
+        .cloned()
+        .collect();
+    if !to.is_empty() {
+        pacer.wait().await;
+        let key = job.retry_key();
+        let sent = match to.as_slice() {
+            [one] => line.push(one, &job.messages, &key).await,
+            many => line.multicast(many, &job.messages, &key).await,
+        };
+        if let Err(e) = sent {
+            return if e.is_retryable() {
+                SendOutcome::Retry {
+                    reason: e.to_string(),
+                    after: e.retry_after(),
+                }
+            } else {
+                SendOutcome::Failed {
+                    reason: e.to_string(),
+                }
+            };
+        }
+    }
+    // If this write fails the job is retried; the retry key makes LINE answer 409.
+    if let Err(e) = store.record_delivery(&job.id, &job.scope, &to, now).await {
+        return store_failure(e);
+    }
+    if to.is_empty() {
+        SendOutcome::AlreadyDone
+    } else {
+        SendOutcome::Delivered {
+            recipients: to.len(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DrainPolicy {
+    /// Attempts per job before it goes to the dead-letter queue.
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// Give up waiting for retries after this long in total.
+    pub deadline: Duration,
+}
+
+impl Default for DrainPolicy {
+    fn default() -> Self {
+        DrainPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+            deadline: Duration::from_secs(120),
+        }
+    }
+}
+
+impl DrainPolicy {
+    fn delay(&self, attempt: u32, suggested: Option<Duration>) -> Duration {
+        let backoff = self.base_delay * 2u32.saturating_pow(attempt.saturating_sub(1));
+        suggested.unwrap_or(backoff).min(self.max_delay)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DrainReport {
+    /// Messages delivered (one per resident per job).
+    pub sent: usize,
+    pub jobs_sent: usize,
+    pub already_done: usize,
+    pub retries: usize,
+    pub dead_lettered: usize,
+    /// Jobs still queued when the deadline passed.
+    pub left_in_queue: usize,
+}
+
+/// Sends queued jobs until the queue is empty (retries included) or the deadline passes.
+pub async fn drain<S: Store, Q: Queue, L: LineApi>(
+    store: &S,
+    queue: &Q,
+    line: &L,
+    pacer: &Pacer,
+    clock: &dyn Clock,
+    policy: &DrainPolicy,
+) -> Result<DrainReport, QueueError> {
+    let started = tokio::time::Instant::now();
+    let mut report = DrainReport::default();
+    loop {
+        let batch = queue.receive(10).await?;
+        if batch.is_empty() {
+            let depth = queue.depth().await?;
+            if depth.visible + depth.hidden == 0 {
+                break;
+            }
+            if started.elapsed() > policy.deadline {
+                report.left_in_queue = depth.visible + depth.hidden;
+                tracing::warn!(left = report.left_in_queue, "drain deadline passed");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        }
+        for queued in batch {
+            match send_job(store, line, pacer, &queued.job, clock.now()).await {
+                SendOutcome::Delivered { recipients } => {
+                    report.sent += recipients;
+                    report.jobs_sent += 1;
+                    queue.ack(&queued.receipt).await?;
+                }
+                SendOutcome::AlreadyDone => {
+                    report.already_done += 1;
+                    queue.ack(&queued.receipt).await?;
+                }
+                SendOutcome::Retry { reason, after }
+                    if queued.receive_count < policy.max_attempts =>
+                {
+                    tracing::warn!(job = %queued.job.id, attempt = queued.receive_count, %reason, "send will be retried");
+                    report.retries += 1;
+                    let delay = policy.delay(queued.receive_count, after);
+                    queue.retry_later(&queued.receipt, delay).await?;
+                }
+                SendOutcome::Retry { reason, .. } | SendOutcome::Failed { reason } => {
+                    tracing::error!(job = %queued.job.id, %reason, "job moved to the dead-letter queue");
+                    report.dead_lettered += 1;
+                    queue.dead_letter(&queued.receipt, &reason).await?;
+                }
+            }
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,28 @@
+//! LINE Messaging API limits, in one place (from the official OpenAPI spec and reference).
+//! Outgoing requests are checked against these before they leave.
+
+/// Messages in one reply, push or multicast request.
+pub const MAX_MESSAGES_PER_REQUEST: usize = 5;
+/// User ids in one multicast request.
+pub const MAX_MULTICAST_RECIPIENTS: usize = 500;
+/// A text message's length, counted in UTF-16 code units.
+pub const MAX_TEXT_UTF16_UNITS: usize = 5000;
+/// Items in one quick reply.
+pub const MAX_QUICK_REPLY_ITEMS: usize = 13;
+/// An action's label (quick reply buttons, template buttons).
+pub const MAX_ACTION_LABEL_CHARS: usize = 20;
+/// Postback and datetime-picker `data`.
+pub const MAX_POSTBACK_DATA_CHARS: usize = 300;
+/// Postback `displayText`.
+pub const MAX_DISPLAY_TEXT_CHARS: usize = 300;
+/// A template message's `altText`.
+pub const MAX_ALT_TEXT_CHARS: usize = 400;
+/// A confirm template's `text`.
+pub const MAX_CONFIRM_TEXT_CHARS: usize = 240;
+/// A confirm template has exactly this many actions.
+pub const CONFIRM_ACTIONS: usize = 2;
+/// Largest webhook body sukusuku accepts; LINE's own are far smaller.
+pub const MAX_WEBHOOK_BODY_BYTES: usize = 1024 * 1024;
+/// Per-channel request rate limits.
+pub const MULTICAST_REQUESTS_PER_SECOND: u32 = 200;
+pub const PUSH_REQUESTS_PER_SECOND: u32 = 2000;

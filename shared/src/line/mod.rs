@@ -1,0 +1,11 @@
+//! The LINE Messaging API as sukusuku uses it: limits, webhook signature and events,
+//! outgoing messages, and the API client boundary.
+
+pub mod client;
+pub mod limits;
+pub mod message;
+pub mod signature;
+pub mod webhook;
+
+pub use client::{Accepted, HttpLineApi, LineApi, LineCall, LineError, MemoryLineApi, RetryKey};
+pub use message::{Action, Message, QuickReply, QuickReplyItem, Template};

@@ -1,0 +1,216 @@
+//! An in-process queue with SQS-like visibility: received jobs stay hidden until acked,
+//! retried after a delay, or reappear when the visibility timeout lapses (a crashed send).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::{Queue, QueueDepth, QueueError, QueuedJob};
+use crate::delivery::DeliveryJob;
+
+/// A received job not acked within this time is handed out again.
+const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(60);
+
+struct Entry {
+    job: DeliveryJob,
+    visible_at: Instant,
+    receive_count: u32,
+}
+
+#[derive(Default)]
+struct Inner {
+    next_seq: u64,
+    entries: BTreeMap<u64, Entry>,
+    dead: Vec<(DeliveryJob, String)>,
+}
+
+#[derive(Default)]
+pub struct MemoryQueue {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryQueue {
+    pub fn new() -> MemoryQueue {
+        MemoryQueue::default()
+    }
+
+    /// Jobs given up on, with the reason.
+    pub fn dead_letters(&self) -> Vec<(DeliveryJob, String)> {
+        self.lock().dead.clone()
+    }
+
+    /// When the next hidden job becomes visible, if any.
+    pub fn next_visible_in(&self) -> Option<Duration> {
+        let now = Instant::now();
+        self.lock()
+            .entries
+            .values()
+            .map(|e| e.visible_at.saturating_duration_since(now))
+            .min()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Receipts name the entry and the receive, so an old receipt cannot ack a later receive.
+fn receipt(seq: u64, count: u32) -> String {
+    format!("{seq}.{count}")
+}
+
+fn parse_receipt(r: &str) -> Result<(u64, u32), QueueError> {
+    let bad = || QueueError::BadMessage(format!("unknown receipt `{r}`"));
+    let (seq, count) = r.split_once('.').ok_or_else(bad)?;
+    Ok((
+        seq.parse().map_err(|_| bad())?,
+        count.parse().map_err(|_| bad())?,
+    ))
+}
+
+impl Inner {
+    fn current(&mut self, r: &str) -> Result<Option<u64>, QueueError> {
+        let (seq, count) = parse_receipt(r)?;
+        Ok(self
+            .entries
+            .get(&seq)
+            .filter(|e| e.receive_count == count)
+            .map(|_| seq))
+    }
+}
+
+impl Queue for MemoryQueue {
+    async fn enqueue(&self, jobs: &[DeliveryJob]) -> Result<(), QueueError> {
+        let mut inner = self.lock();
+        let now = Instant::now();
+        for job in jobs {
+            let seq = inner.next_seq;
+            inner.next_seq += 1;
+            inner.entries.insert(
+                seq,
+                Entry {
+                    job: job.clone(),
+                    visible_at: now,
+                    receive_count: 0,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    async fn receive(&self, max: usize) -> Result<Vec<QueuedJob>, QueueError> {
+        let mut inner = self.lock();
+        let now = Instant::now();
+        let mut out = Vec::new();
+        for (seq, e) in inner.entries.iter_mut() {
+            if out.len() >= max {
+                break;
+            }
+            if e.visible_at <= now {
+                e.receive_count += 1;
+                e.visible_at = now + VISIBILITY_TIMEOUT;
+                out.push(QueuedJob {
+                    job: e.job.clone(),
+                    receipt: receipt(*seq, e.receive_count),
+                    receive_count: e.receive_count,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn ack(&self, r: &str) -> Result<(), QueueError> {
+        let mut inner = self.lock();
+        if let Some(seq) = inner.current(r)? {
+            inner.entries.remove(&seq);
+        }
+        Ok(())
+    }
+
+    async fn retry_later(&self, r: &str, delay: Duration) -> Result<(), QueueError> {
+        let mut inner = self.lock();
+        if let Some(seq) = inner.current(r)?
+            && let Some(e) = inner.entries.get_mut(&seq)
+        {
+            e.visible_at = Instant::now() + delay;
+        }
+        Ok(())
+    }
+
+    async fn dead_letter(&self, r: &str, reason: &str) -> Result<(), QueueError> {
+        let mut inner = self.lock();
+        if let Some(seq) = inner.current(r)?
+            && let Some(e) = inner.entries.remove(&seq)
+        {
+            inner.dead.push((e.job, reason.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn depth(&self) -> Result<QueueDepth, QueueError> {
+        let inner = self.lock();
+        let now = Instant::now();
+        let visible = inner
+            .entries
+            .values()
+            .filter(|e| e.visible_at <= now)
+            .count();
+        Ok(QueueDepth {
+            visible,
+            hidden: inner.entries.len() - visible,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::UserId;
+    use crate::line::Message;
+
+    fn job(n: u32) -> DeliveryJob {
+        DeliveryJob::new(
+            format!("s{n}"),
+            vec![UserId::parse("U1").expect("id")],
+            vec![Message::text("x")],
+        )
+    }
+
+    #[tokio::test]
+    async fn jobs_are_hidden_until_acked_or_retried() {
+        let q = MemoryQueue::new();
+        q.enqueue(&[job(1), job(2), job(3)]).await.expect("enqueue");
+        let first = q.receive(2).await.expect("receive");
+        assert_eq!(first.len(), 2);
+        assert_eq!(first[0].receive_count, 1);
+        assert_eq!(
+            q.depth().await.expect("depth"),
+            QueueDepth {
+                visible: 1,
+                hidden: 2
+            }
+        );
+        q.ack(&first[0].receipt).await.expect("ack");
+        q.retry_later(&first[1].receipt, Duration::ZERO)
+            .await
+            .expect("retry");
+        let again = q.receive(10).await.expect("receive");
+        assert_eq!(again.len(), 2);
+        let retried = again
+            .iter()
+            .find(|j| j.job.id == first[1].job.id)
+            .expect("retried job is back");
+        assert_eq!(retried.receive_count, 2);
+        // The first receipt is stale now and must not remove the second receive.
+        q.ack(&first[1].receipt)
+            .await
+            .expect("stale ack is ignored");
+        assert_eq!(q.depth().await.expect("depth").hidden, 2);
+        q.dead_letter(&retried.receipt, "permanent")
+            .await
+            .expect("dlq");
+        assert_eq!(q.dead_letters().len(), 1);
+        assert_eq!(q.dead_letters()[0].1, "permanent");
+        assert!(q.ack("nonsense").await.is_err());
+    }
+}
