@@ -1,1 +1,457 @@
+//! Conversations as scripts: the resident follows, types and taps the buttons they are shown;
+//! each step asserts the replies. Every reply is checked against LINE's limits and must offer
+//! a way forward (quick reply or confirm buttons) — no dead ends.
 
+use chrono::NaiveDate;
+
+use super::{Change, Incoming, Turn, respond};
+use crate::catalog::Catalog;
+use crate::domain::{Resident, UserId};
+use crate::line::{Action, Message, Template};
+
+const CATALOG: &str = include_str!("../../../infra/catalog/example.yaml");
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
+}
+
+/// A LINE chat with one resident, the stored record simulated the way the store keeps it.
+struct Chat {
+    catalog: Catalog,
+    user: UserId,
+    today: NaiveDate,
+    clock_ms: i64,
+    resident: Option<Resident>,
+    last: Vec<Message>,
+}
+
+impl Chat {
+    fn new(today: &str) -> Chat {
+        Chat {
+            catalog: Catalog::from_yaml(CATALOG).expect("example catalog is valid"),
+            user: UserId::parse("U0123456789abcdef0123456789abcdef").expect("id"),
+            today: d(today),
+            clock_ms: 1_700_000_000_000,
+            resident: None,
+            last: vec![],
+        }
+    }
+
+    fn send(&mut self, incoming: Incoming<'_>) -> &mut Chat {
+        self.clock_ms += 1000;
+        self.send_at(incoming, self.clock_ms)
+    }
+
+    fn send_at(&mut self, incoming: Incoming<'_>, timestamp_ms: i64) -> &mut Chat {
+        let turn = Turn {
+            user_id: &self.user,
+            today: self.today,
+            timestamp_ms,
+            catalog: &self.catalog,
+        };
+        let is_unfollow = incoming == Incoming::Unfollow;
+        let response = respond(&turn, self.resident.as_ref(), incoming);
+        for m in &response.replies {
+            m.validate()
+                .unwrap_or_else(|e| panic!("reply breaks a LINE limit: {e}\n{m:?}"));
+            let has_way_forward =
+                m.quick_reply().is_some() || matches!(m, Message::Template { .. });
+            assert!(has_way_forward, "dead end: {}", m.plain_text());
+        }
+        if !is_unfollow {
+            assert!(!response.replies.is_empty() || response.change == Change::Keep);
+        }
+        match response.change {
+            Change::Keep => {}
+            Change::Save(mut r) => {
+                assert_eq!(
+                    r.version,
+                    self.resident.as_ref().map_or(0, |x| x.version),
+                    "saves name the version read"
+                );
+                r.version += 1;
+                self.resident = Some(r);
+            }
+            Change::Delete => self.resident = None,
+        }
+        self.last = response.replies;
+        self
+    }
+
+    fn follow(&mut self) -> &mut Chat {
+        self.send(Incoming::Follow { unblocked: false })
+    }
+
+    fn say(&mut self, text: &str) -> &mut Chat {
+        self.send(Incoming::Text(text))
+    }
+
+    fn actions(&self) -> Vec<Action> {
+        let mut out = Vec::new();
+        for m in &self.last {
+            if let Some(q) = m.quick_reply() {
+                out.extend(q.items.iter().map(|i| i.action.clone()));
+            }
+            if let Message::Template {
+                template: Template::Confirm { actions, .. },
+                ..
+            } = m
+            {
+                out.extend(actions.iter().cloned());
+            }
+        }
+        out
+    }
+
+    fn labels(&self) -> Vec<String> {
+        self.actions()
+            .into_iter()
+            .map(|a| match a {
+                Action::Postback { label, .. } | Action::DatetimePicker { label, .. } => label,
+            })
+            .collect()
+    }
+
+    fn action(&self, wanted: &str) -> Action {
+        self.actions()
+            .into_iter()
+            .find(|a| matches!(a, Action::Postback { label, .. } | Action::DatetimePicker { label, .. } if label == wanted))
+            .unwrap_or_else(|| panic!("no button `{wanted}` in {:?}", self.labels()))
+    }
+
+    /// Taps a postback button shown in the last reply.
+    fn tap(&mut self, label: &str) -> &mut Chat {
+        match self.action(label) {
+            Action::Postback { data, .. } => self.send(Incoming::Postback {
+                data: &data,
+                date: None,
+            }),
+            other => panic!("`{label}` is not a button: {other:?}"),
+        }
+    }
+
+    /// Picks a date in a date picker shown in the last reply; LINE's picker keeps it
+    /// within min/max, which this checks too.
+    fn pick(&mut self, label: &str, date: &str) -> &mut Chat {
+        match self.action(label) {
+            Action::DatetimePicker { data, min, max, .. } => {
+                assert!(
+                    min.as_str() <= date && date <= max.as_str(),
+                    "{date} outside the picker's {min}..{max}"
+                );
+                self.send(Incoming::Postback {
+                    data: &data,
+                    date: Some(date),
+                })
+            }
+            other => panic!("`{label}` is not a date picker: {other:?}"),
+        }
+    }
+
+    /// A client that ignores the picker's bounds (or a forged postback).
+    fn pick_anyway(&mut self, label: &str, date: &str) -> &mut Chat {
+        match self.action(label) {
+            Action::DatetimePicker { data, .. } => self.send(Incoming::Postback {
+                data: &data,
+                date: Some(date),
+            }),
+            other => panic!("`{label}` is not a date picker: {other:?}"),
+        }
+    }
+
+    fn text(&self) -> String {
+        self.last
+            .iter()
+            .map(Message::plain_text)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn expect(&mut self, fragment: &str) -> &mut Chat {
+        let text = self.text();
+        assert!(text.contains(fragment), "expected `{fragment}` in:\n{text}");
+        self
+    }
+
+    fn expect_buttons(&mut self, labels: &[&str]) -> &mut Chat {
+        let have = self.labels();
+        for l in labels {
+            assert!(
+                have.iter().any(|h| h == l),
+                "expected button `{l}` in {have:?}"
+            );
+        }
+        self
+    }
+}
+
+#[test]
+fn follow_then_register_a_due_date() {
+    let mut chat = Chat::new("2026-11-22");
+    chat.follow()
+        .expect("友だち追加ありがとうございます")
+        .expect_buttons(&[
+            "出産予定日を登録",
+            "子どもの生年月日を登録",
+            "受信設定",
+            "使い方",
+        ]);
+    assert_eq!(
+        chat.resident, None,
+        "following alone stores nothing personal"
+    );
+    let picker = chat.action("出産予定日を登録");
+    match picker {
+        Action::DatetimePicker { min, max, .. } => {
+            assert_eq!(min, "2026-11-22");
+            assert_eq!(max, "2027-08-29");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Due 2027-05-07 → today is 280 − 166 = 114 days = 16w2d.
+    chat.pick("出産予定日を登録", "2027-05-07")
+        .expect("出産予定日を2027年5月7日（金）で登録しました。")
+        .expect("今日は妊娠16週2日（妊娠5ヶ月）です。")
+        .expect("次のお知らせは2026年12月18日（金）（妊娠20週0日）の予定です。")
+        .expect_buttons(&["登録内容を見る", "出産予定日を変更", "配信停止"]);
+    let r = chat.resident.clone().expect("stored");
+    assert_eq!(r.pregnancy.map(|p| p.due_date), Some(d("2027-05-07")));
+    // Changing it says so.
+    chat.pick("出産予定日を変更", "2027-05-10")
+        .expect("で変更しました");
+}
+
+#[test]
+fn impossible_due_dates_are_refused_and_the_picker_comes_back() {
+    let mut chat = Chat::new("2026-11-22");
+    chat.follow();
+    chat.pick_anyway("出産予定日を登録", "2026-11-21")
+        .expect("過ぎた日付です")
+        .expect_buttons(&["出産予定日を登録", "子どもの生年月日を登録"]);
+    assert_eq!(chat.resident, None);
+    chat.pick_anyway("出産予定日を登録", "2027-08-30")
+        .expect("280日（約10か月）以内");
+    assert_eq!(chat.resident, None);
+    chat.pick_anyway("出産予定日を登録", "2027-02-30")
+        .expect("日付を読み取れませんでした");
+    chat.send(Incoming::Postback {
+        data: "v1:due",
+        date: None,
+    })
+    .expect("カレンダーから選んでください");
+    assert_eq!(chat.resident, None, "nothing stored by any refusal");
+}
+
+#[test]
+fn register_children_with_ages_twins_and_limits() {
+    let mut chat = Chat::new("2027-01-20");
+    chat.follow();
+    chat.pick("子どもの生年月日を登録", "2025-11-20")
+        .expect("お子さま（2025年11月20日（木）生まれ）を登録しました。")
+        .expect("今日で1歳2カ月です。")
+        .expect("次のお知らせは2027年5月20日（木）（1歳6カ月）の予定です。");
+    chat.pick("生年月日を追加登録", "2025-11-20")
+        .expect("ふたごなどの場合はこのままで大丈夫です");
+    assert_eq!(chat.resident.as_ref().map(|r| r.children.len()), Some(2));
+    chat.pick_anyway("生年月日を追加登録", "2027-01-21")
+        .expect("未来の日付は登録できません");
+    chat.pick_anyway("生年月日を追加登録", "2009-01-19")
+        .expect("18歳までのお子さま");
+    chat.pick("生年月日を追加登録", "2009-01-20")
+        .expect("今日で18歳0カ月です。");
+    for day in 1..=7 {
+        chat.pick("生年月日を追加登録", &format!("2020-01-{day:02}"));
+    }
+    assert_eq!(chat.resident.as_ref().map(|r| r.children.len()), Some(10));
+    assert!(
+        !chat.labels().iter().any(|l| l == "生年月日を追加登録"),
+        "no button for an 11th child"
+    );
+    chat.send(Incoming::Postback {
+        data: "v1:birth",
+        date: Some("2021-01-01"),
+    })
+    .expect("10人までです");
+    assert_eq!(chat.resident.as_ref().map(|r| r.children.len()), Some(10));
+}
+
+#[test]
+fn a_birth_near_the_due_date_ends_the_pregnancy_registration() {
+    let mut chat = Chat::new("2027-03-10");
+    chat.follow().pick("出産予定日を登録", "2027-03-20");
+    chat.pick("子どもの生年月日を登録", "2027-03-08")
+        .expect("ご出産おめでとうございます！")
+        .expect("今日で生後2日です。");
+    let r = chat.resident.clone().expect("stored");
+    assert!(r.pregnancy.is_none());
+    assert_eq!(r.children.len(), 1);
+    // An older sibling does not end a current pregnancy.
+    let mut chat = Chat::new("2027-03-10");
+    chat.follow().pick("出産予定日を登録", "2027-06-20");
+    chat.pick("子どもの生年月日を登録", "2024-04-01");
+    assert!(!chat.text().contains("おめでとう"));
+    assert!(
+        chat.resident
+            .as_ref()
+            .is_some_and(|r| r.pregnancy.is_some())
+    );
+}
+
+#[test]
+fn review_and_remove_one_registration() {
+    let mut chat = Chat::new("2026-11-22");
+    chat.follow().pick("出産予定日を登録", "2027-03-01");
+    chat.pick("子どもの生年月日を登録", "2024-06-15");
+    chat.say("登録内容")
+        .expect("【登録内容】")
+        .expect("出産予定日：2027年3月1日（月）")
+        .expect("今日は妊娠25週6日（妊娠7ヶ月）")
+        .expect("お子さま：2024年6月15日生まれ（2歳5カ月）")
+        .expect("お知らせの日本語：ふつうの日本語")
+        .expect_buttons(&["登録を削除", "受信設定", "配信停止"]);
+    chat.tap("登録を削除")
+        .expect("どの登録を削除しますか？")
+        .expect_buttons(&["出産予定日の登録", "2024年6月15日生まれ", "やめる"]);
+    chat.tap("2024年6月15日生まれ")
+        .expect("2024年6月15日生まれのお子さまの登録を削除しますか？");
+    chat.tap("削除する")
+        .expect("2024年6月15日生まれのお子さまの登録を削除しました。");
+    let r = chat.resident.clone().expect("still registered");
+    assert!(r.children.is_empty());
+    assert!(r.pregnancy.is_some());
+    // The same confirm tapped again (old message) finds nothing and says so.
+    chat.send(Incoming::Postback {
+        data: "v1:rm-ok:c1",
+        date: None,
+    })
+    .expect("見つかりませんでした");
+    chat.tap("登録内容を見る")
+        .tap("登録を削除")
+        .tap("出産予定日の登録")
+        .tap("やめる")
+        .expect("キャンセルしました");
+    assert!(
+        chat.resident
+            .as_ref()
+            .is_some_and(|r| r.pregnancy.is_some()),
+        "cancel keeps it"
+    );
+}
+
+#[test]
+fn stop_takes_three_steps_and_deletes_personal_data() {
+    let mut chat = Chat::new("2026-11-22");
+    chat.follow().pick("出産予定日を登録", "2027-03-01");
+    chat.say("配信停止")
+        .expect("配信を停止しますか？")
+        .expect_buttons(&["停止する", "やめる"]);
+    assert!(chat.resident.is_some(), "asking changes nothing");
+    chat.tap("停止する")
+        .expect("登録情報をすべて削除しました")
+        .expect_buttons(&["出産予定日を登録"]);
+    assert_eq!(chat.resident, None);
+    // Tapping the old confirm again is harmless.
+    chat.send(Incoming::Postback {
+        data: "v1:stop-ok",
+        date: None,
+    })
+    .expect("停止済み");
+    // Changing one's mind at step 2 keeps everything.
+    chat.pick("出産予定日を登録", "2027-03-01");
+    chat.tap("配信停止")
+        .tap("やめる")
+        .expect("キャンセルしました");
+    assert!(chat.resident.is_some());
+}
+
+#[test]
+fn blocking_deletes_and_unblocking_starts_over() {
+    let mut chat = Chat::new("2026-11-22");
+    chat.follow().pick("子どもの生年月日を登録", "2026-01-01");
+    let at_registration = chat.clock_ms;
+    // A redelivered unfollow older than the registration is ignored.
+    chat.send_at(Incoming::Unfollow, at_registration - 5000);
+    assert!(chat.resident.is_some());
+    chat.send(Incoming::Unfollow);
+    assert_eq!(chat.resident, None);
+    assert!(
+        chat.last.is_empty(),
+        "nothing is said to a resident who blocked"
+    );
+    chat.send(Incoming::Follow { unblocked: true })
+        .expect("おかえりなさい")
+        .expect("もう一度登録してください")
+        .expect_buttons(&["出産予定日を登録", "子どもの生年月日を登録"]);
+    assert_eq!(chat.resident, None);
+    // If the block was never reported, unblocking still starts over.
+    chat.pick("子どもの生年月日を登録", "2026-01-01");
+    chat.send(Incoming::Follow { unblocked: true });
+    assert_eq!(chat.resident, None);
+}
+
+#[test]
+fn settings_switch_to_easy_japanese_and_back() {
+    let mut chat = Chat::new("2026-11-22");
+    chat.follow()
+        .tap("受信設定")
+        .expect("【受信設定】")
+        .expect("ふつうの日本語");
+    chat.tap("やさしい日本語にする")
+        .expect("やさしい にほんごで");
+    assert!(chat.resident.as_ref().is_some_and(|r| r.easy_japanese));
+    chat.say("受信設定")
+        .tap("ふつうの日本語にする")
+        .expect("ふつうの日本語でお知らせします");
+    assert!(chat.resident.as_ref().is_some_and(|r| !r.easy_japanese));
+}
+
+#[test]
+fn anything_unexpected_gets_a_kind_answer_with_buttons() {
+    let mut chat = Chat::new("2026-11-22");
+    chat.follow();
+    chat.say("こんにちは")
+        .expect("個別のご質問にはお答えできません")
+        .expect_buttons(&["出産予定日を登録"]);
+    chat.send(Incoming::OtherMessage("sticker"))
+        .expect("スタンプありがとうございます");
+    chat.send(Incoming::OtherMessage("image"))
+        .expect("メッセージありがとうございます");
+    chat.send(Incoming::Postback {
+        data: "v0:something-old",
+        date: None,
+    })
+    .expect("このボタンは使えなくなりました");
+    chat.say("使い方").expect("できること");
+    chat.say("登録内容").expect("現在、登録はありません");
+    chat.say("削除").expect("現在、登録はありません");
+    chat.say("配信停止").expect("現在、登録はありません");
+    assert_eq!(chat.resident, None);
+}
+
+#[test]
+fn labels_use_the_words_residents_expect() {
+    let mut chat = Chat::new("2026-11-22");
+    chat.follow();
+    chat.pick("出産予定日を登録", "2027-03-01");
+    chat.pick("子どもの生年月日を登録", "2024-01-01");
+    for a in chat.actions() {
+        match a {
+            Action::DatetimePicker { label, data, .. } if data == "v1:due" => {
+                assert!(label.contains("予定日"), "{label}")
+            }
+            Action::DatetimePicker { label, data, .. } if data == "v1:birth" => {
+                assert!(
+                    label.contains("生年月日") || label.contains("誕生日"),
+                    "{label}"
+                )
+            }
+            Action::Postback { label, data, .. } if data == "v1:settings" => {
+                assert!(label.contains("受信設定"))
+            }
+            Action::Postback { label, data, .. } if data == "v1:stop" => {
+                assert!(label.contains("配信停止"))
+            }
+            _ => {}
+        }
+    }
+}
