@@ -1,0 +1,358 @@
+//! The daily scan and the sender together, on the embedded store, the in-process queue and
+//! the in-memory LINE API: exact days (month ends, leap years, gestational weeks+days),
+//! grouping, re-runs, retries and permanent failures.
+
+use std::time::Duration;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use shared::catalog::Catalog;
+use shared::clock::FixedClock;
+use shared::dates::tokyo_instant;
+use shared::domain::{Pregnancy, Resident, UserId};
+use shared::handlers::scan::{ScanReport, run_daily_scan};
+use shared::handlers::send::{DrainPolicy, DrainReport, drain};
+use shared::line::{LineCall, LineError, MemoryLineApi};
+use shared::pacer::Pacer;
+use shared::queue::MemoryQueue;
+use shared::store::{LocalStore, Store};
+
+const CATALOG: &str = r#"
+categories:
+  - {id: health, label: 健診・予防接種}
+milestones:
+  - id: dental-checkup
+    anchor: due_date
+    at: {weeks: 24}
+    category: health
+    text: "妊婦歯科検診のご案内"
+    easy_text: "はいしゃさんの けんしん"
+  - id: ga-16w3d
+    anchor: due_date
+    at: {weeks: 16, days: 3}
+    category: health
+    text: "妊娠16週3日です"
+  - id: one-month
+    anchor: birth_date
+    at: {months: 1}
+    category: health
+    text: "生後1か月です"
+  - id: one-month-checkup
+    anchor: birth_date
+    at: {months: 1}
+    category: health
+    text: "1か月児健診のご案内"
+  - id: first-birthday
+    anchor: birth_date
+    at: {years: 1}
+    category: health
+    text: "1歳おめでとう"
+  - id: fluoride
+    anchor: birth_date
+    at: {years: 1, months: 2}
+    category: health
+    text: "フッ化物塗布"
+  - id: one-week
+    anchor: birth_date
+    at: {weeks: 1}
+    category: health
+    text: "1週間誕生日"
+"#;
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+}
+
+fn user(n: usize) -> UserId {
+    UserId::parse(&format!("U{n:032x}")).expect("id")
+}
+
+struct World {
+    store: LocalStore,
+    queue: MemoryQueue,
+    line: MemoryLineApi,
+    catalog: Catalog,
+    clock: FixedClock,
+    pacer: Pacer,
+}
+
+impl World {
+    fn new() -> World {
+        World {
+            store: LocalStore::in_memory(),
+            queue: MemoryQueue::new(),
+            line: MemoryLineApi::new(),
+            catalog: Catalog::from_yaml(CATALOG).expect("catalog"),
+            clock: FixedClock::new(
+                Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+                    .single()
+                    .expect("t"),
+            ),
+            pacer: Pacer::per_second(100_000),
+        }
+    }
+
+    async fn child(&self, n: usize, births: &[&str]) {
+        let mut r = Resident::new(user(n));
+        for b in births {
+            r.add_child(d(b));
+        }
+        self.store.save_resident(&r).await.expect("save");
+    }
+
+    async fn pregnant(&self, n: usize, due: &str, easy: bool) {
+        let mut r = Resident::new(user(n));
+        r.pregnancy = Some(Pregnancy { due_date: d(due) });
+        r.easy_japanese = easy;
+        self.store.save_resident(&r).await.expect("save");
+    }
+
+    async fn day(&self, day: &str) -> (ScanReport, DrainReport) {
+        let at = tokyo_instant(d(day), 9);
+        self.clock.set(at);
+        let scan = run_daily_scan(&self.store, &self.queue, &self.catalog, d(day), at)
+            .await
+            .expect("scan");
+        let policy = DrainPolicy {
+            base_delay: Duration::from_millis(5),
+            ..DrainPolicy::default()
+        };
+        let sent = drain(
+            &self.store,
+            &self.queue,
+            &self.line,
+            &self.pacer,
+            &self.clock,
+            &policy,
+        )
+        .await
+        .expect("drain");
+        (scan, sent)
+    }
+
+    /// (recipient, text) for every accepted push/multicast since the last call.
+    fn delivered(&self) -> Vec<(UserId, String)> {
+        let mut out = Vec::new();
+        for call in self.line.take_calls() {
+            match call {
+                LineCall::Push { to, messages, .. } => {
+                    out.push((to, messages[0].plain_text().to_string()));
+                }
+                LineCall::Multicast { to, messages, .. } => {
+                    out.extend(
+                        to.into_iter()
+                            .map(|u| (u, messages[0].plain_text().to_string())),
+                    );
+                }
+                LineCall::Reply { .. } => {}
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+#[tokio::test]
+async fn month_end_births_reach_one_month_on_the_clamped_day() {
+    let w = World::new();
+    w.child(1, &["2027-01-28"]).await;
+    w.child(2, &["2027-01-29"]).await;
+    w.child(3, &["2027-01-31"]).await;
+    w.child(4, &["2027-01-27"]).await;
+    let (scan, sent) = w.day("2027-02-28").await;
+    // Jan 28, 29, 31 all reach one month on Feb 28 (common year); two milestones each.
+    assert_eq!(scan.enqueued, 6);
+    assert_eq!(sent.sent, 6);
+    let got = w.delivered();
+    let texts = |n| {
+        got.iter()
+            .filter(|(u, _)| *u == user(n))
+            .map(|(_, t)| t.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        texts(1),
+        vec![
+            "1か月児健診のご案内".to_string(),
+            "生後1か月です".to_string()
+        ]
+    );
+    assert_eq!(texts(3).len(), 2);
+    assert!(texts(4).is_empty(), "Jan 27 was due on Feb 27");
+    // Nobody born in February reaches one month on Mar 29-31.
+    w.child(5, &["2027-02-28"]).await;
+    for day in ["2027-03-29", "2027-03-30", "2027-03-31"] {
+        w.day(day).await;
+    }
+    assert!(w.delivered().is_empty());
+    w.day("2027-03-28").await;
+    assert_eq!(w.delivered().len(), 2);
+}
+
+#[tokio::test]
+async fn leap_day_births_have_birthdays_on_feb_28_in_common_years() {
+    let w = World::new();
+    w.child(1, &["2024-02-29"]).await;
+    w.day("2025-02-28").await;
+    assert_eq!(w.delivered(), vec![(user(1), "1歳おめでとう".to_string())]);
+    w.day("2025-03-01").await;
+    assert!(w.delivered().is_empty());
+    // 1 year 2 months after Jan 31 is Mar 31: no clamping when the day exists.
+    w.child(2, &["2024-01-31"]).await;
+    w.day("2025-03-31").await;
+    assert_eq!(w.delivered(), vec![(user(2), "フッ化物塗布".to_string())]);
+}
+
+#[tokio::test]
+async fn gestational_milestones_fire_on_weeks_and_days() {
+    let w = World::new();
+    w.pregnant(1, "2027-03-01", false).await;
+    w.pregnant(2, "2027-03-01", true).await;
+    w.pregnant(3, "2027-03-02", false).await;
+    // 24w0d for due 2027-03-01 is 112 days before: 2026-11-09.
+    let (scan, _) = w.day("2026-11-09").await;
+    assert_eq!(scan.jobs, 2, "the easy and plain texts are separate jobs");
+    assert_eq!(
+        w.delivered(),
+        vec![
+            (user(1), "妊婦歯科検診のご案内".to_string()),
+            (user(2), "はいしゃさんの けんしん".to_string())
+        ]
+    );
+    // 16w3d = 115 days: 165 days before the due date.
+    w.day("2026-09-17").await;
+    assert_eq!(w.delivered().len(), 2);
+    w.day("2026-09-18").await;
+    assert_eq!(
+        w.delivered(),
+        vec![(user(3), "妊娠16週3日です".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn twins_get_one_message_and_big_groups_are_split_at_500() {
+    let w = World::new();
+    w.child(1, &["2026-03-01", "2026-03-01"]).await;
+    for n in 2..=1201 {
+        w.child(n, &["2026-03-01"]).await;
+    }
+    let (scan, sent) = w.day("2026-03-08").await;
+    assert_eq!(scan.due, 1201);
+    assert_eq!(scan.jobs, 3, "500 + 500 + 201");
+    assert_eq!(sent.sent, 1201);
+    let calls = w.line.take_calls();
+    assert_eq!(calls.len(), 3);
+    for c in &calls {
+        match c {
+            LineCall::Multicast { to, .. } => assert!(to.len() <= 500),
+            other => panic!("expected multicast, got {other:?}"),
+        }
+    }
+    // One recipient alone gets a push.
+    w.child(5000, &["2026-03-02"]).await;
+    w.day("2026-03-09").await;
+    assert!(matches!(
+        w.line.take_calls().as_slice(),
+        [LineCall::Push { .. }]
+    ));
+}
+
+#[tokio::test]
+async fn running_the_same_day_twice_sends_nothing_twice() {
+    let w = World::new();
+    w.child(1, &["2026-03-01"]).await;
+    w.child(2, &["2026-03-01"]).await;
+    let (first, sent) = w.day("2026-03-08").await;
+    assert_eq!((first.enqueued, sent.sent), (2, 2));
+    let (second, sent) = w.day("2026-03-08").await;
+    assert_eq!((second.enqueued, sent.sent), (0, 0));
+    assert_eq!(second.already_delivered, 2);
+    // Someone registering between two runs gets theirs; the others do not get it again.
+    w.child(3, &["2026-03-01"]).await;
+    let (third, sent) = w.day("2026-03-08").await;
+    assert_eq!((third.enqueued, sent.sent), (1, 1));
+    w.delivered();
+    // The same job enqueued twice (two scans racing before either sent) is sent once.
+    w.child(4, &["2026-03-02"]).await;
+    let at = tokyo_instant(d("2026-03-09"), 9);
+    run_daily_scan(&w.store, &w.queue, &w.catalog, d("2026-03-09"), at)
+        .await
+        .expect("scan");
+    run_daily_scan(&w.store, &w.queue, &w.catalog, d("2026-03-09"), at)
+        .await
+        .expect("scan");
+    let policy = DrainPolicy::default();
+    let report = drain(&w.store, &w.queue, &w.line, &w.pacer, &w.clock, &policy)
+        .await
+        .expect("drain");
+    assert_eq!((report.sent, report.already_done), (1, 1));
+    assert_eq!(w.delivered().len(), 1);
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_and_permanent_ones_dead_lettered() {
+    let w = World::new();
+    w.child(1, &["2026-03-01"]).await;
+    w.child(2, &["2026-03-01"]).await;
+    w.line.fail_next(LineError::Status {
+        status: 500,
+        message: "boom".into(),
+        retry_after: None,
+    });
+    w.line.fail_next(LineError::Status {
+        status: 429,
+        message: "slow down".into(),
+        retry_after: None,
+    });
+    w.line.fail_next(LineError::Transport("timed out".into()));
+    let (_, sent) = w.day("2026-03-08").await;
+    assert_eq!((sent.sent, sent.retries, sent.dead_lettered), (2, 3, 0));
+    assert_eq!(w.delivered().len(), 2, "delivered once, after the retries");
+
+    w.child(3, &["2026-03-02"]).await;
+    w.line.fail_next(LineError::Status {
+        status: 400,
+        message: "bad request".into(),
+        retry_after: None,
+    });
+    let (_, sent) = w.day("2026-03-09").await;
+    assert_eq!((sent.sent, sent.dead_lettered), (0, 1));
+    let dead = w.queue.dead_letters();
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].1.contains("400"), "{}", dead[0].1);
+
+    // A LINE that never recovers: the job ends in the dead-letter queue after max attempts.
+    w.child(4, &["2026-03-03"]).await;
+    for _ in 0..5 {
+        w.line.fail_next(LineError::Status {
+            status: 503,
+            message: "down".into(),
+            retry_after: None,
+        });
+    }
+    let (_, sent) = w.day("2026-03-10").await;
+    assert_eq!((sent.sent, sent.retries, sent.dead_lettered), (0, 4, 1));
+}
+
+#[tokio::test]
+async fn scan_cost_is_one_lookup_per_distinct_offset_whatever_the_population() {
+    let w = World::new();
+    let day = d("2026-06-15");
+    let expected = w.catalog.lookups_for(day).len();
+    assert_eq!(expected, 6, "7 milestones, two share the one-month offset");
+    let before = w.store.anchor_lookups();
+    let (scan, _) = w.day("2026-06-15").await;
+    assert_eq!(scan.lookups, expected);
+    assert_eq!(w.store.anchor_lookups() - before, expected as u64);
+    for n in 0..3000 {
+        w.child(n, &[&format!("2025-{:02}-{:02}", n % 12 + 1, n % 28 + 1)])
+            .await;
+    }
+    let before = w.store.anchor_lookups();
+    let (scan, _) = w.day("2026-06-16").await;
+    assert_eq!(scan.lookups, expected);
+    assert_eq!(
+        w.store.anchor_lookups() - before,
+        expected as u64,
+        "population does not change the lookups"
+    );
+}
