@@ -1,1 +1,111 @@
-fn main() {}
+//! `sukusuku`: run everything locally (`serve`) and the staff tools (`preview`,
+//! `catalog check`). Thin: argument parsing here, the work in `shared` and the modules below.
+
+mod catalog_file;
+mod preview;
+mod serve;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "sukusuku",
+    version,
+    about = "Push-type child-rearing support on LINE — local runner and staff tools"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the webhook, the daily 09:00 (Asia/Tokyo) scan and the sender on an embedded store.
+    ///
+    /// Environment: LINE_CHANNEL_SECRET, LINE_CHANNEL_ACCESS_TOKEN, LINE_API_BASE
+    /// (default https://api.line.me).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+        addr: SocketAddr,
+        #[arg(long, value_name = "FILE")]
+        catalog: PathBuf,
+        /// Keep residents here across restarts (without it, data lives in memory only).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+    },
+    /// Print the dated milestones one resident would receive.
+    Preview(PreviewArgs),
+    /// Staff tools for the milestone catalog.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
+}
+
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("anchor").required(true).args(["due", "birth"]))]
+struct PreviewArgs {
+    #[arg(long, value_name = "FILE")]
+    catalog: PathBuf,
+    /// 出産予定日 (YYYY-MM-DD)
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    due: Option<NaiveDate>,
+    /// 生年月日 (YYYY-MM-DD)
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    birth: Option<NaiveDate>,
+    /// First day to list (inclusive).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    from: Option<NaiveDate>,
+    /// Last day to list (inclusive).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    to: Option<NaiveDate>,
+    /// Show the やさしい日本語 text where the catalog has one.
+    #[arg(long)]
+    easy: bool,
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Validate a catalog; every problem is listed with its line, entry and field.
+    Check {
+        #[arg(value_name = "FILE", required_unless_present = "catalog")]
+        file: Option<PathBuf>,
+        #[arg(long, value_name = "FILE", conflicts_with = "file")]
+        catalog: Option<PathBuf>,
+    },
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("`{s}` is not a date in YYYY-MM-DD form"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve {
+            addr,
+            catalog,
+            data,
+        } => serve::run(addr, &catalog, data.as_deref()),
+        Command::Preview(args) => preview::run(&args),
+        Command::Catalog {
+            command: CatalogCommand::Check { file, catalog },
+        } => match file.or(catalog) {
+            Some(path) => catalog_file::check(&path),
+            None => Err(anyhow::anyhow!("name the catalog file")),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -162,13 +162,13 @@ pub struct CatalogError {
 impl fmt::Display for CatalogError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.problems.len();
-        writeln!(
+        write!(
             f,
             "the catalog has {n} problem{}:",
             if n == 1 { "" } else { "s" }
         )?;
         for p in &self.problems {
-            writeln!(f, "  - {p}")?;
+            write!(f, "\n  - {p}")?;
         }
         Ok(())
     }
