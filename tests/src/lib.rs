@@ -1,1 +1,7 @@
+//! Helpers for sukusuku's end-to-end tests: a fake LINE Messaging API that checks every
+//! request against the official spec's required fields and limits, and a runner for the
+//! real `sukusuku` binary on loopback.
 
+pub mod fake_line;
+pub mod server;
+pub mod spec;

@@ -1,0 +1,95 @@
+//! The `sukusuku` binary as staff and DevOps use it: exit codes and messages.
+
+use std::process::{Command, Output};
+
+fn sukusuku(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sukusuku"))
+        .args(args)
+        .env_remove("LINE_CHANNEL_SECRET")
+        .env_remove("LINE_CHANNEL_ACCESS_TOKEN")
+        .output()
+        .expect("run sukusuku")
+}
+
+fn example() -> String {
+    format!("{}/../infra/catalog/example.yaml", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn write_temp(name: &str, text: &str) -> String {
+    let path = std::env::temp_dir().join(format!("sukusuku-cli-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).expect("write temp file");
+    path.to_string_lossy().into_owned()
+}
+
+const BROKEN: &str = "categories:\n  - {id: health, label: 健診}\nmilestones:\n  - id: dental\n    anchor: due_date\n    at: {months: 7}\n    category: health\n    text: 歯科健診\n";
+
+#[test]
+fn catalog_check_accepts_the_example() {
+    let out = sukusuku(&["catalog", "check", &example()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("OK"), "{text}");
+    assert!(text.contains("milestones"), "{text}");
+}
+
+#[test]
+fn a_broken_catalog_names_line_entry_and_field() {
+    let path = write_temp("broken.yaml", BROKEN);
+    let out = sukusuku(&["catalog", "check", "--catalog", &path]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 6: milestones[0] (dental), field `at`"), "{err}");
+    let out = sukusuku(&["catalog", "check", "/nonexistent/catalog.yaml"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the catalog"));
+}
+
+#[test]
+fn serve_refuses_to_start_with_a_broken_catalog_or_without_secrets() {
+    let path = write_temp("broken-serve.yaml", BROKEN);
+    let out = Command::new(env!("CARGO_BIN_EXE_sukusuku"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--catalog", &path])
+        .env("LINE_CHANNEL_SECRET", "s")
+        .env("LINE_CHANNEL_ACCESS_TOKEN", "t")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("field `at`"));
+    let out = sukusuku(&["serve", "--addr", "127.0.0.1:0", "--catalog", &example()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("LINE_CHANNEL_SECRET is not set"));
+}
+
+#[test]
+fn preview_lists_dated_milestones() {
+    let out = sukusuku(&["preview", "--catalog", &example(), "--due", "2027-06-01"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // 24w0d = 112 days before the due date.
+    assert!(text.contains("2027-02-09  dental-checkup  （妊娠24週0日）"), "{text}");
+    assert!(text.contains("2027-06-01  due-date"), "{text}");
+    assert!(!text.contains("one-week"), "birth milestones are not sent on a due date alone");
+
+    let out = sukusuku(&[
+        "preview", "--catalog", &example(), "--birth", "2025-11-20", "--from", "2027-01-01", "--to", "2027-06-30", "--easy",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("2027-01-20  fluoride  （1歳2カ月）"), "{text}");
+    assert!(text.contains("フッそ"), "easy text shown: {text}");
+    assert!(text.contains("2027-05-20  checkup-1y6m"), "{text}");
+    assert!(!text.contains("first-birthday"), "outside --from/--to: {text}");
+}
+
+#[test]
+fn preview_rejects_bad_arguments_by_name() {
+    let out = sukusuku(&["preview", "--catalog", &example(), "--due", "2027-02-30"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--due"));
+    let out = sukusuku(&["preview", "--catalog", &example()]);
+    assert!(!out.status.success());
+    let out = sukusuku(&["preview", "--catalog", &example(), "--due", "2027-06-01", "--birth", "2025-01-01"]);
+    assert!(!out.status.success());
+    let out = sukusuku(&["preview", "--catalog", &example(), "--birth", "2025-01-01", "--from", "2026-01-01", "--to", "2025-01-01"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("after --to"));
+}

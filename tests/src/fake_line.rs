@@ -1,0 +1,196 @@
+//! A fake LINE Messaging API on 127.0.0.1: records every request, rejects (400) and reports
+//! any that breaks the spec, answers 409 to a reused `X-Line-Retry-Key` as LINE does, and
+//! fails the next sends with chosen statuses.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::post;
+use serde_json::{Value, json};
+
+use crate::spec::check_request;
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub retry_key: Option<String>,
+    pub body: Value,
+    /// What the fake answered.
+    pub status: u16,
+}
+
+#[derive(Default)]
+struct Inner {
+    received: Vec<Received>,
+    violations: Vec<String>,
+    failures: VecDeque<u16>,
+    accepted_keys: HashSet<String>,
+}
+
+struct Shared {
+    token: String,
+    inner: Mutex<Inner>,
+}
+
+pub struct FakeLine {
+    pub base_url: String,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn lock(s: &Shared) -> std::sync::MutexGuard<'_, Inner> {
+    s.inner.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl FakeLine {
+    pub async fn start(token: &str) -> FakeLine {
+        let shared = Arc::new(Shared {
+            token: token.to_string(),
+            inner: Mutex::new(Inner::default()),
+        });
+        let app = Router::new()
+            .route("/v2/bot/message/{kind}", post(message))
+            .fallback(unexpected)
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake LINE");
+        let addr = listener.local_addr().expect("addr");
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeLine {
+            base_url: format!("http://{addr}"),
+            shared,
+            task,
+        }
+    }
+
+    /// The next push/multicast requests are answered with these statuses, in order.
+    pub fn fail_next_sends(&self, statuses: &[u16]) {
+        lock(&self.shared).failures.extend(statuses);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        lock(&self.shared).received.clone()
+    }
+
+    pub fn violations(&self) -> Vec<String> {
+        lock(&self.shared).violations.clone()
+    }
+
+    /// Texts of accepted replies, one string per reply request.
+    pub fn replies(&self) -> Vec<String> {
+        self.received()
+            .into_iter()
+            .filter(|r| r.path.ends_with("/reply") && r.status == 200)
+            .map(|r| texts(&r.body).join("\n"))
+            .collect()
+    }
+
+    /// (user id, text) for every message accepted by push or multicast, in arrival order.
+    pub fn deliveries(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for r in self.received() {
+            if r.status != 200 || r.path.ends_with("/reply") {
+                continue;
+            }
+            let to: Vec<String> = match &r.body["to"] {
+                Value::String(s) => vec![s.clone()],
+                Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+                _ => vec![],
+            };
+            for text in texts(&r.body) {
+                for user in &to {
+                    out.push((user.clone(), text.clone()));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Drop for FakeLine {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn texts(body: &Value) -> Vec<String> {
+    body["messages"]
+        .as_array()
+        .map(|ms| {
+            ms.iter()
+                .map(|m| {
+                    m["text"]
+                        .as_str()
+                        .or_else(|| m["template"]["text"].as_str())
+                        .unwrap_or("")
+                        .to_string()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn unexpected(uri: axum::http::Uri, State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    lock(&shared).violations.push(format!("request to an unexpected path {}", uri.path()));
+    (StatusCode::NOT_FOUND, axum::Json(json!({"message": "Not found"})))
+}
+
+async fn message(
+    Path(kind): Path<String>,
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> impl IntoResponse {
+    let path = format!("/v2/bot/message/{kind}");
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let retry_key = header("x-line-retry-key");
+    let mut inner = lock(&shared);
+    let record = |inner: &mut Inner, body: Value, status: u16| {
+        inner.received.push(Received {
+            path: path.clone(),
+            retry_key: retry_key.clone(),
+            body,
+            status,
+        });
+    };
+    let Ok(json_body) = serde_json::from_slice::<Value>(&body) else {
+        inner.violations.push(format!("{path}: body is not JSON"));
+        record(&mut inner, Value::Null, 400);
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({"message": "The request body has 1 error(s)"})));
+    };
+    let problems = check_request(
+        &path,
+        header("authorization").as_deref(),
+        header("content-type").as_deref(),
+        retry_key.as_deref(),
+        &json_body,
+        &shared.token,
+    );
+    if !problems.is_empty() {
+        inner.violations.extend(problems.iter().map(|p| format!("{path}: {p}")));
+        record(&mut inner, json_body, 400);
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({"message": problems.join("; ")})));
+    }
+    if kind != "reply" {
+        if let Some(status) = inner.failures.pop_front() {
+            record(&mut inner, json_body, status);
+            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return (code, axum::Json(json!({"message": "simulated failure"})));
+        }
+        if let Some(key) = &retry_key
+            && !inner.accepted_keys.insert(key.clone())
+        {
+            record(&mut inner, json_body, 409);
+            return (StatusCode::CONFLICT, axum::Json(json!({"message": "The retry key is already accepted"})));
+        }
+    }
+    record(&mut inner, json_body, 200);
+    let response = if kind == "multicast" { json!({}) } else { json!({"sentMessages": [{"id": "461230966842064897"}]}) };
+    (StatusCode::OK, axum::Json(response))
+}

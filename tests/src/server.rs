@@ -1,0 +1,205 @@
+//! Runs the real `sukusuku` binary (`serve`) on a loopback port for end-to-end tests, and
+//! builds the signed webhook requests LINE would send it.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+pub const CHANNEL_SECRET: &str = "e2e-channel-secret-0123456789abcdef";
+pub const ACCESS_TOKEN: &str = "e2e-access-token";
+
+/// The workspace's example catalog.
+pub fn example_catalog() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/catalog/example.yaml")
+}
+
+/// The `sukusuku` binary built alongside these tests (`cargo test --workspace` builds it
+/// because the CLI package has integration tests of its own).
+pub fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> → target/<profile>/sukusuku
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join(format!("sukusuku{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: run the tests with `cargo test --workspace` (or `cargo build -p sukusuku` first)",
+        bin.display()
+    );
+    bin
+}
+
+pub fn sign(body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(CHANNEL_SECRET.as_bytes()).expect("hmac key");
+    mac.update(body);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+pub struct Sukusuku {
+    child: Child,
+    pub base_url: String,
+    log: PathBuf,
+    client: reqwest::Client,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+impl Sukusuku {
+    /// Starts `sukusuku serve` against `line_base` with data in `data` and waits until it answers.
+    pub async fn start(line_base: &str, data: &Path, catalog: &Path) -> Sukusuku {
+        let port = free_port();
+        let log = data.with_extension("log");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(binary())
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--catalog"])
+            .arg(catalog)
+            .arg("--data")
+            .arg(data)
+            .env("LINE_CHANNEL_SECRET", CHANNEL_SECRET)
+            .env("LINE_CHANNEL_ACCESS_TOKEN", ACCESS_TOKEN)
+            .env("LINE_API_BASE", line_base)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("log"))
+            .stderr(log_file)
+            .spawn()
+            .expect("start sukusuku");
+        let mut s = Sukusuku {
+            child,
+            base_url: format!("http://127.0.0.1:{port}"),
+            log,
+            client: reqwest::Client::new(),
+        };
+        for _ in 0..200 {
+            if let Ok(Some(status)) = s.child.try_wait() {
+                panic!("sukusuku exited with {status}:\n{}", s.log_text());
+            }
+            if let Ok(r) = s.client.get(format!("{}/healthz", s.base_url)).send().await
+                && r.status().is_success()
+            {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("sukusuku did not start:\n{}", s.log_text());
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub async fn webhook_raw(&self, body: Vec<u8>, signature: Option<String>) -> (u16, String) {
+        let mut req = self
+            .client
+            .post(format!("{}/webhook", self.base_url))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(sig) = signature {
+            req = req.header("x-line-signature", sig);
+        }
+        let r = req.send().await.expect("webhook request");
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap_or_default())
+    }
+
+    /// Posts LINE-signed events.
+    pub async fn webhook(&self, events: Vec<Value>) -> u16 {
+        let body = callback(events);
+        let sig = sign(&body);
+        self.webhook_raw(body, Some(sig)).await.0
+    }
+
+    /// `POST /dev/daily?date=…`, returning its JSON.
+    pub async fn daily(&self, date: chrono::NaiveDate) -> Value {
+        let r = self
+            .client
+            .post(format!("{}/dev/daily?date={date}", self.base_url))
+            .send()
+            .await
+            .expect("daily request");
+        assert!(r.status().is_success(), "daily run failed: {}", r.status());
+        r.json().await.expect("daily JSON")
+    }
+
+    pub fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.log_text()
+    }
+}
+
+impl Drop for Sukusuku {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn callback(events: Vec<Value>) -> Vec<u8> {
+    serde_json::to_vec(&json!({"destination": "Uffffffffffffffffffffffffffffffff", "events": events})).expect("json")
+}
+
+/// Builds webhook events for one LINE user, with unique ids and increasing timestamps.
+pub struct Resident {
+    pub user_id: String,
+    next: u64,
+}
+
+impl Resident {
+    pub fn new(n: u32) -> Resident {
+        Resident {
+            user_id: format!("U{n:032x}"),
+            next: 0,
+        }
+    }
+
+    fn event(&mut self, body: Value) -> Value {
+        self.next += 1;
+        let mut e = json!({
+            "mode": "active",
+            "timestamp": chrono::Utc::now().timestamp_millis() + self.next as i64,
+            "webhookEventId": format!("01E2E{}X{:06}", &self.user_id[25..], self.next),
+            "deliveryContext": {"isRedelivery": false},
+            "source": {"type": "user", "userId": self.user_id},
+            "replyToken": format!("rt-{}-{}", &self.user_id[25..], self.next),
+        });
+        if let (Some(e), Some(b)) = (e.as_object_mut(), body.as_object()) {
+            e.extend(b.clone());
+        }
+        e
+    }
+
+    pub fn follow(&mut self) -> Value {
+        self.event(json!({"type": "follow", "follow": {"isUnblocked": false}}))
+    }
+
+    pub fn unfollow(&mut self) -> Value {
+        let mut e = self.event(json!({"type": "unfollow"}));
+        if let Some(o) = e.as_object_mut() {
+            o.remove("replyToken");
+        }
+        e
+    }
+
+    pub fn text(&mut self, text: &str) -> Value {
+        self.event(json!({"type": "message", "message": {"type": "text", "id": "1", "quoteToken": "q", "text": text}}))
+    }
+
+    pub fn postback(&mut self, data: &str) -> Value {
+        self.event(json!({"type": "postback", "postback": {"data": data}}))
+    }
+
+    pub fn pick_date(&mut self, data: &str, date: chrono::NaiveDate) -> Value {
+        self.event(json!({"type": "postback", "postback": {"data": data, "params": {"date": date.to_string()}}}))
+    }
+}

@@ -1,0 +1,246 @@
+//! Independent checks of outgoing LINE requests against the Messaging API spec
+//! (messaging-api.yml: ReplyMessageRequest, PushMessageRequest, MulticastRequest, Message,
+//! QuickReply, Action, and the documented character limits). Written against raw JSON, not
+//! sukusuku's own types, so a mistake in those types is caught here.
+
+use serde_json::Value;
+
+const UUID_GROUPS: [usize; 5] = [8, 4, 4, 4, 12];
+
+pub fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip(UUID_GROUPS)
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn is_date(s: &str) -> bool {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() && s.len() == 10
+}
+
+fn str_field<'a>(v: &'a Value, field: &str, path: &str, problems: &mut Vec<String>) -> Option<&'a str> {
+    match v.get(field) {
+        Some(Value::String(s)) => Some(s),
+        Some(_) => {
+            problems.push(format!("{path}.{field} must be a string"));
+            None
+        }
+        None => {
+            problems.push(format!("{path}.{field} is required"));
+            None
+        }
+    }
+}
+
+fn max_chars(s: &str, max: usize, what: &str, problems: &mut Vec<String>) {
+    let n = s.chars().count();
+    if n > max {
+        problems.push(format!("{what} has {n} characters, max {max}"));
+    }
+}
+
+fn check_action(a: &Value, path: &str, problems: &mut Vec<String>) {
+    let Some(kind) = str_field(a, "type", path, problems) else { return };
+    if let Some(label) = a.get("label").and_then(Value::as_str) {
+        if label.is_empty() {
+            problems.push(format!("{path}.label is empty"));
+        }
+        max_chars(label, 20, &format!("{path}.label"), problems);
+    }
+    match kind {
+        "postback" => {
+            if let Some(data) = str_field(a, "data", path, problems) {
+                max_chars(data, 300, &format!("{path}.data"), problems);
+            }
+            if let Some(t) = a.get("displayText").and_then(Value::as_str) {
+                max_chars(t, 300, &format!("{path}.displayText"), problems);
+            }
+            if a.get("label").is_none() && a.get("displayText").is_none() {
+                problems.push(format!("{path}: a quick-reply postback needs a label"));
+            }
+        }
+        "datetimepicker" => {
+            if let Some(data) = str_field(a, "data", path, problems) {
+                max_chars(data, 300, &format!("{path}.data"), problems);
+            }
+            let mode = str_field(a, "mode", path, problems).unwrap_or("");
+            if !["date", "time", "datetime"].contains(&mode) {
+                problems.push(format!("{path}.mode `{mode}` is not date, time or datetime"));
+            }
+            if mode == "date" {
+                let dates: Vec<Option<&str>> =
+                    ["initial", "min", "max"].iter().map(|k| a.get(*k).and_then(Value::as_str)).collect();
+                for (k, v) in ["initial", "min", "max"].iter().zip(&dates) {
+                    if let Some(v) = v
+                        && !is_date(v)
+                    {
+                        problems.push(format!("{path}.{k} `{v}` is not YYYY-MM-DD"));
+                    }
+                }
+                if let [Some(i), Some(lo), Some(hi)] = dates[..]
+                    && !(lo <= i && i <= hi)
+                {
+                    problems.push(format!("{path}: needs min <= initial <= max ({lo} / {i} / {hi})"));
+                }
+            }
+            if a.get("label").is_none() {
+                problems.push(format!("{path}.label is required in a quick reply"));
+            }
+        }
+        "message" => {
+            str_field(a, "text", path, problems);
+        }
+        "uri" => {
+            str_field(a, "uri", path, problems);
+        }
+        other => problems.push(format!("{path}.type `{other}` is not an action sukusuku should send")),
+    }
+}
+
+fn check_message(m: &Value, path: &str, problems: &mut Vec<String>) {
+    let Some(kind) = str_field(m, "type", path, problems) else { return };
+    match kind {
+        "text" => {
+            if let Some(text) = str_field(m, "text", path, problems) {
+                let units = text.encode_utf16().count();
+                if units == 0 || units > 5000 {
+                    problems.push(format!("{path}.text is {units} UTF-16 units; must be 1–5000"));
+                }
+            }
+        }
+        "template" => {
+            if let Some(alt) = str_field(m, "altText", path, problems) {
+                if alt.is_empty() {
+                    problems.push(format!("{path}.altText is empty"));
+                }
+                max_chars(alt, 400, &format!("{path}.altText"), problems);
+            }
+            match m.get("template") {
+                Some(t) => {
+                    let tpath = format!("{path}.template");
+                    match str_field(t, "type", &tpath, problems) {
+                        Some("confirm") => {
+                            if let Some(text) = str_field(t, "text", &tpath, problems) {
+                                max_chars(text, 240, &format!("{tpath}.text"), problems);
+                            }
+                            match t.get("actions").and_then(Value::as_array) {
+                                Some(actions) if actions.len() == 2 => {
+                                    for (i, a) in actions.iter().enumerate() {
+                                        check_action(a, &format!("{tpath}.actions[{i}]"), problems);
+                                    }
+                                }
+                                _ => problems.push(format!("{tpath}.actions must be 2 actions")),
+                            }
+                        }
+                        Some(other) => problems.push(format!("{tpath}.type `{other}` not expected")),
+                        None => {}
+                    }
+                }
+                None => problems.push(format!("{path}.template is required")),
+            }
+        }
+        other => problems.push(format!("{path}.type `{other}` is not a message sukusuku should send")),
+    }
+    if let Some(q) = m.get("quickReply") {
+        match q.get("items").and_then(Value::as_array) {
+            Some(items) if !items.is_empty() && items.len() <= 13 => {
+                for (i, item) in items.iter().enumerate() {
+                    let ipath = format!("{path}.quickReply.items[{i}]");
+                    if item.get("type").and_then(Value::as_str) != Some("action") {
+                        problems.push(format!("{ipath}.type must be `action`"));
+                    }
+                    match item.get("action") {
+                        Some(a) => check_action(a, &format!("{ipath}.action"), problems),
+                        None => problems.push(format!("{ipath}.action is required")),
+                    }
+                }
+            }
+            _ => problems.push(format!("{path}.quickReply.items must have 1–13 items")),
+        }
+    }
+}
+
+fn check_messages(body: &Value, problems: &mut Vec<String>) {
+    match body.get("messages").and_then(Value::as_array) {
+        Some(ms) if !ms.is_empty() && ms.len() <= 5 => {
+            for (i, m) in ms.iter().enumerate() {
+                check_message(m, &format!("messages[{i}]"), problems);
+            }
+        }
+        _ => problems.push("messages must be an array of 1–5 messages".to_string()),
+    }
+}
+
+/// Every problem with one request to `path`; empty when it is valid.
+pub fn check_request(path: &str, authorization: Option<&str>, content_type: Option<&str>, retry_key: Option<&str>, body: &Value, token: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if authorization != Some(&format!("Bearer {token}")) {
+        problems.push("Authorization must be `Bearer <channel access token>`".to_string());
+    }
+    if !content_type.is_some_and(|c| c.starts_with("application/json")) {
+        problems.push("Content-Type must be application/json".to_string());
+    }
+    match path {
+        "/v2/bot/message/reply" => {
+            match body.get("replyToken").and_then(Value::as_str) {
+                Some(t) if !t.is_empty() => {}
+                _ => problems.push("replyToken is required".to_string()),
+            }
+            if retry_key.is_some() {
+                problems.push("reply does not take X-Line-Retry-Key".to_string());
+            }
+        }
+        "/v2/bot/message/push" => {
+            match body.get("to").and_then(Value::as_str) {
+                Some(t) if !t.is_empty() => {}
+                _ => problems.push("to must be a user id".to_string()),
+            }
+            if !retry_key.is_some_and(is_uuid) {
+                problems.push("push should carry a UUID X-Line-Retry-Key".to_string());
+            }
+        }
+        "/v2/bot/message/multicast" => {
+            match body.get("to").and_then(Value::as_array) {
+                Some(to) if !to.is_empty() && to.len() <= 500 && to.iter().all(Value::is_string) => {}
+                _ => problems.push("to must be 1–500 user ids".to_string()),
+            }
+            if !retry_key.is_some_and(is_uuid) {
+                problems.push("multicast should carry a UUID X-Line-Retry-Key".to_string());
+            }
+        }
+        other => problems.push(format!("unexpected path {other}")),
+    }
+    check_messages(body, &mut problems);
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_checker_catches_what_line_rejects() {
+        let ok = json!({"to": "U1", "messages": [{"type": "text", "text": "hi"}]});
+        let key = "123e4567-e89b-12d3-a456-426614174000";
+        assert!(check_request("/v2/bot/message/push", Some("Bearer t"), Some("application/json"), Some(key), &ok, "t").is_empty());
+        let cases = vec![
+            (json!({"to": "U1", "messages": []}), "messages must be"),
+            (json!({"to": "U1", "messages": [{"type": "text", "text": "x".repeat(5001)}]}), "UTF-16"),
+            (json!({"to": "U1", "messages": [{"type": "text"}]}), "text is required"),
+            (json!({"to": "U1", "messages": [{"type": "text", "text": "x", "quickReply": {"items": (0..14).map(|_| json!({"type": "action", "action": {"type": "postback", "label": "a", "data": "d"}})).collect::<Vec<_>>()}}]}), "1–13 items"),
+            (json!({"to": "U1", "messages": [{"type": "text", "text": "x", "quickReply": {"items": [{"type": "action", "action": {"type": "postback", "label": "123456789012345678901", "data": "d"}}]}}]}), "max 20"),
+            (json!({"to": "U1", "messages": [{"type": "text", "text": "x", "quickReply": {"items": [{"type": "action", "action": {"type": "datetimepicker", "label": "d", "data": "d", "mode": "date", "initial": "2027/01/01", "min": "2026-01-01", "max": "2028-01-01"}}]}}]}), "not YYYY-MM-DD"),
+        ];
+        for (body, expected) in cases {
+            let p = check_request("/v2/bot/message/push", Some("Bearer t"), Some("application/json"), Some(key), &body, "t");
+            assert!(p.iter().any(|x| x.contains(expected)), "expected {expected:?} in {p:?}");
+        }
+        assert!(!check_request("/v2/bot/message/push", Some("Bearer x"), Some("application/json"), Some(key), &ok, "t").is_empty());
+        assert!(!check_request("/v2/bot/message/push", Some("Bearer t"), Some("application/json"), Some("nope"), &ok, "t").is_empty());
+        let many = json!({"to": (0..501).map(|i| format!("U{i}")).collect::<Vec<_>>(), "messages": [{"type": "text", "text": "x"}]});
+        assert!(!check_request("/v2/bot/message/multicast", Some("Bearer t"), Some("application/json"), Some(key), &many, "t").is_empty());
+    }
+}
