@@ -12,7 +12,10 @@ fn sukusuku(args: &[&str]) -> Output {
 }
 
 fn example() -> String {
-    format!("{}/../infra/catalog/example.yaml", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/../infra/catalog/example.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 fn write_temp(name: &str, text: &str) -> String {
@@ -26,7 +29,11 @@ const BROKEN: &str = "categories:\n  - {id: health, label: 健診}\nmilestones:\
 #[test]
 fn catalog_check_accepts_the_example() {
     let out = sukusuku(&["catalog", "check", &example()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("OK"), "{text}");
     assert!(text.contains("milestones"), "{text}");
@@ -38,7 +45,10 @@ fn a_broken_catalog_names_line_entry_and_field() {
     let out = sukusuku(&["catalog", "check", "--catalog", &path]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("line 6: milestones[0] (dental), field `at`"), "{err}");
+    assert!(
+        err.contains("line 6: milestones[0] (dental), field `at`"),
+        "{err}"
+    );
     let out = sukusuku(&["catalog", "check", "/nonexistent/catalog.yaml"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the catalog"));
@@ -63,21 +73,46 @@ fn serve_refuses_to_start_with_a_broken_catalog_or_without_secrets() {
 #[test]
 fn preview_lists_dated_milestones() {
     let out = sukusuku(&["preview", "--catalog", &example(), "--due", "2027-06-01"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     // 24w0d = 112 days before the due date.
-    assert!(text.contains("2027-02-09  dental-checkup  （妊娠24週0日）"), "{text}");
+    assert!(
+        text.contains("2027-02-09  dental-checkup  （妊娠24週0日）"),
+        "{text}"
+    );
     assert!(text.contains("2027-06-01  due-date"), "{text}");
-    assert!(!text.contains("one-week"), "birth milestones are not sent on a due date alone");
+    assert!(
+        !text.contains("one-week"),
+        "birth milestones are not sent on a due date alone"
+    );
 
     let out = sukusuku(&[
-        "preview", "--catalog", &example(), "--birth", "2025-11-20", "--from", "2027-01-01", "--to", "2027-06-30", "--easy",
+        "preview",
+        "--catalog",
+        &example(),
+        "--birth",
+        "2025-11-20",
+        "--from",
+        "2027-01-01",
+        "--to",
+        "2027-06-30",
+        "--easy",
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("2027-01-20  fluoride  （1歳2カ月）"), "{text}");
+    assert!(
+        text.contains("2027-01-20  fluoride  （1歳2カ月）"),
+        "{text}"
+    );
     assert!(text.contains("フッそ"), "easy text shown: {text}");
     assert!(text.contains("2027-05-20  checkup-1y6m"), "{text}");
-    assert!(!text.contains("first-birthday"), "outside --from/--to: {text}");
+    assert!(
+        !text.contains("first-birthday"),
+        "outside --from/--to: {text}"
+    );
 }
 
 #[test]
@@ -87,9 +122,27 @@ fn preview_rejects_bad_arguments_by_name() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--due"));
     let out = sukusuku(&["preview", "--catalog", &example()]);
     assert!(!out.status.success());
-    let out = sukusuku(&["preview", "--catalog", &example(), "--due", "2027-06-01", "--birth", "2025-01-01"]);
+    let out = sukusuku(&[
+        "preview",
+        "--catalog",
+        &example(),
+        "--due",
+        "2027-06-01",
+        "--birth",
+        "2025-01-01",
+    ]);
     assert!(!out.status.success());
-    let out = sukusuku(&["preview", "--catalog", &example(), "--birth", "2025-01-01", "--from", "2026-01-01", "--to", "2025-01-01"]);
+    let out = sukusuku(&[
+        "preview",
+        "--catalog",
+        &example(),
+        "--birth",
+        "2025-01-01",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2025-01-01",
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("after --to"));
 }

@@ -57,7 +57,9 @@ impl FakeLine {
             .route("/v2/bot/message/{kind}", post(message))
             .fallback(unexpected)
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake LINE");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake LINE");
         let addr = listener.local_addr().expect("addr");
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -100,7 +102,10 @@ impl FakeLine {
             }
             let to: Vec<String> = match &r.body["to"] {
                 Value::String(s) => vec![s.clone()],
-                Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
                 _ => vec![],
             };
             for text in texts(&r.body) {
@@ -137,8 +142,13 @@ fn texts(body: &Value) -> Vec<String> {
 }
 
 async fn unexpected(uri: axum::http::Uri, State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-    lock(&shared).violations.push(format!("request to an unexpected path {}", uri.path()));
-    (StatusCode::NOT_FOUND, axum::Json(json!({"message": "Not found"})))
+    lock(&shared)
+        .violations
+        .push(format!("request to an unexpected path {}", uri.path()));
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"message": "Not found"})),
+    )
 }
 
 async fn message(
@@ -148,7 +158,12 @@ async fn message(
     body: Bytes,
 ) -> impl IntoResponse {
     let path = format!("/v2/bot/message/{kind}");
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
     let retry_key = header("x-line-retry-key");
     let mut inner = lock(&shared);
     let record = |inner: &mut Inner, body: Value, status: u16| {
@@ -162,7 +177,10 @@ async fn message(
     let Ok(json_body) = serde_json::from_slice::<Value>(&body) else {
         inner.violations.push(format!("{path}: body is not JSON"));
         record(&mut inner, Value::Null, 400);
-        return (StatusCode::BAD_REQUEST, axum::Json(json!({"message": "The request body has 1 error(s)"})));
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"message": "The request body has 1 error(s)"})),
+        );
     };
     let problems = check_request(
         &path,
@@ -173,9 +191,14 @@ async fn message(
         &shared.token,
     );
     if !problems.is_empty() {
-        inner.violations.extend(problems.iter().map(|p| format!("{path}: {p}")));
+        inner
+            .violations
+            .extend(problems.iter().map(|p| format!("{path}: {p}")));
         record(&mut inner, json_body, 400);
-        return (StatusCode::BAD_REQUEST, axum::Json(json!({"message": problems.join("; ")})));
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"message": problems.join("; ")})),
+        );
     }
     if kind != "reply" {
         if let Some(status) = inner.failures.pop_front() {
@@ -187,10 +210,17 @@ async fn message(
             && !inner.accepted_keys.insert(key.clone())
         {
             record(&mut inner, json_body, 409);
-            return (StatusCode::CONFLICT, axum::Json(json!({"message": "The retry key is already accepted"})));
+            return (
+                StatusCode::CONFLICT,
+                axum::Json(json!({"message": "The retry key is already accepted"})),
+            );
         }
     }
     record(&mut inner, json_body, 200);
-    let response = if kind == "multicast" { json!({}) } else { json!({"sentMessages": [{"id": "461230966842064897"}]}) };
+    let response = if kind == "multicast" {
+        json!({})
+    } else {
+        json!({"sentMessages": [{"id": "461230966842064897"}]})
+    };
     (StatusCode::OK, axum::Json(response))
 }

@@ -146,7 +146,10 @@ impl Drop for Sukusuku {
 }
 
 pub fn callback(events: Vec<Value>) -> Vec<u8> {
-    serde_json::to_vec(&json!({"destination": "Uffffffffffffffffffffffffffffffff", "events": events})).expect("json")
+    serde_json::to_vec(
+        &json!({"destination": "Uffffffffffffffffffffffffffffffff", "events": events}),
+    )
+    .expect("json")
 }
 
 /// Builds webhook events for one LINE user, with unique ids and increasing timestamps.

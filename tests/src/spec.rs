@@ -20,7 +20,12 @@ fn is_date(s: &str) -> bool {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() && s.len() == 10
 }
 
-fn str_field<'a>(v: &'a Value, field: &str, path: &str, problems: &mut Vec<String>) -> Option<&'a str> {
+fn str_field<'a>(
+    v: &'a Value,
+    field: &str,
+    path: &str,
+    problems: &mut Vec<String>,
+) -> Option<&'a str> {
     match v.get(field) {
         Some(Value::String(s)) => Some(s),
         Some(_) => {
@@ -42,7 +47,9 @@ fn max_chars(s: &str, max: usize, what: &str, problems: &mut Vec<String>) {
 }
 
 fn check_action(a: &Value, path: &str, problems: &mut Vec<String>) {
-    let Some(kind) = str_field(a, "type", path, problems) else { return };
+    let Some(kind) = str_field(a, "type", path, problems) else {
+        return;
+    };
     if let Some(label) = a.get("label").and_then(Value::as_str) {
         if label.is_empty() {
             problems.push(format!("{path}.label is empty"));
@@ -67,11 +74,15 @@ fn check_action(a: &Value, path: &str, problems: &mut Vec<String>) {
             }
             let mode = str_field(a, "mode", path, problems).unwrap_or("");
             if !["date", "time", "datetime"].contains(&mode) {
-                problems.push(format!("{path}.mode `{mode}` is not date, time or datetime"));
+                problems.push(format!(
+                    "{path}.mode `{mode}` is not date, time or datetime"
+                ));
             }
             if mode == "date" {
-                let dates: Vec<Option<&str>> =
-                    ["initial", "min", "max"].iter().map(|k| a.get(*k).and_then(Value::as_str)).collect();
+                let dates: Vec<Option<&str>> = ["initial", "min", "max"]
+                    .iter()
+                    .map(|k| a.get(*k).and_then(Value::as_str))
+                    .collect();
                 for (k, v) in ["initial", "min", "max"].iter().zip(&dates) {
                     if let Some(v) = v
                         && !is_date(v)
@@ -82,7 +93,9 @@ fn check_action(a: &Value, path: &str, problems: &mut Vec<String>) {
                 if let [Some(i), Some(lo), Some(hi)] = dates[..]
                     && !(lo <= i && i <= hi)
                 {
-                    problems.push(format!("{path}: needs min <= initial <= max ({lo} / {i} / {hi})"));
+                    problems.push(format!(
+                        "{path}: needs min <= initial <= max ({lo} / {i} / {hi})"
+                    ));
                 }
             }
             if a.get("label").is_none() {
@@ -95,18 +108,24 @@ fn check_action(a: &Value, path: &str, problems: &mut Vec<String>) {
         "uri" => {
             str_field(a, "uri", path, problems);
         }
-        other => problems.push(format!("{path}.type `{other}` is not an action sukusuku should send")),
+        other => problems.push(format!(
+            "{path}.type `{other}` is not an action sukusuku should send"
+        )),
     }
 }
 
 fn check_message(m: &Value, path: &str, problems: &mut Vec<String>) {
-    let Some(kind) = str_field(m, "type", path, problems) else { return };
+    let Some(kind) = str_field(m, "type", path, problems) else {
+        return;
+    };
     match kind {
         "text" => {
             if let Some(text) = str_field(m, "text", path, problems) {
                 let units = text.encode_utf16().count();
                 if units == 0 || units > 5000 {
-                    problems.push(format!("{path}.text is {units} UTF-16 units; must be 1–5000"));
+                    problems.push(format!(
+                        "{path}.text is {units} UTF-16 units; must be 1–5000"
+                    ));
                 }
             }
         }
@@ -134,14 +153,18 @@ fn check_message(m: &Value, path: &str, problems: &mut Vec<String>) {
                                 _ => problems.push(format!("{tpath}.actions must be 2 actions")),
                             }
                         }
-                        Some(other) => problems.push(format!("{tpath}.type `{other}` not expected")),
+                        Some(other) => {
+                            problems.push(format!("{tpath}.type `{other}` not expected"))
+                        }
                         None => {}
                     }
                 }
                 None => problems.push(format!("{path}.template is required")),
             }
         }
-        other => problems.push(format!("{path}.type `{other}` is not a message sukusuku should send")),
+        other => problems.push(format!(
+            "{path}.type `{other}` is not a message sukusuku should send"
+        )),
     }
     if let Some(q) = m.get("quickReply") {
         match q.get("items").and_then(Value::as_array) {
@@ -174,7 +197,14 @@ fn check_messages(body: &Value, problems: &mut Vec<String>) {
 }
 
 /// Every problem with one request to `path`; empty when it is valid.
-pub fn check_request(path: &str, authorization: Option<&str>, content_type: Option<&str>, retry_key: Option<&str>, body: &Value, token: &str) -> Vec<String> {
+pub fn check_request(
+    path: &str,
+    authorization: Option<&str>,
+    content_type: Option<&str>,
+    retry_key: Option<&str>,
+    body: &Value,
+    token: &str,
+) -> Vec<String> {
     let mut problems = Vec::new();
     if authorization != Some(&format!("Bearer {token}")) {
         problems.push("Authorization must be `Bearer <channel access token>`".to_string());
@@ -203,7 +233,8 @@ pub fn check_request(path: &str, authorization: Option<&str>, content_type: Opti
         }
         "/v2/bot/message/multicast" => {
             match body.get("to").and_then(Value::as_array) {
-                Some(to) if !to.is_empty() && to.len() <= 500 && to.iter().all(Value::is_string) => {}
+                Some(to)
+                    if !to.is_empty() && to.len() <= 500 && to.iter().all(Value::is_string) => {}
                 _ => problems.push("to must be 1–500 user ids".to_string()),
             }
             if !retry_key.is_some_and(is_uuid) {
@@ -225,22 +256,87 @@ mod tests {
     fn the_checker_catches_what_line_rejects() {
         let ok = json!({"to": "U1", "messages": [{"type": "text", "text": "hi"}]});
         let key = "123e4567-e89b-12d3-a456-426614174000";
-        assert!(check_request("/v2/bot/message/push", Some("Bearer t"), Some("application/json"), Some(key), &ok, "t").is_empty());
+        assert!(
+            check_request(
+                "/v2/bot/message/push",
+                Some("Bearer t"),
+                Some("application/json"),
+                Some(key),
+                &ok,
+                "t"
+            )
+            .is_empty()
+        );
         let cases = vec![
             (json!({"to": "U1", "messages": []}), "messages must be"),
-            (json!({"to": "U1", "messages": [{"type": "text", "text": "x".repeat(5001)}]}), "UTF-16"),
-            (json!({"to": "U1", "messages": [{"type": "text"}]}), "text is required"),
-            (json!({"to": "U1", "messages": [{"type": "text", "text": "x", "quickReply": {"items": (0..14).map(|_| json!({"type": "action", "action": {"type": "postback", "label": "a", "data": "d"}})).collect::<Vec<_>>()}}]}), "1–13 items"),
-            (json!({"to": "U1", "messages": [{"type": "text", "text": "x", "quickReply": {"items": [{"type": "action", "action": {"type": "postback", "label": "123456789012345678901", "data": "d"}}]}}]}), "max 20"),
-            (json!({"to": "U1", "messages": [{"type": "text", "text": "x", "quickReply": {"items": [{"type": "action", "action": {"type": "datetimepicker", "label": "d", "data": "d", "mode": "date", "initial": "2027/01/01", "min": "2026-01-01", "max": "2028-01-01"}}]}}]}), "not YYYY-MM-DD"),
+            (
+                json!({"to": "U1", "messages": [{"type": "text", "text": "x".repeat(5001)}]}),
+                "UTF-16",
+            ),
+            (
+                json!({"to": "U1", "messages": [{"type": "text"}]}),
+                "text is required",
+            ),
+            (
+                json!({"to": "U1", "messages": [{"type": "text", "text": "x", "quickReply": {"items": (0..14).map(|_| json!({"type": "action", "action": {"type": "postback", "label": "a", "data": "d"}})).collect::<Vec<_>>()}}]}),
+                "1–13 items",
+            ),
+            (
+                json!({"to": "U1", "messages": [{"type": "text", "text": "x", "quickReply": {"items": [{"type": "action", "action": {"type": "postback", "label": "123456789012345678901", "data": "d"}}]}}]}),
+                "max 20",
+            ),
+            (
+                json!({"to": "U1", "messages": [{"type": "text", "text": "x", "quickReply": {"items": [{"type": "action", "action": {"type": "datetimepicker", "label": "d", "data": "d", "mode": "date", "initial": "2027/01/01", "min": "2026-01-01", "max": "2028-01-01"}}]}}]}),
+                "not YYYY-MM-DD",
+            ),
         ];
         for (body, expected) in cases {
-            let p = check_request("/v2/bot/message/push", Some("Bearer t"), Some("application/json"), Some(key), &body, "t");
-            assert!(p.iter().any(|x| x.contains(expected)), "expected {expected:?} in {p:?}");
+            let p = check_request(
+                "/v2/bot/message/push",
+                Some("Bearer t"),
+                Some("application/json"),
+                Some(key),
+                &body,
+                "t",
+            );
+            assert!(
+                p.iter().any(|x| x.contains(expected)),
+                "expected {expected:?} in {p:?}"
+            );
         }
-        assert!(!check_request("/v2/bot/message/push", Some("Bearer x"), Some("application/json"), Some(key), &ok, "t").is_empty());
-        assert!(!check_request("/v2/bot/message/push", Some("Bearer t"), Some("application/json"), Some("nope"), &ok, "t").is_empty());
+        assert!(
+            !check_request(
+                "/v2/bot/message/push",
+                Some("Bearer x"),
+                Some("application/json"),
+                Some(key),
+                &ok,
+                "t"
+            )
+            .is_empty()
+        );
+        assert!(
+            !check_request(
+                "/v2/bot/message/push",
+                Some("Bearer t"),
+                Some("application/json"),
+                Some("nope"),
+                &ok,
+                "t"
+            )
+            .is_empty()
+        );
         let many = json!({"to": (0..501).map(|i| format!("U{i}")).collect::<Vec<_>>(), "messages": [{"type": "text", "text": "x"}]});
-        assert!(!check_request("/v2/bot/message/multicast", Some("Bearer t"), Some("application/json"), Some(key), &many, "t").is_empty());
+        assert!(
+            !check_request(
+                "/v2/bot/message/multicast",
+                Some("Bearer t"),
+                Some("application/json"),
+                Some(key),
+                &many,
+                "t"
+            )
+            .is_empty()
+        );
     }
 }

@@ -50,7 +50,12 @@ async fn residents_register_in_line_and_get_each_milestone_on_its_day() {
     // A: pregnant, due in 200 days.
     let mut a = Resident::new(1);
     assert_eq!(server.webhook(vec![a.follow()]).await, 200);
-    assert!(line.replies().last().expect("greeting").contains("友だち追加ありがとうございます"));
+    assert!(
+        line.replies()
+            .last()
+            .expect("greeting")
+            .contains("友だち追加ありがとうございます")
+    );
     let due = plus(today, 200);
     assert_eq!(server.webhook(vec![a.pick_date("v1:due", due)]).await, 200);
     let confirmation = line.replies().last().expect("confirmation").clone();
@@ -71,7 +76,11 @@ async fn residents_register_in_line_and_get_each_milestone_on_its_day() {
         e.pick_date("v1:birth", date("2024-02-29")),
     ];
     assert_eq!(server.webhook(events).await, 200);
-    assert!(line.replies().iter().any(|r| r.contains("今日で生後5日です")));
+    assert!(
+        line.replies()
+            .iter()
+            .any(|r| r.contains("今日で生後5日です"))
+    );
 
     // Feb 28, 2025: month-end clamping and the leap-day birthday on one day.
     let mark = line.deliveries().len();
@@ -85,17 +94,34 @@ async fn residents_register_in_line_and_get_each_milestone_on_its_day() {
     assert_eq!(got[1].0, d.user_id);
     assert!(got[1].1.starts_with("【1か月児健診】"));
     assert_eq!(got[2].0, e.user_id);
-    assert!(got[2].1.starts_with("【1歳のお誕生日おめでとうございます】"));
-    let multicast = line.received().into_iter().filter(|r| r.path.ends_with("/multicast")).count();
+    assert!(
+        got[2]
+            .1
+            .starts_with("【1歳のお誕生日おめでとうございます】")
+    );
+    let multicast = line
+        .received()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/multicast"))
+        .count();
     assert_eq!(multicast, 1, "C and D share one multicast");
 
     // The same day again sends nothing.
     let mark = line.deliveries().len();
-    assert_eq!(sent_and_enqueued(&server.daily(date("2025-02-28")).await), (0, 0));
+    assert_eq!(
+        sent_and_enqueued(&server.daily(date("2025-02-28")).await),
+        (0, 0)
+    );
     assert!(delivered_since(&line, mark).is_empty());
     // The day before and after: nobody.
-    assert_eq!(sent_and_enqueued(&server.daily(date("2025-02-27")).await).1, 0);
-    assert_eq!(sent_and_enqueued(&server.daily(date("2025-03-01")).await).1, 0);
+    assert_eq!(
+        sent_and_enqueued(&server.daily(date("2025-02-27")).await).1,
+        0
+    );
+    assert_eq!(
+        sent_and_enqueued(&server.daily(date("2025-03-01")).await).1,
+        0
+    );
 
     // A's 妊婦歯科健診 at 24w0d: 112 days before the due date.
     let mark = line.deliveries().len();
@@ -103,7 +129,11 @@ async fn residents_register_in_line_and_get_each_milestone_on_its_day() {
     assert_eq!(sent_and_enqueued(&report), (1, 1), "{report}");
     let got = delivered_since(&line, mark);
     assert_eq!(got[0].0, a.user_id);
-    assert!(got[0].1.starts_with("【妊娠7カ月：妊婦歯科健診】"), "{}", got[0].1);
+    assert!(
+        got[0].1.starts_with("【妊娠7カ月：妊婦歯科健診】"),
+        "{}",
+        got[0].1
+    );
 
     // B's 1週間誕生日, with LINE failing once: retried with the same retry key, sent once.
     line.fail_next_sends(&[500]);
@@ -119,7 +149,10 @@ async fn residents_register_in_line_and_get_each_milestone_on_its_day() {
     let attempts: Vec<_> = line.received().into_iter().skip(sends_before).collect();
     assert_eq!(attempts.len(), 2);
     assert_eq!(attempts[0].status, 500);
-    assert_eq!(attempts[0].retry_key, attempts[1].retry_key, "the retry reuses the key");
+    assert_eq!(
+        attempts[0].retry_key, attempts[1].retry_key,
+        "the retry reuses the key"
+    );
 
     // Restart: registrations survive in --data.
     server.stop();
@@ -129,24 +162,50 @@ async fn residents_register_in_line_and_get_each_milestone_on_its_day() {
     assert!(shown.contains("出産予定日："), "{shown}");
     let mark = line.deliveries().len();
     // 妊娠6ヶ月 at 20w0d: 140 days before the due date.
-    assert_eq!(sent_and_enqueued(&server.daily(minus(due, 140)).await), (1, 1));
+    assert_eq!(
+        sent_and_enqueued(&server.daily(minus(due, 140)).await),
+        (1, 1)
+    );
     assert_eq!(delivered_since(&line, mark)[0].0, a.user_id);
     // The day already served before the restart stays served.
-    assert_eq!(sent_and_enqueued(&server.daily(date("2025-02-28")).await), (0, 0));
+    assert_eq!(
+        sent_and_enqueued(&server.daily(date("2025-02-28")).await),
+        (0, 0)
+    );
 
     // A stops in three steps; B blocks the account. Neither hears from us again.
     assert_eq!(server.webhook(vec![a.text("配信停止")]).await, 200);
-    assert!(line.replies().last().expect("confirm").contains("配信を停止しますか？"));
+    assert!(
+        line.replies()
+            .last()
+            .expect("confirm")
+            .contains("配信を停止しますか？")
+    );
     assert_eq!(server.webhook(vec![a.postback("v1:stop-ok")]).await, 200);
-    assert!(line.replies().last().expect("done").contains("登録情報をすべて削除しました"));
+    assert!(
+        line.replies()
+            .last()
+            .expect("done")
+            .contains("登録情報をすべて削除しました")
+    );
     assert_eq!(server.webhook(vec![b.unfollow()]).await, 200);
     let mark = line.deliveries().len();
     // A's 妊娠8ヶ月 (28w) and B's 2-week milestone.
-    assert_eq!(sent_and_enqueued(&server.daily(minus(due, 84)).await), (0, 0));
-    assert_eq!(sent_and_enqueued(&server.daily(plus(born_b, 14)).await), (0, 0));
+    assert_eq!(
+        sent_and_enqueued(&server.daily(minus(due, 84)).await),
+        (0, 0)
+    );
+    assert_eq!(
+        sent_and_enqueued(&server.daily(plus(born_b, 14)).await),
+        (0, 0)
+    );
     assert!(delivered_since(&line, mark).is_empty());
 
-    assert_eq!(line.violations(), Vec::<String>::new(), "every LINE request met the spec");
+    assert_eq!(
+        line.violations(),
+        Vec::<String>::new(),
+        "every LINE request met the spec"
+    );
     server.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -165,17 +224,25 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
     };
     assert_eq!(server.webhook_raw(body.clone(), None).await.0, 401);
     assert_eq!(server.webhook_raw(body.clone(), Some(forged)).await.0, 401);
-    let (status, text) = server.webhook_raw(b"{not json".to_vec(), Some(sign(b"{not json"))).await;
+    let (status, text) = server
+        .webhook_raw(b"{not json".to_vec(), Some(sign(b"{not json")))
+        .await;
     assert_eq!(status, 400, "{text}");
     let big = vec![b' '; 1024 * 1024 + 1];
     let sig = sign(&big);
     assert_eq!(server.webhook_raw(big, Some(sig)).await.0, 413);
     // Nothing was registered by any of those: the month's 1-week day sends nothing.
-    assert_eq!(sent_and_enqueued(&server.daily(date("2025-05-12")).await), (0, 0));
+    assert_eq!(
+        sent_and_enqueued(&server.daily(date("2025-05-12")).await),
+        (0, 0)
+    );
     // The genuine request still works afterwards.
     let sig = sign(&body);
     assert_eq!(server.webhook_raw(body, Some(sig)).await.0, 200);
-    assert_eq!(sent_and_enqueued(&server.daily(date("2025-05-12")).await), (1, 1));
+    assert_eq!(
+        sent_and_enqueued(&server.daily(date("2025-05-12")).await),
+        (1, 1)
+    );
 
     // A day that is not a date.
     let resp = reqwest::Client::new()
@@ -208,6 +275,9 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
     assert_eq!(line.violations(), Vec::<String>::new());
     let log = server.stop();
     assert!(!log.contains("panicked"), "{log}");
-    assert!(!log.contains(&r.user_id), "the log must not contain LINE user ids:\n{log}");
+    assert!(
+        !log.contains(&r.user_id),
+        "the log must not contain LINE user ids:\n{log}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
