@@ -15,8 +15,12 @@ use shared::store::{LocalStore, Store};
 const CHILDREN: usize = 1_000_000;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let catalog = Catalog::from_yaml(include_str!("../../infra/catalog/example.yaml")).expect("catalog");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let catalog =
+        Catalog::from_yaml(include_str!("../../infra/catalog/example.yaml")).expect("catalog");
     let store = LocalStore::in_memory();
     let newest = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
     let span_days = 18 * 365;
@@ -41,14 +45,26 @@ fn main() {
         }
         println!("daily scan: {children} children in {family} families (+{} pregnancies), loaded in {:.1?}", family / 10 + 1, loading.elapsed());
     });
-    println!("catalog: {} milestones, {} distinct offsets", catalog.milestones().len(), catalog.distinct_offsets());
+    println!(
+        "catalog: {} milestones, {} distinct offsets",
+        catalog.milestones().len(),
+        catalog.distinct_offsets()
+    );
     for day in ["2026-12-15", "2027-02-28", "2027-03-31"] {
         let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").expect("date");
         let queue = MemoryQueue::new();
         let before = store.anchor_lookups();
         let started = Instant::now();
         let report = runtime
-            .block_on(run_daily_scan(&store, &queue, &catalog, day, Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("t")))
+            .block_on(run_daily_scan(
+                &store,
+                &queue,
+                &catalog,
+                day,
+                Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+                    .single()
+                    .expect("t"),
+            ))
             .expect("scan");
         let elapsed = started.elapsed();
         let lookups = store.anchor_lookups() - before;

@@ -22,7 +22,12 @@ impl LineApi for NullLine {
     async fn push(&self, _: &UserId, _: &[Message], _: &RetryKey) -> Result<Accepted, LineError> {
         Ok(Accepted::Now)
     }
-    async fn multicast(&self, _: &[UserId], _: &[Message], _: &RetryKey) -> Result<Accepted, LineError> {
+    async fn multicast(
+        &self,
+        _: &[UserId],
+        _: &[Message],
+        _: &RetryKey,
+    ) -> Result<Accepted, LineError> {
         Ok(Accepted::Now)
     }
 }
@@ -30,9 +35,13 @@ impl LineApi for NullLine {
 fn body(n: usize) -> Vec<u8> {
     let user = format!("U{:032x}", n % 20_000);
     let kind = match n % 4 {
-        0 => json!({"type": "postback", "postback": {"data": "v1:birth", "params": {"date": format!("2025-{:02}-{:02}", n % 12 + 1, n % 28 + 1)}}}),
+        0 => {
+            json!({"type": "postback", "postback": {"data": "v1:birth", "params": {"date": format!("2025-{:02}-{:02}", n % 12 + 1, n % 28 + 1)}}})
+        }
         1 => json!({"type": "message", "message": {"type": "text", "id": "1", "text": "登録内容"}}),
-        2 => json!({"type": "postback", "postback": {"data": "v1:due", "params": {"date": "2027-03-01"}}}),
+        2 => {
+            json!({"type": "postback", "postback": {"data": "v1:due", "params": {"date": "2027-03-01"}}})
+        }
         _ => json!({"type": "follow", "follow": {"isUnblocked": false}}),
     };
     let mut event = json!({
@@ -47,8 +56,12 @@ fn body(n: usize) -> Vec<u8> {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let catalog = Catalog::from_yaml(include_str!("../../infra/catalog/example.yaml")).expect("catalog");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let catalog =
+        Catalog::from_yaml(include_str!("../../infra/catalog/example.yaml")).expect("catalog");
     let secret = ChannelSecret::new("bench-secret");
     let store = LocalStore::in_memory();
     let line = NullLine;
@@ -65,7 +78,10 @@ fn main() {
         line: &line,
         catalog: &catalog,
         secret: &secret,
-        now: Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).single().expect("time"),
+        now: Utc
+            .with_ymd_and_hms(2026, 11, 22, 1, 0, 0)
+            .single()
+            .expect("time"),
     };
     let mut latencies: Vec<Duration> = Vec::with_capacity(total);
     let started = Instant::now();
@@ -80,8 +96,19 @@ fn main() {
     let elapsed = started.elapsed();
     latencies.sort();
     let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
-    println!("webhook: {total} signed events (one per request; follow / 登録内容 / due date / birthdate) on the in-memory store");
-    println!("  total {:.2?}  →  {:.0} events/s on one thread", elapsed, total as f64 / elapsed.as_secs_f64());
-    println!("  per event: p50 {:?}  p99 {:?}  max {:?}", pct(0.50), pct(0.99), pct(1.0));
+    println!(
+        "webhook: {total} signed events (one per request; follow / 登録内容 / due date / birthdate) on the in-memory store"
+    );
+    println!(
+        "  total {:.2?}  →  {:.0} events/s on one thread",
+        elapsed,
+        total as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "  per event: p50 {:?}  p99 {:?}  max {:?}",
+        pct(0.50),
+        pct(0.99),
+        pct(1.0)
+    );
     println!("  residents stored: {}", store.resident_count());
 }

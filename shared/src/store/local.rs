@@ -446,7 +446,7 @@ mod tests {
             store.save_resident(&r).await.expect("save");
             assert!(store.claim_event("ev1", now).await.expect("claim"));
             store
-                .record_delivery("job1", "scope", &[user.clone()], now)
+                .record_delivery("job1", "scope", std::slice::from_ref(&user), now)
                 .await
                 .expect("record");
         }
@@ -467,7 +467,7 @@ mod tests {
         assert!(store.job_done("job1", now).await.expect("job"));
         assert_eq!(
             store
-                .delivered_among("scope", &[user.clone()], now)
+                .delivered_among("scope", std::slice::from_ref(&user), now)
                 .await
                 .expect("d")
                 .len(),
