@@ -16,28 +16,38 @@ use crate::line::Message;
 const BIRTH_ENDS_PREGNANCY_FROM_GA_DAYS: i64 = 22 * 7;
 const BIRTH_ENDS_PREGNANCY_UNTIL_DAYS_AFTER_DUE: i64 = 42;
 
-fn parse(date: Option<&str>) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(date?.trim(), "%Y-%m-%d").ok()
-}
-
 fn ask_again(text: String, picker: crate::line::Action) -> Response {
     Response::reply(Change::Keep, Message::text_with(text, vec![picker]))
 }
 
-pub fn due_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&str>) -> Response {
-    let picker = due_picker(turn.today, resident);
+/// The date the picker sent, or the reply that asks for one again (a button tapped without
+/// a date, or a date that is not one).
+fn picked(
+    date: Option<&str>,
+    prompt: &str,
+    picker: &crate::line::Action,
+) -> Result<NaiveDate, Response> {
     let Some(raw) = date else {
-        return ask_again(
-            "出産予定日を、下のボタンのカレンダーから選んでください。".to_string(),
-            picker,
-        );
+        return Err(ask_again(prompt.to_string(), picker.clone()));
     };
-    let Some(due) = parse(Some(raw)) else {
-        return ask_again(
+    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
+        ask_again(
             "日付を読み取れませんでした。お手数ですが、カレンダーからもう一度選んでください。"
                 .to_string(),
-            picker,
-        );
+            picker.clone(),
+        )
+    })
+}
+
+pub fn due_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&str>) -> Response {
+    let picker = due_picker(turn.today, resident);
+    let due = match picked(
+        date,
+        "出産予定日を、下のボタンのカレンダーから選んでください。",
+        &picker,
+    ) {
+        Ok(due) => due,
+        Err(ask) => return ask,
     };
     let (min, max) = due_date_window(turn.today);
     if due < min {
@@ -91,18 +101,13 @@ pub fn birth_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&st
             ),
         );
     }
-    let Some(raw) = date else {
-        return ask_again(
-            "お子さまの生年月日を、下のボタンのカレンダーから選んでください。".to_string(),
-            picker,
-        );
-    };
-    let Some(birth) = parse(Some(raw)) else {
-        return ask_again(
-            "日付を読み取れませんでした。お手数ですが、カレンダーからもう一度選んでください。"
-                .to_string(),
-            picker,
-        );
+    let birth = match picked(
+        date,
+        "お子さまの生年月日を、下のボタンのカレンダーから選んでください。",
+        &picker,
+    ) {
+        Ok(birth) => birth,
+        Err(ask) => return ask,
     };
     let (min, max) = birth_date_window(turn.today);
     if birth > max {

@@ -105,8 +105,13 @@ pub trait LineApi: Send + Sync {
     ) -> impl Future<Output = Result<Accepted, LineError>> + Send;
 }
 
-fn check_recipients(to: &[UserId]) -> Result<(), LineError> {
-    if to.is_empty() || to.len() > limits::MAX_MULTICAST_RECIPIENTS {
+/// What LINE would reject, caught before the request: 1–5 valid messages and, for a
+/// multicast, 1–500 recipients.
+fn check_request(messages: &[Message], multicast_to: Option<&[UserId]>) -> Result<(), LineError> {
+    validate_messages(messages).map_err(LineError::Invalid)?;
+    if let Some(to) = multicast_to
+        && (to.is_empty() || to.len() > limits::MAX_MULTICAST_RECIPIENTS)
+    {
         return Err(LineError::Invalid(format!(
             "multicast to {} users; LINE takes 1–{}",
             to.len(),
@@ -202,7 +207,7 @@ fn without_url(e: reqwest::Error) -> String {
 
 impl LineApi for HttpLineApi {
     async fn reply(&self, reply_token: &str, messages: &[Message]) -> Result<(), LineError> {
-        validate_messages(messages).map_err(LineError::Invalid)?;
+        check_request(messages, None)?;
         let body = json!({"replyToken": reply_token, "messages": messages});
         self.post("/v2/bot/message/reply", body, None)
             .await
@@ -215,7 +220,7 @@ impl LineApi for HttpLineApi {
         messages: &[Message],
         retry_key: &RetryKey,
     ) -> Result<Accepted, LineError> {
-        validate_messages(messages).map_err(LineError::Invalid)?;
+        check_request(messages, None)?;
         let body = json!({"to": to.as_str(), "messages": messages});
         self.post("/v2/bot/message/push", body, Some(retry_key))
             .await
@@ -227,8 +232,7 @@ impl LineApi for HttpLineApi {
         messages: &[Message],
         retry_key: &RetryKey,
     ) -> Result<Accepted, LineError> {
-        validate_messages(messages).map_err(LineError::Invalid)?;
-        check_recipients(to)?;
+        check_request(messages, Some(to))?;
         let ids: Vec<&str> = to.iter().map(UserId::as_str).collect();
         let body = json!({"to": ids, "messages": messages});
         self.post("/v2/bot/message/multicast", body, Some(retry_key))
@@ -302,7 +306,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl LineApi for MemoryLineApi {
     async fn reply(&self, reply_token: &str, messages: &[Message]) -> Result<(), LineError> {
-        validate_messages(messages).map_err(LineError::Invalid)?;
+        check_request(messages, None)?;
         let call = LineCall::Reply {
             reply_token: reply_token.to_string(),
             messages: messages.to_vec(),
@@ -316,7 +320,7 @@ impl LineApi for MemoryLineApi {
         messages: &[Message],
         retry_key: &RetryKey,
     ) -> Result<Accepted, LineError> {
-        validate_messages(messages).map_err(LineError::Invalid)?;
+        check_request(messages, None)?;
         let call = LineCall::Push {
             to: to.clone(),
             messages: messages.to_vec(),
@@ -331,8 +335,7 @@ impl LineApi for MemoryLineApi {
         messages: &[Message],
         retry_key: &RetryKey,
     ) -> Result<Accepted, LineError> {
-        validate_messages(messages).map_err(LineError::Invalid)?;
-        check_recipients(to)?;
+        check_request(messages, Some(to))?;
         let call = LineCall::Multicast {
             to: to.to_vec(),
             messages: messages.to_vec(),
