@@ -173,8 +173,32 @@ async fn residents_register_in_line_and_get_each_milestone_on_its_day() {
         (0, 0)
     );
 
-    // A stops in three steps; B blocks the account. Neither hears from us again.
-    assert_eq!(server.webhook(vec![a.text("配信停止")]).await, 200);
+    // A stops in three steps, starting from the 配信停止 button on the notice just received;
+    // B blocks the account. Neither hears from us again.
+    let notice = line
+        .received()
+        .into_iter()
+        .rev()
+        .find(|r| r.path.ends_with("/push") && r.status == 200)
+        .expect("A's last notice");
+    let buttons = notice.body["messages"][0]["quickReply"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let stop = buttons
+        .iter()
+        .find(|item| item["action"]["label"] == "配信停止")
+        .expect("notices carry a 配信停止 button");
+    let stop_data = stop["action"]["data"]
+        .as_str()
+        .expect("postback data")
+        .to_string();
+    assert!(
+        buttons
+            .iter()
+            .any(|item| item["action"]["label"] == "登録内容を見る")
+    );
+    assert_eq!(server.webhook(vec![a.postback(&stop_data)]).await, 200);
     assert!(
         line.replies()
             .last()

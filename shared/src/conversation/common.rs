@@ -78,6 +78,15 @@ pub fn main_actions(today: NaiveDate, resident: Option<&Resident>) -> Vec<Action
     actions
 }
 
+/// Buttons on every pushed notice, so a resident can check, adjust or stop right there.
+pub fn notice_actions() -> Vec<Action> {
+    vec![
+        action("登録内容を見る", Command::Show),
+        action("受信設定", Command::Settings),
+        action("配信停止", Command::Stop),
+    ]
+}
+
 /// 次のお知らせ line for a confirmation, if the catalog has anything ahead.
 pub fn next_notice(
     catalog: &crate::catalog::Catalog,

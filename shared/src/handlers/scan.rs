@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::catalog::Catalog;
+use crate::conversation::common::notice_actions;
 use crate::delivery::{DeliveryJob, milestone_scope};
 use crate::domain::UserId;
 use crate::line::Message;
@@ -78,7 +79,7 @@ pub async fn run_daily_scan<S: Store, Q: Queue>(
                     jobs.push(DeliveryJob::new(
                         scope.clone(),
                         chunk.to_vec(),
-                        vec![Message::text(text)],
+                        vec![Message::text_with(text, notice_actions())],
                     ));
                 }
             }
