@@ -179,6 +179,7 @@ async fn message(
         record(&mut inner, Value::Null, 400);
         return (
             StatusCode::BAD_REQUEST,
+            HeaderMap::new(),
             axum::Json(json!({"message": "The request body has 1 error(s)"})),
         );
     };
@@ -197,6 +198,7 @@ async fn message(
         record(&mut inner, json_body, 400);
         return (
             StatusCode::BAD_REQUEST,
+            HeaderMap::new(),
             axum::Json(json!({"message": problems.join("; ")})),
         );
     }
@@ -204,7 +206,15 @@ async fn message(
         if let Some(status) = inner.failures.pop_front() {
             record(&mut inner, json_body, status);
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return (code, axum::Json(json!({"message": "simulated failure"})));
+            let mut headers = HeaderMap::new();
+            if status == 429 {
+                headers.insert("retry-after", axum::http::HeaderValue::from_static("2"));
+            }
+            return (
+                code,
+                headers,
+                axum::Json(json!({"message": "simulated failure"})),
+            );
         }
         if let Some(key) = &retry_key
             && !inner.accepted_keys.insert(key.clone())
@@ -212,6 +222,7 @@ async fn message(
             record(&mut inner, json_body, 409);
             return (
                 StatusCode::CONFLICT,
+                HeaderMap::new(),
                 axum::Json(json!({"message": "The retry key is already accepted"})),
             );
         }
@@ -222,5 +233,5 @@ async fn message(
     } else {
         json!({"sentMessages": [{"id": "461230966842064897"}]})
     };
-    (StatusCode::OK, axum::Json(response))
+    (StatusCode::OK, HeaderMap::new(), axum::Json(response))
 }
