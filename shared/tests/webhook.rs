@@ -260,15 +260,29 @@ async fn a_failed_reply_keeps_the_registration() {
     assert!(h.resident().await.is_some());
 }
 
-/// The embedded store, with saves that fail while `down` is set.
+/// The embedded store, with saves that fail while `down` is set and reads that take
+/// `read_delay` (so concurrent turns reliably overlap).
 struct FlakyStore {
     inner: LocalStore,
     down: AtomicBool,
+    read_delay: std::time::Duration,
+}
+
+impl FlakyStore {
+    fn new(down: bool, read_delay_ms: u64) -> FlakyStore {
+        FlakyStore {
+            inner: LocalStore::in_memory(),
+            down: AtomicBool::new(down),
+            read_delay: std::time::Duration::from_millis(read_delay_ms),
+        }
+    }
 }
 
 impl Store for FlakyStore {
     async fn resident(&self, user: &UserId) -> Result<Option<Resident>, StoreError> {
-        self.inner.resident(user).await
+        let read = self.inner.resident(user).await;
+        tokio::time::sleep(self.read_delay).await;
+        read
     }
     async fn save_resident(&self, r: &Resident) -> Result<Resident, StoreError> {
         if self.down.load(Ordering::SeqCst) {
@@ -312,10 +326,7 @@ impl Store for FlakyStore {
 
 #[tokio::test]
 async fn a_store_outage_answers_5xx_so_line_redelivers() {
-    let h = Harness::with_store(FlakyStore {
-        inner: LocalStore::in_memory(),
-        down: AtomicBool::new(true),
-    });
+    let h = Harness::with_store(FlakyStore::new(true, 0));
     let body = callback(vec![pick("e1", "v1:birth", "2025-11-20")]);
     let r = h.post_signed(&body).await;
     assert_eq!(r.status, 500);
@@ -328,4 +339,64 @@ async fn a_store_outage_answers_5xx_so_line_redelivers() {
     assert_eq!(h.post_signed(&body).await.status, 200);
     assert_eq!(h.resident().await.map(|r| r.children.len()), Some(1));
     assert_eq!(h.replies().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_registrations_for_one_resident_are_never_lost() {
+    let h = std::sync::Arc::new(Harness::with_store(FlakyStore::new(false, 5)));
+    let bodies: Vec<Vec<u8>> = (1..=8)
+        .map(|i| {
+            callback(vec![pick(
+                &format!("c{i}"),
+                "v1:birth",
+                &format!("2025-0{i}-15"),
+            )])
+        })
+        .collect();
+    let mut pending = bodies;
+    // A request that loses every optimistic-concurrency retry answers 500 and LINE
+    // redelivers it; keep redelivering until all are accepted.
+    for _round in 0..20 {
+        if pending.is_empty() {
+            break;
+        }
+        let tasks: Vec<_> = pending
+            .into_iter()
+            .map(|body| {
+                let h = h.clone();
+                tokio::spawn(async move {
+                    let status = h.post_signed(&body).await.status;
+                    (status, body)
+                })
+            })
+            .collect();
+        pending = Vec::new();
+        for t in tasks {
+            let (status, body) = t.await.expect("task");
+            assert!(status == 200 || status == 500, "status {status}");
+            if status == 500 {
+                pending.push(body);
+            }
+        }
+    }
+    assert!(
+        pending.is_empty(),
+        "every registration was eventually accepted"
+    );
+    let r = h.resident().await.expect("stored");
+    let mut births: Vec<String> = r
+        .children
+        .iter()
+        .map(|c| c.birth_date.to_string())
+        .collect();
+    births.sort();
+    assert_eq!(
+        births,
+        (1..=8).map(|i| format!("2025-0{i}-15")).collect::<Vec<_>>(),
+        "no update was lost"
+    );
+    let mut ids: Vec<&str> = r.children.iter().map(|c| c.id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 8, "child ids stay unique");
 }
