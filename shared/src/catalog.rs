@@ -320,6 +320,17 @@ impl Catalog {
                 }
             }
             let at = &m.at;
+            if at.years.is_none() && at.months.is_none() && at.weeks.is_none() && at.days.is_none()
+            {
+                problem(
+                    field_line("at"),
+                    &entry,
+                    "at",
+                    "name at least one of years, months, weeks, days (e.g. {days: 0} for the day itself)"
+                        .into(),
+                );
+                continue;
+            }
             let offset = match m.anchor {
                 AnchorKind::DueDate => {
                     if at.years.is_some() || at.months.is_some() {
@@ -372,17 +383,6 @@ impl Catalog {
                     }
                 }
             };
-            if at.years.is_none() && at.months.is_none() && at.weeks.is_none() && at.days.is_none()
-            {
-                problem(
-                    field_line("at"),
-                    &entry,
-                    "at",
-                    "name at least one of years, months, weeks, days (e.g. {days: 0} for the day itself)"
-                        .into(),
-                );
-                continue;
-            }
             if let Some(offset) = offset {
                 milestones.push(Milestone {
                     id: m.id.clone(),
