@@ -18,8 +18,8 @@ use serde_json::json;
 use shared::catalog::Catalog;
 use shared::clock::FixedClock;
 use shared::dates::{add_days, tokyo_date, tokyo_instant};
-use shared::handlers::scan::run_daily_scan;
-use shared::handlers::send::{DrainPolicy, drain};
+use shared::handlers::scan::{ScanReport, run_daily_scan};
+use shared::handlers::send::{DrainPolicy, DrainReport, drain};
 use shared::handlers::webhook::{WebhookContext, handle_webhook};
 use shared::line::HttpLineApi;
 use shared::line::limits::{MAX_WEBHOOK_BODY_BYTES, MULTICAST_REQUESTS_PER_SECOND};
@@ -198,18 +198,16 @@ async fn run_daily(app: &App, date: NaiveDate) -> Result<serde_json::Value, Stri
     )
     .await
     .map_err(|e| e.to_string())?;
-    Ok(json!({
-        "date": date.to_string(),
-        "lookups": scan.lookups,
-        "due": scan.due,
-        "already_delivered": scan.already_delivered,
-        "jobs": scan.jobs,
-        "enqueued": scan.enqueued,
-        "sent": sent.sent,
-        "retries": sent.retries,
-        "dead_lettered": sent.dead_lettered,
-        "left_in_queue": sent.left_in_queue,
-    }))
+    Ok(json!(DailyRun { scan, sent }))
+}
+
+/// What `/dev/daily` and the timer report: both reports' fields side by side.
+#[derive(serde::Serialize)]
+struct DailyRun {
+    #[serde(flatten)]
+    scan: ScanReport,
+    #[serde(flatten)]
+    sent: DrainReport,
 }
 
 /// The next 09:00 Asia/Tokyo strictly after `now`.

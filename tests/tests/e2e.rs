@@ -86,6 +86,8 @@ async fn residents_register_in_line_and_get_each_milestone_on_its_day() {
     let mark = line.deliveries().len();
     let report = server.daily(date("2025-02-28")).await;
     assert_eq!(sent_and_enqueued(&report), (3, 3), "{report}");
+    assert_eq!(report["date"], "2025-02-28");
+    assert_eq!(report["jobs"], 2, "{report}");
     let mut got = delivered_since(&line, mark);
     got.sort();
     assert_eq!(got.len(), 3);
