@@ -81,8 +81,7 @@ enum CatalogCommand {
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| format!("`{s}` is not a date in YYYY-MM-DD form"))
+    shared::dates::parse_ymd(s).ok_or_else(|| format!("`{s}` is not a date in YYYY-MM-DD form"))
 }
 
 fn main() -> ExitCode {

@@ -17,7 +17,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use shared::catalog::Catalog;
 use shared::clock::FixedClock;
-use shared::dates::{add_days, tokyo_date, tokyo_instant};
+use shared::dates::{add_days, parse_ymd, tokyo_date, tokyo_instant};
 use shared::handlers::scan::{ScanReport, run_daily_scan};
 use shared::handlers::send::{DrainPolicy, DrainReport, drain};
 use shared::handlers::webhook::{WebhookContext, handle_webhook};
@@ -160,9 +160,9 @@ async fn dev_daily(
 ) -> Response {
     let date = match query.get("date") {
         None => tokyo_date(Utc::now()),
-        Some(raw) => match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-            Ok(date) => date,
-            Err(_) => {
+        Some(raw) => match parse_ymd(raw) {
+            Some(date) => date,
+            None => {
                 let body = json!({"error": format!("date `{raw}` is not YYYY-MM-DD")});
                 return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
             }

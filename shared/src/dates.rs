@@ -103,6 +103,11 @@ pub fn age_months_days(birth: NaiveDate, day: NaiveDate) -> Option<(u32, i64)> {
 
 const WEEKDAYS: [&str; 7] = ["月", "火", "水", "木", "金", "土", "日"];
 
+/// Parses the `YYYY-MM-DD` form that LINE's date picker, the CLI and `/dev/daily` use.
+pub fn parse_ymd(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
 /// 2027年3月1日（月）
 pub fn japanese_date(date: NaiveDate) -> String {
     format!(

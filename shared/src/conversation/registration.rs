@@ -30,7 +30,7 @@ fn picked(
     let Some(raw) = date else {
         return Err(ask_again(prompt.to_string(), picker.clone()));
     };
-    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
+    dates::parse_ymd(raw.trim()).ok_or_else(|| {
         ask_again(
             "日付を読み取れませんでした。お手数ですが、カレンダーからもう一度選んでください。"
                 .to_string(),

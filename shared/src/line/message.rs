@@ -142,7 +142,7 @@ impl Action {
                 if mode != "date" {
                     return Err(format!("datetimepicker mode `{mode}` is not `date`"));
                 }
-                let parse = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+                let parse = crate::dates::parse_ymd;
                 match (parse(initial), parse(min), parse(max)) {
                     (Some(i), Some(lo), Some(hi)) if lo <= i && i <= hi => {}
                     _ => {
