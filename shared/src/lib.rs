@@ -2,6 +2,8 @@
 //! conversation, the store and queue boundaries, and the handlers that the Lambda functions
 //! and the `sukusuku` CLI both run.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod catalog;
 pub mod clock;
 pub mod conversation;

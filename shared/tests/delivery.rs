@@ -13,7 +13,7 @@ use shared::handlers::scan::{ScanReport, run_daily_scan};
 use shared::handlers::send::{DrainPolicy, DrainReport, drain};
 use shared::line::{LineCall, LineError, MemoryLineApi};
 use shared::pacer::Pacer;
-use shared::queue::MemoryQueue;
+use shared::queue::{MemoryQueue, Queue};
 use shared::store::{LocalStore, Store};
 
 const CATALOG: &str = r#"
@@ -316,7 +316,7 @@ async fn transient_failures_are_retried_and_permanent_ones_dead_lettered() {
     });
     let (_, sent) = w.day("2026-03-09").await;
     assert_eq!((sent.sent, sent.dead_lettered), (0, 1));
-    let dead = w.queue.dead_letters();
+    let dead = w.queue.dead_lettered().await.expect("dead letters");
     assert_eq!(dead.len(), 1);
     assert!(dead[0].1.contains("400"), "{}", dead[0].1);
 

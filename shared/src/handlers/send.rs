@@ -12,7 +12,7 @@ use crate::delivery::DeliveryJob;
 use crate::domain::UserId;
 use crate::line::LineApi;
 use crate::pacer::Pacer;
-use crate::queue::{Queue, QueueError};
+use crate::queue::{Queue, QueueError, QueuedJob};
 use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,7 +124,7 @@ impl Default for DrainPolicy {
 }
 
 impl DrainPolicy {
-    fn delay(&self, attempt: u32, suggested: Option<Duration>) -> Duration {
+    pub fn delay(&self, attempt: u32, suggested: Option<Duration>) -> Duration {
         let backoff = self.base_delay * 2u32.saturating_pow(attempt.saturating_sub(1));
         suggested.unwrap_or(backoff).min(self.max_delay)
     }
@@ -140,6 +140,58 @@ pub struct DrainReport {
     pub dead_lettered: usize,
     /// Jobs still queued when the deadline passed.
     pub left_in_queue: usize,
+}
+
+/// What became of one queued message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    Sent {
+        recipients: usize,
+    },
+    AlreadyDone,
+    /// Put back for a later attempt (its visibility delayed by the backoff or Retry-After).
+    Retrying,
+    /// Moved to the dead-letter queue with the reason.
+    DeadLettered,
+}
+
+/// Sends one queued message and settles it in the queue, except for the final ack: the local
+/// drain acks, while Lambda's SQS event source deletes what the function did not report as
+/// failed. An unreadable body or a permanent failure goes to the dead-letter queue with the
+/// reason; a retryable one is retried until `policy.max_attempts`.
+pub async fn settle<S: Store, Q: Queue, L: LineApi>(
+    store: &S,
+    queue: &Q,
+    line: &L,
+    pacer: &Pacer,
+    message: &QueuedJob,
+    now: DateTime<Utc>,
+    policy: &DrainPolicy,
+) -> Result<Settled, QueueError> {
+    let job = match message.job() {
+        Ok(job) => job,
+        Err(e) => {
+            let reason = format!("not a delivery job: {e}");
+            tracing::error!(%reason, "message moved to the dead-letter queue");
+            queue.dead_letter(message, &reason).await?;
+            return Ok(Settled::DeadLettered);
+        }
+    };
+    match send_job(store, line, pacer, &job, now).await {
+        SendOutcome::Delivered { recipients } => Ok(Settled::Sent { recipients }),
+        SendOutcome::AlreadyDone => Ok(Settled::AlreadyDone),
+        SendOutcome::Retry { reason, after } if message.receive_count < policy.max_attempts => {
+            tracing::warn!(job = %job.id, attempt = message.receive_count, %reason, "send will be retried");
+            let delay = policy.delay(message.receive_count, after);
+            queue.retry_later(&message.receipt, delay).await?;
+            Ok(Settled::Retrying)
+        }
+        SendOutcome::Retry { reason, .. } | SendOutcome::Failed { reason } => {
+            tracing::error!(job = %job.id, attempt = message.receive_count, %reason, "job moved to the dead-letter queue");
+            queue.dead_letter(message, &reason).await?;
+            Ok(Settled::DeadLettered)
+        }
+    }
 }
 
 /// Sends queued jobs until the queue is empty (retries included) or the deadline passes.
@@ -168,30 +220,19 @@ pub async fn drain<S: Store, Q: Queue, L: LineApi>(
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         }
-        for queued in batch {
-            match send_job(store, line, pacer, &queued.job, clock.now()).await {
-                SendOutcome::Delivered { recipients } => {
+        for message in batch {
+            match settle(store, queue, line, pacer, &message, clock.now(), policy).await? {
+                Settled::Sent { recipients } => {
                     report.sent += recipients;
                     report.jobs_sent += 1;
-                    queue.ack(&queued.receipt).await?;
+                    queue.ack(&message.receipt).await?;
                 }
-                SendOutcome::AlreadyDone => {
+                Settled::AlreadyDone => {
                     report.already_done += 1;
-                    queue.ack(&queued.receipt).await?;
+                    queue.ack(&message.receipt).await?;
                 }
-                SendOutcome::Retry { reason, after }
-                    if queued.receive_count < policy.max_attempts =>
-                {
-                    tracing::warn!(job = %queued.job.id, attempt = queued.receive_count, %reason, "send will be retried");
-                    report.retries += 1;
-                    let delay = policy.delay(queued.receive_count, after);
-                    queue.retry_later(&queued.receipt, delay).await?;
-                }
-                SendOutcome::Retry { reason, .. } | SendOutcome::Failed { reason } => {
-                    tracing::error!(job = %queued.job.id, %reason, "job moved to the dead-letter queue");
-                    report.dead_lettered += 1;
-                    queue.dead_letter(&queued.receipt, &reason).await?;
-                }
+                Settled::Retrying => report.retries += 1,
+                Settled::DeadLettered => report.dead_lettered += 1,
             }
         }
     }

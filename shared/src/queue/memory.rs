@@ -6,13 +6,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::{Queue, QueueDepth, QueueError, QueuedJob};
-use crate::delivery::DeliveryJob;
 
 /// A received job not acked within this time is handed out again.
 const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(60);
 
 struct Entry {
-    job: DeliveryJob,
+    body: String,
     visible_at: Instant,
     receive_count: u32,
 }
@@ -21,7 +20,7 @@ struct Entry {
 struct Inner {
     next_seq: u64,
     entries: BTreeMap<u64, Entry>,
-    dead: Vec<(DeliveryJob, String)>,
+    dead: Vec<(String, String)>,
 }
 
 #[derive(Default)]
@@ -32,11 +31,6 @@ pub struct MemoryQueue {
 impl MemoryQueue {
     pub fn new() -> MemoryQueue {
         MemoryQueue::default()
-    }
-
-    /// Jobs given up on, with the reason.
-    pub fn dead_letters(&self) -> Vec<(DeliveryJob, String)> {
-        self.lock().dead.clone()
     }
 
     /// When the next hidden job becomes visible, if any.
@@ -80,16 +74,16 @@ impl Inner {
 }
 
 impl Queue for MemoryQueue {
-    async fn enqueue(&self, jobs: &[DeliveryJob]) -> Result<(), QueueError> {
+    async fn enqueue_bodies(&self, bodies: &[String]) -> Result<(), QueueError> {
         let mut inner = self.lock();
         let now = Instant::now();
-        for job in jobs {
+        for body in bodies {
             let seq = inner.next_seq;
             inner.next_seq += 1;
             inner.entries.insert(
                 seq,
                 Entry {
-                    job: job.clone(),
+                    body: body.clone(),
                     visible_at: now,
                     receive_count: 0,
                 },
@@ -110,7 +104,7 @@ impl Queue for MemoryQueue {
                 e.receive_count += 1;
                 e.visible_at = now + VISIBILITY_TIMEOUT;
                 out.push(QueuedJob {
-                    job: e.job.clone(),
+                    body: e.body.clone(),
                     receipt: receipt(*seq, e.receive_count),
                     receive_count: e.receive_count,
                 });
@@ -137,12 +131,11 @@ impl Queue for MemoryQueue {
         Ok(())
     }
 
-    async fn dead_letter(&self, r: &str, reason: &str) -> Result<(), QueueError> {
+    async fn dead_letter(&self, message: &QueuedJob, reason: &str) -> Result<(), QueueError> {
         let mut inner = self.lock();
-        if let Some(seq) = inner.current(r)?
-            && let Some(e) = inner.entries.remove(&seq)
-        {
-            inner.dead.push((e.job, reason.to_string()));
+        if let Some(seq) = inner.current(&message.receipt)? {
+            inner.entries.remove(&seq);
+            inner.dead.push((message.body.clone(), reason.to_string()));
         }
         Ok(())
     }
@@ -160,57 +153,18 @@ impl Queue for MemoryQueue {
             hidden: inner.entries.len() - visible,
         })
     }
+
+    async fn dead_lettered(&self) -> Result<Vec<(String, String)>, QueueError> {
+        Ok(self.lock().dead.clone())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::UserId;
-    use crate::line::Message;
-
-    fn job(n: u32) -> DeliveryJob {
-        DeliveryJob::new(
-            format!("s{n}"),
-            vec![UserId::parse("U1").expect("id")],
-            vec![Message::text("x")],
-        )
-    }
 
     #[tokio::test]
-    async fn jobs_are_hidden_until_acked_or_retried() {
-        let q = MemoryQueue::new();
-        q.enqueue(&[job(1), job(2), job(3)]).await.expect("enqueue");
-        let first = q.receive(2).await.expect("receive");
-        assert_eq!(first.len(), 2);
-        assert_eq!(first[0].receive_count, 1);
-        assert_eq!(
-            q.depth().await.expect("depth"),
-            QueueDepth {
-                visible: 1,
-                hidden: 2
-            }
-        );
-        q.ack(&first[0].receipt).await.expect("ack");
-        q.retry_later(&first[1].receipt, Duration::ZERO)
-            .await
-            .expect("retry");
-        let again = q.receive(10).await.expect("receive");
-        assert_eq!(again.len(), 2);
-        let retried = again
-            .iter()
-            .find(|j| j.job.id == first[1].job.id)
-            .expect("retried job is back");
-        assert_eq!(retried.receive_count, 2);
-        // The first receipt is stale now and must not remove the second receive.
-        q.ack(&first[1].receipt)
-            .await
-            .expect("stale ack is ignored");
-        assert_eq!(q.depth().await.expect("depth").hidden, 2);
-        q.dead_letter(&retried.receipt, "permanent")
-            .await
-            .expect("dlq");
-        assert_eq!(q.dead_letters().len(), 1);
-        assert_eq!(q.dead_letters()[0].1, "permanent");
-        assert!(q.ack("nonsense").await.is_err());
+    async fn memory_queue_meets_the_queue_contract() {
+        crate::queue::contract::run_all(|| async { MemoryQueue::new() }).await;
     }
 }

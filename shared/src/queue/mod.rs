@@ -1,7 +1,12 @@
-//! The queue boundary between the daily scan and the sender. [`MemoryQueue`] runs inside
-//! `sukusuku serve`; SQS joins it later with the same semantics: at-least-once delivery,
-//! a receive hides a message until it is acked or its retry delay passes.
+//! The queue boundary between the daily scan and the sender, with SQS semantics:
+//! at-least-once delivery, a receive hides a message until it is acked or its retry delay
+//! passes, and a dead-letter queue keeps what could not be sent with the reason.
+//! [`MemoryQueue`] runs inside `sukusuku serve`; `aws::SqsQueue` passes the same
+//! [`contract`] on the moto server. Messages travel as JSON, so a body that is not a
+//! [`DeliveryJob`] can arrive (an operator's hand-sent message) and must be dead-lettered.
 
+#[cfg(any(test, feature = "testing"))]
+pub mod contract;
 mod memory;
 
 use std::future::Future;
@@ -18,13 +23,24 @@ pub enum QueueError {
     BadMessage(String),
 }
 
-/// A job handed out by [`Queue::receive`].
-#[derive(Debug, Clone)]
+/// A message handed out by [`Queue::receive`] (or by Lambda's SQS event source).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedJob {
-    pub job: DeliveryJob,
+    pub body: String,
     pub receipt: String,
     /// 1 on the first delivery, 2 on the first retry, …
     pub receive_count: u32,
+}
+
+impl QueuedJob {
+    pub fn job(&self) -> Result<DeliveryJob, QueueError> {
+        serde_json::from_str(&self.body).map_err(|e| QueueError::BadMessage(e.to_string()))
+    }
+}
+
+/// The message body of a job.
+pub fn job_body(job: &DeliveryJob) -> Result<String, QueueError> {
+    serde_json::to_string(job).map_err(|e| QueueError::BadMessage(e.to_string()))
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -35,7 +51,19 @@ pub struct QueueDepth {
 }
 
 pub trait Queue: Send + Sync {
-    fn enqueue(&self, jobs: &[DeliveryJob]) -> impl Future<Output = Result<(), QueueError>> + Send;
+    /// Sends message bodies as they are (jobs go through [`Queue::enqueue`]).
+    fn enqueue_bodies(
+        &self,
+        bodies: &[String],
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+
+    fn enqueue(&self, jobs: &[DeliveryJob]) -> impl Future<Output = Result<(), QueueError>> + Send {
+        async move {
+            let bodies = jobs.iter().map(job_body).collect::<Result<Vec<_>, _>>()?;
+            self.enqueue_bodies(&bodies).await
+        }
+    }
+
     fn receive(
         &self,
         max: usize,
@@ -48,11 +76,15 @@ pub trait Queue: Send + Sync {
         receipt: &str,
         delay: Duration,
     ) -> impl Future<Output = Result<(), QueueError>> + Send;
-    /// Give up on it: move to the dead-letter queue with a reason.
+    /// Give up on it: copy it to the dead-letter queue with the reason, then remove it.
     fn dead_letter(
         &self,
-        receipt: &str,
+        message: &QueuedJob,
         reason: &str,
     ) -> impl Future<Output = Result<(), QueueError>> + Send;
     fn depth(&self) -> impl Future<Output = Result<QueueDepth, QueueError>> + Send;
+    /// What the dead-letter queue holds: (body, reason), for operators and tests.
+    fn dead_lettered(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, QueueError>> + Send;
 }

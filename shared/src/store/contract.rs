@@ -18,14 +18,35 @@ fn range(kind: AnchorKind, first: NaiveDate, last: NaiveDate) -> AnchorRange {
     AnchorRange { kind, first, last }
 }
 
-pub async fn run_all<S: Store, F: Fn() -> S>(make: F) {
-    residents_round_trip(&make()).await;
-    stale_writes_conflict(&make()).await;
-    anchors_follow_the_resident(&make()).await;
-    anchor_ranges_are_inclusive_and_kind_specific(&make()).await;
-    delete_removes_everything(&make()).await;
-    event_claims_are_once_until_expiry(&make()).await;
-    deliveries_are_remembered(&make()).await;
+/// `make` yields a fresh, empty store (async: a DynamoDB table has to be created).
+pub async fn run_all<S: Store, F: Fn() -> Fut, Fut: std::future::Future<Output = S>>(make: F) {
+    residents_round_trip(&make().await).await;
+    stale_writes_conflict(&make().await).await;
+    anchors_follow_the_resident(&make().await).await;
+    anchor_ranges_are_inclusive_and_kind_specific(&make().await).await;
+    delete_removes_everything(&make().await).await;
+    event_claims_are_once_until_expiry(&make().await).await;
+    deliveries_are_remembered(&make().await).await;
+    large_delivery_batches(&make().await).await;
+}
+
+/// More recipients than one batch request carries (100 reads, 25 writes on DynamoDB).
+async fn large_delivery_batches<S: Store>(store: &S) {
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 22, 0, 0, 0)
+        .single()
+        .expect("time");
+    let users: Vec<UserId> = (0..260).map(user).collect();
+    store
+        .record_delivery("job-big", "m#2026-11-22#big", &users[..230], now)
+        .await
+        .expect("record");
+    let got = store
+        .delivered_among("m#2026-11-22#big", &users, now)
+        .await
+        .expect("check");
+    assert_eq!(got.len(), 230);
+    assert!(users[..230].iter().all(|u| got.contains(u)));
 }
 
 async fn residents_round_trip<S: Store>(store: &S) {

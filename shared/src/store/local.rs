@@ -413,7 +413,7 @@ mod tests {
 
     #[tokio::test]
     async fn in_memory_store_meets_the_contract() {
-        contract::run_all(LocalStore::in_memory).await;
+        contract::run_all(|| async { LocalStore::in_memory() }).await;
     }
 
     fn temp_dir(name: &str) -> PathBuf {
@@ -428,7 +428,8 @@ mod tests {
         let counter = AtomicU64::new(0);
         contract::run_all(|| {
             let n = counter.fetch_add(1, Ordering::Relaxed);
-            LocalStore::open(&base.join(n.to_string())).expect("open store")
+            let store = LocalStore::open(&base.join(n.to_string())).expect("open store");
+            async move { store }
         })
         .await;
         let _ = fs::remove_dir_all(&base);

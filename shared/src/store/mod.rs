@@ -1,7 +1,7 @@
 //! The store boundary: residents, the anchor-date index the daily scan reads, and the
 //! idempotency records (webhook events seen, deliveries made). [`LocalStore`] is the
-//! embedded implementation (`sukusuku serve`, tests); DynamoDB joins it with the same
-//! contract tests ([`contract`]).
+//! embedded implementation (`sukusuku serve`, tests); `aws::DynamoStore` passes the same
+//! contract tests ([`contract`]) on the moto server.
 
 #[cfg(any(test, feature = "testing"))]
 pub mod contract;
@@ -31,6 +31,10 @@ pub enum StoreError {
     /// Stored data cannot be read; retrying will not help.
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// The store refused the request (a misconfigured table, an oversized item); retrying
+    /// will not help.
+    #[error("the store refused the request: {0}")]
+    Rejected(String),
 }
 
 impl StoreError {

@@ -1,0 +1,217 @@
+//! Everything that runs sukusuku on AWS: the DynamoDB store, the SQS queue, the settings the
+//! functions read from their environment, the LINE credentials from SSM SecureString
+//! parameters, the catalog published to the table, and the Lambda event adapters.
+//! The SDK honours `AWS_ENDPOINT_URL`, so the same code runs against moto in tests.
+
+pub mod dynamo;
+pub mod lambda;
+pub mod sqs;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use sha2::{Digest, Sha256};
+use tokio::sync::RwLock;
+
+use crate::catalog::Catalog;
+use crate::line::signature::ChannelSecret;
+pub use dynamo::DynamoStore;
+pub use sqs::SqsQueue;
+
+/// Why a function could not start or load what it needs; the message names the setting.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("{name}: {message}")]
+    Invalid { name: String, message: String },
+    #[error("cannot read SSM parameters: {0}")]
+    Parameters(String),
+    #[error(
+        "no catalog has been published to table {0}; run `sukusuku catalog publish FILE --table {0}`"
+    )]
+    NoCatalog(String),
+    #[error("the published catalog is invalid (publish a fixed one):\n{0}")]
+    BadCatalog(String),
+    #[error("cannot read the catalog: {0}")]
+    Store(String),
+}
+
+/// The functions' settings, all from the environment (set by `template.yaml`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub table: String,
+    pub queue_url: Option<String>,
+    pub dead_letter_url: Option<String>,
+    pub line_api_base: String,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        Ok(Settings {
+            table: required("TABLE_NAME")?,
+            queue_url: std::env::var("QUEUE_URL").ok(),
+            dead_letter_url: std::env::var("DEAD_LETTER_QUEUE_URL").ok(),
+            line_api_base: std::env::var("LINE_API_BASE")
+                .unwrap_or_else(|_| "https://api.line.me".to_string()),
+        })
+    }
+
+    /// The queue pair, for the functions that need it.
+    pub fn queues(&self) -> Result<(&str, &str), ConfigError> {
+        Ok((
+            self.queue_url
+                .as_deref()
+                .ok_or(ConfigError::Missing("QUEUE_URL"))?,
+            self.dead_letter_url
+                .as_deref()
+                .ok_or(ConfigError::Missing("DEAD_LETTER_QUEUE_URL"))?,
+        ))
+    }
+}
+
+pub fn required(name: &'static str) -> Result<String, ConfigError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(ConfigError::Missing(name))
+}
+
+/// A positive integer setting with a default.
+pub fn number_setting(name: &'static str, default: u32) -> Result<u32, ConfigError> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(v) => v
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| ConfigError::Invalid {
+                name: name.to_string(),
+                message: format!("`{v}` is not a positive integer"),
+            }),
+    }
+}
+
+/// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// The LINE channel secret and access token, read once at start from two SSM SecureString
+/// parameters named by `LINE_CHANNEL_SECRET_PARAM` and `LINE_CHANNEL_ACCESS_TOKEN_PARAM`.
+pub struct LineCredentials {
+    pub secret: ChannelSecret,
+    pub access_token: String,
+}
+
+impl LineCredentials {
+    pub async fn from_ssm(config: &SdkConfig) -> Result<LineCredentials, ConfigError> {
+        let secret_name = required("LINE_CHANNEL_SECRET_PARAM")?;
+        let token_name = required("LINE_CHANNEL_ACCESS_TOKEN_PARAM")?;
+        let ssm = aws_sdk_ssm::Client::new(config);
+        let out = ssm
+            .get_parameters()
+            .names(&secret_name)
+            .names(&token_name)
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| {
+                ConfigError::Parameters(aws_sdk_ssm::error::DisplayErrorContext(&e).to_string())
+            })?;
+        let value = |name: &str| {
+            out.parameters()
+                .iter()
+                .find(|p| p.name() == Some(name))
+                .and_then(|p| p.value())
+                .filter(|v| !v.trim().is_empty())
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    ConfigError::Parameters(format!(
+                        "parameter {name} does not exist or is empty; create it as a SecureString"
+                    ))
+                })
+        };
+        Ok(LineCredentials {
+            secret: ChannelSecret::new(value(&secret_name)?),
+            access_token: value(&token_name)?,
+        })
+    }
+}
+
+/// The hex SHA-256 of a catalog's text, to tell published versions apart.
+pub fn catalog_digest(yaml: &str) -> String {
+    Sha256::digest(yaml.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Validates `yaml` and makes it the live catalog; nothing changes if it is invalid.
+pub async fn publish_catalog(
+    store: &DynamoStore,
+    yaml: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Catalog, String), ConfigError> {
+    let catalog = Catalog::from_yaml(yaml).map_err(|e| ConfigError::BadCatalog(e.to_string()))?;
+    let digest = catalog_digest(yaml);
+    store
+        .put_catalog_yaml(yaml, &digest, now)
+        .await
+        .map_err(|e| ConfigError::Store(e.to_string()))?;
+    Ok((catalog, digest))
+}
+
+/// Reads the published catalog; an invalid one (published around the CLI) is refused.
+pub async fn load_catalog(store: &DynamoStore) -> Result<Catalog, ConfigError> {
+    let published = store
+        .catalog_yaml()
+        .await
+        .map_err(|e| ConfigError::Store(e.to_string()))?
+        .ok_or_else(|| ConfigError::NoCatalog(store.table().to_string()))?;
+    Catalog::from_yaml(&published.yaml).map_err(|e| ConfigError::BadCatalog(e.to_string()))
+}
+
+/// The catalog for a long-lived webhook instance: re-read at most every `max_age`, so a
+/// publish reaches replies within minutes without a read per request. If a refresh fails,
+/// the last good catalog stays.
+pub struct LiveCatalog {
+    store: DynamoStore,
+    max_age: Duration,
+    current: RwLock<(Instant, Arc<Catalog>)>,
+}
+
+impl LiveCatalog {
+    pub async fn load(store: DynamoStore, max_age: Duration) -> Result<LiveCatalog, ConfigError> {
+        let catalog = load_catalog(&store).await?;
+        Ok(LiveCatalog {
+            store,
+            max_age,
+            current: RwLock::new((Instant::now(), Arc::new(catalog))),
+        })
+    }
+
+    pub async fn get(&self) -> Arc<Catalog> {
+        {
+            let current = self.current.read().await;
+            if current.0.elapsed() < self.max_age {
+                return current.1.clone();
+            }
+        }
+        let mut current = self.current.write().await;
+        if current.0.elapsed() >= self.max_age {
+            match load_catalog(&self.store).await {
+                Ok(fresh) => current.1 = Arc::new(fresh),
+                Err(e) => {
+                    tracing::error!(error = %e, "catalog refresh failed; keeping the last one")
+                }
+            }
+            current.0 = Instant::now();
+        }
+        current.1.clone()
+    }
+}

@@ -1,0 +1,137 @@
+//! The DynamoDB store and the SQS queue, through the real AWS SDK over HTTP against the
+//! moto server: the same contract suites the in-memory implementations pass, plus what only
+//! the AWS side has (transactions racing, batches, throttling reported, the catalog item).
+
+#![cfg(feature = "aws")]
+
+use chrono::{TimeZone, Utc};
+use shared::aws::dynamo::create_table;
+use shared::aws::sqs::create_queues;
+use shared::aws::testing::{moto_config, moto_endpoint, unique_name};
+use shared::aws::{ConfigError, DynamoStore, SqsQueue, load_catalog, publish_catalog};
+use shared::domain::{Resident, UserId};
+use shared::store::{Store, StoreError};
+
+async fn fresh_store(endpoint: &str) -> DynamoStore {
+    let config = moto_config(endpoint).await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = unique_name("sukusuku");
+    create_table(&client, &table).await.expect("create table");
+    DynamoStore::new(client, table)
+}
+
+async fn fresh_queue(endpoint: &str) -> SqsQueue {
+    let config = moto_config(endpoint).await;
+    let client = aws_sdk_sqs::Client::new(&config);
+    let (url, dlq) = create_queues(&client, &unique_name("jobs"), 8)
+        .await
+        .expect("create queues");
+    SqsQueue::new(client, url, dlq)
+}
+
+#[tokio::test]
+async fn dynamodb_store_meets_the_store_contract_on_moto() {
+    let Some(ep) = moto_endpoint() else { return };
+    shared::store::contract::run_all(|| fresh_store(&ep)).await;
+}
+
+#[tokio::test]
+async fn sqs_queue_meets_the_queue_contract_on_moto() {
+    let Some(ep) = moto_endpoint() else { return };
+    shared::queue::contract::run_all(|| fresh_queue(&ep)).await;
+}
+
+#[tokio::test]
+async fn concurrent_saves_of_one_resident_lose_nothing_on_dynamodb() {
+    let Some(ep) = moto_endpoint() else { return };
+    let store = fresh_store(&ep).await;
+    let user = UserId::parse("Uconcurrent").expect("id");
+    store
+        .save_resident(&Resident::new(user.clone()))
+        .await
+        .expect("create");
+    // Eight writers each add a child with read-modify-write; the version condition makes
+    // losers re-read, so all eight children end up stored with their anchor entries.
+    let mut tasks = Vec::new();
+    for day in 1..=8u32 {
+        let store = store.clone();
+        let user = user.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..40 {
+                let mut r = store.resident(&user).await.expect("read").expect("exists");
+                r.add_child(chrono::NaiveDate::from_ymd_opt(2026, 1, day).expect("date"));
+                match store.save_resident(&r).await {
+                    Ok(_) => return true,
+                    Err(StoreError::Conflict) => continue,
+                    Err(e) => panic!("unexpected store error: {e}"),
+                }
+            }
+            false
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.expect("task"), "a writer gave up");
+    }
+    let r = store.resident(&user).await.expect("read").expect("exists");
+    assert_eq!(r.children.len(), 8);
+    assert_eq!(r.version, 9);
+    let range = shared::domain::AnchorRange {
+        kind: shared::domain::AnchorKind::BirthDate,
+        first: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+        last: chrono::NaiveDate::from_ymd_opt(2026, 1, 31).expect("date"),
+    };
+    assert_eq!(store.anchored(&range).await.expect("lookup").len(), 8);
+}
+
+#[tokio::test]
+async fn an_unreachable_dynamodb_is_unavailable_not_lost() {
+    // Nothing listens on port 9 of loopback: every call fails fast as retryable.
+    let config = moto_config("http://127.0.0.1:9").await;
+    let config = config
+        .to_builder()
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+        .build();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "nowhere");
+    let err = store
+        .save_resident(&Resident::new(UserId::parse("Ux").expect("id")))
+        .await
+        .expect_err("cannot save");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn a_missing_table_is_a_permanent_refusal() {
+    let Some(ep) = moto_endpoint() else { return };
+    let config = moto_config(&ep).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "no-such-table");
+    let err = store
+        .resident(&UserId::parse("Ux").expect("id"))
+        .await
+        .expect_err("no table");
+    assert!(matches!(err, StoreError::Rejected(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn catalogs_are_validated_before_they_go_live() {
+    let Some(ep) = moto_endpoint() else { return };
+    let store = fresh_store(&ep).await;
+    assert!(matches!(
+        load_catalog(&store).await,
+        Err(ConfigError::NoCatalog(_))
+    ));
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 22, 0, 0, 0)
+        .single()
+        .expect("time");
+    let good = include_str!("../../infra/catalog/example.yaml");
+    let (catalog, digest) = publish_catalog(&store, good, now).await.expect("publish");
+    assert_eq!(digest.len(), 64);
+    let broken = "categories:\n  - {id: health, label: 健診}\nmilestones:\n  - id: x\n    anchor: due_date\n    at: {months: 2}\n    category: health\n    text: hi\n";
+    let err = publish_catalog(&store, broken, now)
+        .await
+        .expect_err("invalid catalog");
+    assert!(err.to_string().contains("line 6"), "{err}");
+    let live = load_catalog(&store).await.expect("still the good one");
+    assert_eq!(live.milestones().len(), catalog.milestones().len());
+}
