@@ -55,6 +55,7 @@ impl FakeLine {
         });
         let app = Router::new()
             .route("/v2/bot/message/{kind}", post(message))
+            .route("/v2/bot/info", axum::routing::get(bot_info))
             .fallback(unexpected)
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -139,6 +140,33 @@ fn texts(body: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The bot's own profile (`GET /v2/bot/info`), which the functions read once to warm up.
+async fn bot_info(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> impl IntoResponse {
+    if !headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer ") && v.len() > 7)
+    {
+        lock(&shared)
+            .violations
+            .push("/v2/bot/info without a bearer token".to_string());
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"message": "Authentication failed"})),
+        );
+    }
+    (
+        StatusCode::OK,
+        axum::Json(json!({
+            "userId": "Ub0000000000000000000000000000000",
+            "basicId": "@sukusuku",
+            "displayName": "すくすく",
+            "chatMode": "bot",
+            "markAsReadMode": "auto"
+        })),
+    )
 }
 
 async fn unexpected(uri: axum::http::Uri, State(shared): State<Arc<Shared>>) -> impl IntoResponse {

@@ -1,1 +1,29 @@
-fn main() {}
+//! The daily milestone scan, invoked by EventBridge Scheduler at 09:00 Asia/Tokyo with `{}`,
+//! or by hand with `{"date": "YYYY-MM-DD"}` to re-run or backfill a day (re-runs send
+//! nothing twice). A failed scan is retried by Lambda, then lands in the scan DLQ.
+
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use shared::aws::lambda::ScannerFunction;
+use shared::aws::{DynamoStore, Settings, SqsQueue, init_tracing, sdk_config};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let settings = Settings::from_env()?;
+    let (queue_url, dead_letter_url) = settings.queues()?;
+    let config = sdk_config().await;
+    let function = &*Box::leak(Box::new(ScannerFunction {
+        store: DynamoStore::from_config(&config, &settings.table),
+        queue: SqsQueue::from_config(&config, queue_url, dead_letter_url),
+    }));
+    run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let report = function.handle(event.payload, chrono::Utc::now()).await;
+            report.map_err(|e| {
+                tracing::error!(error = %e, "daily scan failed");
+                Error::from(e)
+            })
+        },
+    ))
+    .await
+}

@@ -1,1 +1,35 @@
-fn main() {}
+//! The LINE webhook behind the HTTP API (`POST /webhook`). Init reads the LINE credentials
+//! from SSM, loads the catalog (warming DynamoDB) and warms the LINE connection; each request
+//! then runs the shared webhook handler.
+
+use std::time::Duration;
+
+use lambda_http::{Error, Request, run, service_fn};
+use shared::aws::lambda::WebhookFunction;
+use shared::aws::{DynamoStore, LineCredentials, LiveCatalog, Settings, init_tracing, sdk_config};
+use shared::line::HttpLineApi;
+
+/// How long a warm instance keeps a catalog before reading the published one again.
+const CATALOG_MAX_AGE: Duration = Duration::from_secs(300);
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let settings = Settings::from_env()?;
+    let config = sdk_config().await;
+    let credentials = LineCredentials::from_ssm(&config).await?;
+    let store = DynamoStore::from_config(&config, &settings.table);
+    let catalog = LiveCatalog::load(store.clone(), CATALOG_MAX_AGE).await?;
+    let line = HttpLineApi::new(&settings.line_api_base, &credentials.access_token)?;
+    line.warm().await;
+    let function = &*Box::leak(Box::new(WebhookFunction {
+        store,
+        line,
+        secret: credentials.secret,
+        catalog,
+    }));
+    run(service_fn(move |request: Request| async move {
+        Ok::<_, Error>(function.handle(request, chrono::Utc::now()).await)
+    }))
+    .await
+}

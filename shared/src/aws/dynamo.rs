@@ -59,6 +59,10 @@ impl DynamoStore {
         }
     }
 
+    pub fn from_config(config: &aws_config::SdkConfig, table: impl Into<String>) -> DynamoStore {
+        DynamoStore::new(Client::new(config), table)
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }

@@ -96,6 +96,20 @@ pub fn number_setting(name: &'static str, default: u32) -> Result<u32, ConfigErr
     }
 }
 
+/// JSON logs for CloudWatch, filtered by `RUST_LOG` (default `info`). Personal data never
+/// reaches them: user ids are redacted by type, dates are not logged.
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .without_time()
+        .try_init();
+}
+
 /// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
@@ -112,11 +126,19 @@ impl LineCredentials {
     pub async fn from_ssm(config: &SdkConfig) -> Result<LineCredentials, ConfigError> {
         let secret_name = required("LINE_CHANNEL_SECRET_PARAM")?;
         let token_name = required("LINE_CHANNEL_ACCESS_TOKEN_PARAM")?;
+        LineCredentials::from_ssm_names(config, &secret_name, &token_name).await
+    }
+
+    pub async fn from_ssm_names(
+        config: &SdkConfig,
+        secret_name: &str,
+        token_name: &str,
+    ) -> Result<LineCredentials, ConfigError> {
         let ssm = aws_sdk_ssm::Client::new(config);
         let out = ssm
             .get_parameters()
-            .names(&secret_name)
-            .names(&token_name)
+            .names(secret_name)
+            .names(token_name)
             .with_decryption(true)
             .send()
             .await
@@ -137,8 +159,8 @@ impl LineCredentials {
                 })
         };
         Ok(LineCredentials {
-            secret: ChannelSecret::new(value(&secret_name)?),
-            access_token: value(&token_name)?,
+            secret: ChannelSecret::new(value(secret_name)?),
+            access_token: value(token_name)?,
         })
     }
 }

@@ -43,8 +43,20 @@ impl SqsQueue {
         }
     }
 
+    pub fn from_config(
+        config: &aws_config::SdkConfig,
+        queue_url: impl Into<String>,
+        dead_letter_url: impl Into<String>,
+    ) -> SqsQueue {
+        SqsQueue::new(Client::new(config), queue_url, dead_letter_url)
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    pub fn url(&self) -> &str {
+        &self.queue_url
     }
 
     async fn send_batch(&self, bodies: &[&String]) -> Result<(), QueueError> {

@@ -145,6 +145,26 @@ impl HttpLineApi {
         })
     }
 
+    /// Opens the TLS connection during a function's init with a harmless read
+    /// (`GET /v2/bot/info`), so the first reply of a cold start does not pay for it.
+    /// Failures are only logged: the real calls report their own errors.
+    pub async fn warm(&self) {
+        let result = self
+            .client
+            .get(format!("{}/v2/bot/info", self.base))
+            .bearer_auth(&self.access_token)
+            .send()
+            .await;
+        match result {
+            Ok(r) if r.status().is_success() => {}
+            Ok(r) => tracing::warn!(
+                status = r.status().as_u16(),
+                "LINE bot info answered an error; check the access token"
+            ),
+            Err(e) => tracing::warn!(error = %e, "LINE is not reachable yet"),
+        }
+    }
+
     async fn post(
         &self,
         path: &str,

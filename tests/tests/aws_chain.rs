@@ -1,0 +1,411 @@
+//! The AWS chain on moto, through the same handlers the Lambda functions run: API Gateway v2
+//! events into the webhook → DynamoDB → the scanner for a date → SQS → the sender fed the SQS
+//! messages as a Lambda SQS event → the fake LINE API. A LINE failure in the middle is
+//! finished by SQS redelivery without a duplicate.
+
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use base64::Engine;
+use chrono::{Days, NaiveDate, Utc};
+use serde_json::{Value, json};
+use shared::aws::dynamo::create_table;
+use shared::aws::lambda::{ScanFailure, ScannerFunction, SenderFunction, WebhookFunction};
+use shared::aws::sqs::create_queues;
+use shared::aws::testing::{moto_config, moto_endpoint, unique_name};
+use shared::aws::{DynamoStore, LineCredentials, LiveCatalog, SqsQueue, publish_catalog};
+use shared::handlers::send::DrainPolicy;
+use shared::line::HttpLineApi;
+use shared::pacer::Pacer;
+use shared::queue::Queue;
+use shared::store::Store;
+use sukusuku_tests::fake_line::FakeLine;
+use sukusuku_tests::server::{ACCESS_TOKEN, CHANNEL_SECRET, Resident, callback, sign};
+
+const EXAMPLE_CATALOG: &str = include_str!("../../infra/catalog/example.yaml");
+
+/// An HTTP API (payload 2.0) request as API Gateway hands it to Lambda.
+fn api_gateway_event(body: &[u8], signature: Option<&str>, base64_body: bool) -> Value {
+    let mut headers = json!({
+        "content-type": "application/json; charset=utf-8",
+        "host": "abc123.execute-api.ap-northeast-1.amazonaws.com",
+        "user-agent": "LineBotWebhook/2.0",
+    });
+    if let Some(sig) = signature {
+        headers["x-line-signature"] = json!(sig);
+    }
+    let body = if base64_body {
+        base64::engine::general_purpose::STANDARD.encode(body)
+    } else {
+        String::from_utf8(body.to_vec()).expect("utf-8 body")
+    };
+    json!({
+        "version": "2.0",
+        "routeKey": "POST /webhook",
+        "rawPath": "/webhook",
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.ap-northeast-1.amazonaws.com",
+            "domainPrefix": "abc123",
+            "http": {
+                "method": "POST",
+                "path": "/webhook",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "147.92.150.192",
+                "userAgent": "LineBotWebhook/2.0"
+            },
+            "requestId": "req-1",
+            "routeKey": "POST /webhook",
+            "stage": "$default",
+            "time": "22/Nov/2026:00:00:00 +0000",
+            "timeEpoch": 1_795_305_600_000u64
+        },
+        "body": body,
+        "isBase64Encoded": base64_body
+    })
+}
+
+struct Chain {
+    line: FakeLine,
+    webhook: WebhookFunction,
+    scanner: ScannerFunction,
+    sender: SenderFunction,
+    queue: SqsQueue,
+}
+
+impl Chain {
+    async fn new(endpoint: &str) -> Chain {
+        let config = moto_config(endpoint).await;
+        let table = unique_name("sukusuku");
+        let store = DynamoStore::from_config(&config, &table);
+        create_table(store.client(), &table)
+            .await
+            .expect("create table");
+        publish_catalog(&store, EXAMPLE_CATALOG, Utc::now())
+            .await
+            .expect("publish catalog");
+        let sqs = aws_sdk_sqs::Client::new(&config);
+        let (url, dlq) = create_queues(&sqs, &unique_name("jobs"), 8)
+            .await
+            .expect("queues");
+        let queue = SqsQueue::new(sqs, url, dlq);
+
+        // The credentials come from SSM SecureString parameters, as in the deployed stack.
+        let ssm = aws_sdk_ssm::Client::new(&config);
+        let prefix = unique_name("/sukusuku");
+        for (name, value) in [("secret", CHANNEL_SECRET), ("token", ACCESS_TOKEN)] {
+            ssm.put_parameter()
+                .name(format!("{prefix}/{name}"))
+                .value(value)
+                .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+                .send()
+                .await
+                .expect("put parameter");
+        }
+        let credentials = LineCredentials::from_ssm_names(
+            &config,
+            &format!("{prefix}/secret"),
+            &format!("{prefix}/token"),
+        )
+        .await
+        .expect("credentials from SSM");
+
+        let line = FakeLine::start(ACCESS_TOKEN).await;
+        let http = HttpLineApi::new(&line.base_url, &credentials.access_token).expect("client");
+        http.warm().await;
+        Chain {
+            webhook: WebhookFunction {
+                store: store.clone(),
+                line: http.clone(),
+                secret: credentials.secret,
+                catalog: LiveCatalog::load(store.clone(), Duration::from_secs(300))
+                    .await
+                    .expect("catalog"),
+            },
+            scanner: ScannerFunction {
+                store: store.clone(),
+                queue: queue.clone(),
+            },
+            sender: SenderFunction {
+                store,
+                queue: queue.clone(),
+                line: http,
+                pacer: Pacer::per_second(200),
+                // Retries become visible at once so the test need not wait out a backoff.
+                policy: DrainPolicy {
+                    max_attempts: 5,
+                    base_delay: Duration::ZERO,
+                    max_delay: Duration::ZERO,
+                    deadline: Duration::ZERO,
+                },
+            },
+            queue,
+            line,
+        }
+    }
+
+    async fn post(&self, body: &[u8], signature: Option<&str>, base64_body: bool) -> (u16, String) {
+        let event = api_gateway_event(body, signature, base64_body).to_string();
+        let request = lambda_http::request::from_str(&event).expect("a valid API Gateway event");
+        let response = self.webhook.handle(request, Utc::now()).await;
+        let status = response.status().as_u16();
+        let text = match response.body() {
+            lambda_http::Body::Text(t) => t.clone(),
+            lambda_http::Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+            _ => String::new(),
+        };
+        (status, text)
+    }
+
+    async fn events(&self, events: Vec<Value>, base64_body: bool) -> u16 {
+        let body = callback(events);
+        self.post(&body, Some(&sign(&body)), base64_body).await.0
+    }
+
+    /// What Lambda's SQS event source would hand the sender: up to ten received messages.
+    async fn sqs_event(&self) -> (SqsEvent, usize) {
+        let out = self
+            .queue
+            .client()
+            .receive_message()
+            .queue_url(self.queue.url())
+            .max_number_of_messages(10)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await
+            .expect("receive");
+        let records: Vec<Value> = out
+            .messages()
+            .iter()
+            .map(|m| {
+                let attributes: serde_json::Map<String, Value> = m
+                    .attributes()
+                    .map(|a| {
+                        a.iter()
+                            .map(|(k, v)| (k.as_str().to_string(), json!(v)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                json!({
+                    "messageId": m.message_id(),
+                    "receiptHandle": m.receipt_handle(),
+                    "body": m.body(),
+                    "attributes": attributes,
+                    "messageAttributes": {},
+                    "md5OfBody": m.md5_of_body(),
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:ap-northeast-1:123456789012:jobs",
+                    "awsRegion": "ap-northeast-1"
+                })
+            })
+            .collect();
+        let n = records.len();
+        let event: SqsEvent =
+            serde_json::from_value(json!({ "Records": records })).expect("an SQS event");
+        (event, n)
+    }
+}
+
+fn days_ago(n: u64) -> NaiveDate {
+    shared::dates::tokyo_date(Utc::now())
+        .checked_sub_days(Days::new(n))
+        .expect("date")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_in_line_becomes_a_milestone_message_through_dynamodb_and_sqs() {
+    let Some(ep) = moto_endpoint() else { return };
+    let chain = Chain::new(&ep).await;
+    let today = shared::dates::tokyo_date(Utc::now());
+
+    // Two residents register children born a week ago: one body plain, one base64-encoded
+    // as API Gateway sends binary payloads. Both must verify against the raw bytes.
+    let mut a = Resident::new(1);
+    let mut b = Resident::new(2);
+    assert_eq!(chain.events(vec![a.follow()], false).await, 200);
+    assert_eq!(
+        chain
+            .events(vec![a.pick_date("v1:birth", days_ago(7))], false)
+            .await,
+        200
+    );
+    assert_eq!(
+        chain
+            .events(vec![b.follow(), b.pick_date("v1:birth", days_ago(7))], true)
+            .await,
+        200
+    );
+    assert!(
+        chain
+            .line
+            .replies()
+            .iter()
+            .any(|r| r.contains("今日で") || r.contains("生年月日")),
+        "the registration was confirmed: {:?}",
+        chain.line.replies()
+    );
+    let stored = chain
+        .webhook
+        .store
+        .resident(&shared::domain::UserId::parse(&b.user_id).expect("id"))
+        .await
+        .expect("read")
+        .expect("B is stored in DynamoDB");
+    assert_eq!(stored.children.len(), 1);
+
+    // A forged signature changes nothing.
+    let mut c = Resident::new(3);
+    let forged = callback(vec![c.follow(), c.pick_date("v1:birth", days_ago(7))]);
+    let (status, _) = chain.post(&forged, Some("Zm9yZ2Vk"), true).await;
+    assert_eq!(status, 401);
+
+    // The scanner for today enqueues one job for both (same text, one multicast).
+    let report = chain
+        .scanner
+        .handle(json!({"date": today.to_string()}), Utc::now())
+        .await
+        .expect("scan");
+    assert_eq!(
+        (report.due, report.enqueued, report.jobs),
+        (2, 2, 1),
+        "{report:?}"
+    );
+
+    // LINE fails the first send; the record is reported as failed and comes back.
+    chain.line.fail_next_sends(&[500]);
+    let (event, n) = chain.sqs_event().await;
+    assert_eq!(n, 1);
+    let response = chain.sender.handle(event, Utc::now()).await;
+    assert_eq!(response.batch_item_failures.len(), 1);
+    assert!(chain.line.deliveries().is_empty());
+
+    let (event, n) = chain.sqs_event().await;
+    assert_eq!(n, 1, "SQS redelivered the failed job");
+    assert_eq!(
+        event.records[0]
+            .attributes
+            .get("ApproximateReceiveCount")
+            .map(String::as_str),
+        Some("2")
+    );
+    let response = chain.sender.handle(event, Utc::now()).await;
+    assert!(response.batch_item_failures.is_empty());
+    let deliveries = chain.line.deliveries();
+    assert_eq!(deliveries.len(), 2, "{deliveries:?}");
+    assert!(deliveries.iter().all(|(_, t)| t.contains("1週間誕生日")));
+    let mut users: Vec<&str> = deliveries.iter().map(|(u, _)| u.as_str()).collect();
+    users.sort();
+    assert_eq!(users, vec![a.user_id.as_str(), b.user_id.as_str()]);
+    // Both attempts carried the same retry key, so LINE could not have sent it twice.
+    let keys: Vec<Option<String>> = chain
+        .line
+        .received()
+        .iter()
+        .filter(|r| r.path.ends_with("/multicast"))
+        .map(|r| r.retry_key.clone())
+        .collect();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0], keys[1]);
+    assert!(keys[0].is_some());
+
+    // Re-running the day (a backfill by hand) sends nothing twice.
+    let again = chain
+        .scanner
+        .handle(json!({"date": today.to_string()}), Utc::now())
+        .await
+        .expect("scan");
+    assert_eq!((again.already_delivered, again.enqueued), (2, 0));
+    let (_, n) = chain.sqs_event().await;
+    assert_eq!(n, 0);
+    assert!(
+        chain.line.violations().is_empty(),
+        "{:?}",
+        chain.line.violations()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_payloads_and_bodies_are_reported_not_retried_forever() {
+    let Some(ep) = moto_endpoint() else { return };
+    let chain = Chain::new(&ep).await;
+    let now = Utc::now();
+    for payload in [
+        json!({"date": "2026-02-30"}),
+        json!({"date": 20261122}),
+        json!({"day": "2026-11-22"}),
+        json!("today"),
+    ] {
+        let err = chain
+            .scanner
+            .handle(payload.clone(), now)
+            .await
+            .expect_err("bad payload");
+        assert!(
+            matches!(err, ScanFailure::BadPayload(_)),
+            "{payload}: {err}"
+        );
+    }
+    // The schedule's own payload and a missing one both mean today.
+    assert!(chain.scanner.handle(json!({}), now).await.is_ok());
+    assert!(chain.scanner.handle(Value::Null, now).await.is_ok());
+
+    // A body that is not a delivery job goes to the DLQ with the reason, and is not retried.
+    chain
+        .queue
+        .enqueue_bodies(&["{\"hello\": 1}".to_string()])
+        .await
+        .expect("send");
+    let (event, n) = chain.sqs_event().await;
+    assert_eq!(n, 1);
+    let response = chain.sender.handle(event, now).await;
+    assert!(response.batch_item_failures.is_empty());
+    let dead = chain.queue.dead_lettered().await.expect("dlq");
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].1.contains("not a delivery job"), "{}", dead[0].1);
+
+    // A webhook body that is not LINE's JSON: 400, nothing stored.
+    let body = b"{\"events\": 5}".to_vec();
+    let (status, _) = chain.post(&body, Some(&sign(&body)), false).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_that_cannot_reach_dynamodb_answers_5xx_so_line_redelivers() {
+    let Some(ep) = moto_endpoint() else { return };
+    let chain = Chain::new(&ep).await;
+    let unreachable = moto_config("http://127.0.0.1:9")
+        .await
+        .to_builder()
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+        .build();
+    let broken = WebhookFunction {
+        store: DynamoStore::from_config(&unreachable, chain.webhook.store.table()),
+        line: chain.webhook.line.clone(),
+        secret: shared::line::signature::ChannelSecret::new(CHANNEL_SECRET),
+        catalog: LiveCatalog::load(chain.webhook.store.clone(), Duration::from_secs(300))
+            .await
+            .expect("catalog"),
+    };
+    let mut a = Resident::new(9);
+    let body = callback(vec![a.follow(), a.pick_date("v1:birth", days_ago(30))]);
+    let event = api_gateway_event(&body, Some(&sign(&body)), false).to_string();
+    let request = lambda_http::request::from_str(&event).expect("event");
+    let response = broken.handle(request, Utc::now()).await;
+    assert_eq!(response.status().as_u16(), 500);
+    // LINE's redelivery reaches a healthy instance and is processed.
+    let (status, _) = chain.post(&body, Some(&sign(&body)), false).await;
+    assert_eq!(status, 200);
+    assert!(
+        chain
+            .webhook
+            .store
+            .resident(&shared::domain::UserId::parse(&a.user_id).expect("id"))
+            .await
+            .expect("read")
+            .is_some_and(|r| r.children.len() == 1),
+        "the redelivered registration is stored"
+    );
+}
