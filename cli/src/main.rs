@@ -78,6 +78,15 @@ enum CatalogCommand {
         #[arg(long, value_name = "FILE", conflicts_with = "file")]
         catalog: Option<PathBuf>,
     },
+    /// Validate a catalog and make it live in a deployed stack's table (AWS credentials
+    /// and region from the usual AWS environment). Nothing changes if it is invalid.
+    Publish {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The stack's `TableName` output.
+        #[arg(long, value_name = "NAME")]
+        table: String,
+    },
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
@@ -99,6 +108,9 @@ fn main() -> ExitCode {
             Some(path) => catalog_file::check(&path),
             None => Err(anyhow::anyhow!("name the catalog file")),
         },
+        Command::Catalog {
+            command: CatalogCommand::Publish { file, table },
+        } => catalog_file::publish(&file, &table),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

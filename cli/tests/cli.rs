@@ -146,3 +146,56 @@ fn preview_rejects_bad_arguments_by_name() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("after --to"));
 }
+
+/// `sukusuku catalog publish` against a table on moto, with the AWS settings a DevOps
+/// engineer would have in the environment.
+#[tokio::test]
+async fn catalog_publish_validates_then_goes_live() {
+    use shared::aws::testing::{moto_config, moto_endpoint, unique_name};
+    use shared::aws::{DynamoStore, load_catalog};
+    let Some(ep) = moto_endpoint() else { return };
+    let config = moto_config(&ep).await;
+    let table = unique_name("catalog");
+    let store = DynamoStore::from_config(&config, &table);
+    shared::aws::dynamo::create_table(store.client(), &table)
+        .await
+        .expect("table");
+    let publish = |file: String| {
+        Command::new(env!("CARGO_BIN_EXE_sukusuku"))
+            .args(["catalog", "publish", &file, "--table", &table])
+            .env("AWS_ENDPOINT_URL", &ep)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "ap-northeast-1")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .expect("run sukusuku")
+    };
+    let out = publish(example());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("published to table"), "{stdout}");
+    let live = load_catalog(&store).await.expect("published");
+    assert_eq!(live.milestones().len(), 39);
+
+    // A broken file is refused with its line, and the live catalog stays as it was.
+    let out = publish(write_temp("publish-broken.yaml", BROKEN));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 6") && stderr.contains("months"),
+        "{stderr}"
+    );
+    assert_eq!(
+        load_catalog(&store)
+            .await
+            .expect("still live")
+            .milestones()
+            .len(),
+        39
+    );
+}
