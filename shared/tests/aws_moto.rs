@@ -135,3 +135,94 @@ async fn catalogs_are_validated_before_they_go_live() {
     let live = load_catalog(&store).await.expect("still the good one");
     assert_eq!(live.milestones().len(), catalog.milestones().len());
 }
+
+/// A stand-in DynamoDB endpoint on loopback that answers every request with `status` and
+/// `body`, as DynamoDB does when it throttles or refuses.
+async fn answering(status: u16, body: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // Read the headers, then as much body as Content-Length says.
+                loop {
+                    let Ok(n) = socket.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.eq_ignore_ascii_case("content-length")
+                                    .then(|| v.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                let response = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn throttling_is_retryable_and_a_refusal_is_not() {
+    let throttled = answering(
+        400,
+        r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Rate of requests exceeds the allowed throughput."}"#,
+    )
+    .await;
+    let config = moto_config(&throttled)
+        .await
+        .to_builder()
+        .retry_config(
+            aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(2)
+                .with_initial_backoff(std::time::Duration::from_millis(1)),
+        )
+        .build();
+    let store = DynamoStore::from_config(&config, "t");
+    let user = UserId::parse("Uthrottled").expect("id");
+    let err = store
+        .save_resident(&Resident::new(user.clone()))
+        .await
+        .expect_err("throttled");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 22, 0, 0, 0)
+        .single()
+        .expect("time");
+    assert!(matches!(
+        store.claim_event("01HX", now).await,
+        Err(StoreError::Unavailable(_))
+    ));
+
+    let refused = answering(
+        400,
+        r#"{"__type":"com.amazon.coral.validate#ValidationException","message":"Item size has exceeded the maximum allowed size"}"#,
+    )
+    .await;
+    let store = DynamoStore::from_config(&moto_config(&refused).await, "t");
+    let err = store.resident(&user).await.expect_err("refused");
+    assert!(matches!(err, StoreError::Rejected(_)), "{err:?}");
+    assert!(!err.is_retryable());
+}

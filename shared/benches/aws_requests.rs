@@ -1,0 +1,240 @@
+//! What one daily scan and its sends cost in AWS requests, measured through the real SDK
+//! against moto with 10,000 registered residents: DynamoDB requests per item due, SQS
+//! requests per delivery job. Every HTTP request the SDK transmits is counted by operation
+//! (retries included), so the figures are what AWS would bill.
+//!
+//! `cargo bench -p shared --features aws,testing --bench aws_requests`
+//! (starts moto from target/test-venv — run scripts/test.sh once — unless
+//! SUKUSUKU_MOTO_ENDPOINT names a running one).
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use chrono::{Days, NaiveDate, TimeZone, Utc};
+use shared::aws::dynamo::create_table;
+use shared::aws::sqs::create_queues;
+use shared::aws::testing::{MOTO_ENDPOINT_VAR, moto_config, unique_name};
+use shared::aws::{DynamoStore, SqsQueue, publish_catalog};
+use shared::catalog::Catalog;
+use shared::clock::FixedClock;
+use shared::domain::{Pregnancy, Resident, UserId};
+use shared::handlers::scan::run_daily_scan;
+use shared::handlers::send::{DrainPolicy, drain};
+use shared::line::MemoryLineApi;
+use shared::pacer::Pacer;
+use shared::store::Store;
+
+const RESIDENTS: u32 = 10_000;
+
+/// Counts transmitted requests by their `x-amz-target` operation.
+#[derive(Debug, Clone, Default)]
+struct RequestCounter(Arc<Mutex<BTreeMap<String, u64>>>);
+
+impl RequestCounter {
+    fn take(&self) -> BTreeMap<String, u64> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let op = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or("?")
+            .to_string();
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(op)
+            .or_default() += 1;
+        Ok(())
+    }
+}
+
+fn start_moto() -> (String, Option<Child>) {
+    if let Ok(ep) = std::env::var(MOTO_ENDPOINT_VAR) {
+        return (ep, None);
+    }
+    let bin = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/test-venv/bin/moto_server"
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(5077);
+    let child = Command::new(bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin} ({e}); run scripts/test.sh once first"));
+    let ep = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (ep, Some(child))
+}
+
+fn summary(counts: &BTreeMap<String, u64>) -> (u64, String) {
+    let total = counts.values().sum();
+    let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    (total, parts.join(", "))
+}
+
+fn main() {
+    let (endpoint, mut moto) = start_moto();
+    let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("runtime: {e}"));
+    runtime.block_on(run(&endpoint));
+    if let Some(child) = moto.as_mut() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+async fn run(endpoint: &str) {
+    let config = moto_config(endpoint).await;
+    let dynamo_counter = RequestCounter::default();
+    let sqs_counter = RequestCounter::default();
+    let dynamo = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&config)
+            .interceptor(dynamo_counter.clone())
+            .build(),
+    );
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&config)
+            .interceptor(sqs_counter.clone())
+            .build(),
+    );
+    let table = unique_name("bench");
+    create_table(&dynamo, &table)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let store = DynamoStore::new(dynamo, &table);
+    let (url, dlq) = create_queues(&sqs, &unique_name("bench-jobs"), 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let queue = SqsQueue::new(sqs, url, dlq);
+    let yaml = include_str!("../../infra/catalog/example.yaml");
+    let catalog = Catalog::from_yaml(yaml).unwrap_or_else(|e| panic!("{e}"));
+    let now = Utc
+        .with_ymd_and_hms(2026, 12, 15, 0, 0, 0)
+        .single()
+        .unwrap_or_else(|| panic!("time"));
+    publish_catalog(&store, yaml, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // 10,000 residents: children born over the last six years (a fifth with a second
+    // child), and 2,000 pregnancies due over the next 280 days.
+    let day = NaiveDate::from_ymd_opt(2026, 12, 15).unwrap_or_else(|| panic!("date"));
+    let started = Instant::now();
+    let mut children = 0;
+    for n in 0..RESIDENTS {
+        let mut r =
+            Resident::new(UserId::parse(&format!("U{n:032x}")).unwrap_or_else(|| panic!("id")));
+        if n % 5 == 0 {
+            r.pregnancy = Some(Pregnancy {
+                due_date: day + Days::new(u64::from(n / 5 % 280)),
+            });
+        } else {
+            r.add_child(day - Days::new(u64::from(n * 7919 % 2190)));
+            children += 1;
+            if n % 5 == 1 {
+                r.add_child(day - Days::new(u64::from(n * 104_729 % 2190)));
+                children += 1;
+            }
+        }
+        store
+            .save_resident(&r)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    println!(
+        "registered {RESIDENTS} residents ({children} children, {} pregnancies) in {:.1} s",
+        RESIDENTS / 5,
+        started.elapsed().as_secs_f64()
+    );
+    dynamo_counter.take();
+    sqs_counter.take();
+
+    let started = Instant::now();
+    let report = run_daily_scan(&store, &queue, &catalog, day, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let scan_time = started.elapsed();
+    let (dynamo_total, dynamo_ops) = summary(&dynamo_counter.take());
+    let (sqs_total, sqs_ops) = summary(&sqs_counter.take());
+    println!(
+        "scan of {day}: {} due, {} jobs, {} anchor lookups, {:.0} ms on moto",
+        report.due,
+        report.jobs,
+        report.lookups,
+        scan_time.as_secs_f64() * 1e3
+    );
+    println!(
+        "  DynamoDB requests: {dynamo_total} ({dynamo_ops}) = {:.3} per item due",
+        dynamo_total as f64 / report.due.max(1) as f64
+    );
+    println!(
+        "  SQS requests: {sqs_total} ({sqs_ops}) = {:.2} per job",
+        sqs_total as f64 / report.jobs.max(1) as f64
+    );
+
+    let line = MemoryLineApi::new();
+    let clock = FixedClock::new(now);
+    let sent = drain(
+        &store,
+        &queue,
+        &line,
+        &Pacer::per_second(10_000),
+        &clock,
+        &DrainPolicy::default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (dynamo_total, dynamo_ops) = summary(&dynamo_counter.take());
+    let (sqs_total, sqs_ops) = summary(&sqs_counter.take());
+    let jobs = sent.jobs_sent.max(1) as f64;
+    println!("send: {} jobs, {} messages", sent.jobs_sent, sent.sent);
+    println!(
+        "  DynamoDB requests: {dynamo_total} ({dynamo_ops}) = {:.2} per job",
+        dynamo_total as f64 / jobs
+    );
+    println!(
+        "  SQS requests (local drain: receive + delete; in Lambda the event source does these): \
+         {sqs_total} ({sqs_ops}) = {:.2} per job",
+        sqs_total as f64 / jobs
+    );
+
+    // Re-running the same day: every resident was served, nothing is enqueued.
+    let again = run_daily_scan(&store, &queue, &catalog, day, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (dynamo_total, _) = summary(&dynamo_counter.take());
+    println!(
+        "re-run of {day}: {} already delivered, {} enqueued, {dynamo_total} DynamoDB requests",
+        again.already_delivered, again.enqueued
+    );
+}
