@@ -226,3 +226,37 @@ async fn throttling_is_retryable_and_a_refusal_is_not() {
     assert!(matches!(err, StoreError::Rejected(_)), "{err:?}");
     assert!(!err.is_retryable());
 }
+
+#[tokio::test]
+async fn imported_residents_are_readable_indexed_and_editable() {
+    let Some(ep) = moto_endpoint() else { return };
+    let store = fresh_store(&ep).await;
+    let day = chrono::NaiveDate::from_ymd_opt(2025, 4, 10).expect("date");
+    let residents: Vec<Resident> = (0..30)
+        .map(|n| {
+            let mut r = Resident::new(UserId::parse(&format!("Uimport{n}")).expect("id"));
+            r.add_child(day);
+            r
+        })
+        .collect();
+    let stored = store.import(&residents).await.expect("import");
+    assert!(stored.iter().all(|r| r.version == 1));
+    let range = shared::domain::AnchorRange {
+        kind: shared::domain::AnchorKind::BirthDate,
+        first: day,
+        last: day,
+    };
+    assert_eq!(store.anchored(&range).await.expect("lookup").len(), 30);
+    let mut first = store
+        .resident(&residents[0].user_id)
+        .await
+        .expect("read")
+        .expect("imported");
+    assert_eq!(first, stored[0]);
+    first.children.clear();
+    store
+        .save_resident(&first)
+        .await
+        .expect("edit after import");
+    assert_eq!(store.anchored(&range).await.expect("lookup").len(), 29);
+}

@@ -113,6 +113,32 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Bulk-loads residents that are not stored yet (a migration from another system, or a
+    /// benchmark's population) with `BatchWriteItem`: 25 items a request instead of one
+    /// transaction each. Unlike [`Store::save_resident`] it checks no versions, so it must
+    /// not be used on residents that may already exist. Returns the stored copies.
+    pub async fn import(&self, residents: &[Resident]) -> Result<Vec<Resident>, StoreError> {
+        let mut requests = Vec::new();
+        let mut stored = Vec::with_capacity(residents.len());
+        for r in residents {
+            let mut next = r.clone();
+            next.version = 1;
+            let anchors = next.anchor_entries();
+            let items =
+                std::iter::once(profile_item(&next)?).chain(anchors.iter().map(anchor_item));
+            for item in items {
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(|e| StoreError::Rejected(e.to_string()))?;
+                requests.push(WriteRequest::builder().put_request(put).build());
+            }
+            stored.push(next);
+        }
+        self.batch_write(requests).await?;
+        Ok(stored)
+    }
+
     async fn profile(&self, user: &UserId) -> Result<Option<Resident>, StoreError> {
         let out = self
             .client
@@ -352,20 +378,31 @@ fn anchor_from(item: &Item) -> Result<AnchorEntry, StoreError> {
     })
 }
 
+/// A condition expression with its values, split the way the SDK builders take them.
+fn condition_parts(condition: Option<(&str, Item)>) -> (Option<String>, Option<Item>) {
+    match condition {
+        None => (None, None),
+        Some((expr, values)) => (
+            Some(expr.to_string()),
+            (!values.is_empty()).then_some(values),
+        ),
+    }
+}
+
 impl DynamoStore {
     fn put(
         &self,
         item: Item,
         condition: Option<(&str, Item)>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut b = Put::builder().table_name(&self.table).set_item(Some(item));
-        if let Some((expr, values)) = condition {
-            b = b.condition_expression(expr);
-            if !values.is_empty() {
-                b = b.set_expression_attribute_values(Some(values));
-            }
-        }
-        let put = b.build().map_err(|e| StoreError::Rejected(e.to_string()))?;
+        let (expr, values) = condition_parts(condition);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(expr)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(|e| StoreError::Rejected(e.to_string()))?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
@@ -374,16 +411,25 @@ impl DynamoStore {
         key: Item,
         condition: Option<(&str, Item)>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut b = Delete::builder().table_name(&self.table).set_key(Some(key));
-        if let Some((expr, values)) = condition {
-            b = b.condition_expression(expr);
-            if !values.is_empty() {
-                b = b.set_expression_attribute_values(Some(values));
-            }
-        }
-        let delete = b.build().map_err(|e| StoreError::Rejected(e.to_string()))?;
+        let (expr, values) = condition_parts(condition);
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .set_condition_expression(expr)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(|e| StoreError::Rejected(e.to_string()))?;
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
+}
+
+/// The keys of the delivery records of `scope` for each distinct user.
+fn delivery_keys(scope: &str, users: &[UserId]) -> Vec<Item> {
+    let pk = format!("delivered#{scope}");
+    let mut unique: Vec<&UserId> = users.iter().collect();
+    unique.sort();
+    unique.dedup();
+    unique.into_iter().map(|u| key(&pk, &user_pk(u))).collect()
 }
 
 /// The condition that the stored profile is still at `version` (0: absent).
@@ -580,12 +626,9 @@ impl Store for DynamoStore {
         users: &[UserId],
         now: DateTime<Utc>,
     ) -> Result<HashSet<UserId>, StoreError> {
-        let pk = format!("delivered#{scope}");
-        let mut unique: Vec<&UserId> = users.iter().collect();
-        unique.sort();
-        unique.dedup();
-        let keys = unique.iter().map(|u| key(&pk, &user_pk(u))).collect();
-        let found = self.batch_get(keys, "sk, expires_at").await?;
+        let found = self
+            .batch_get(delivery_keys(scope, users), "sk, expires_at")
+            .await?;
         Ok(found
             .iter()
             .filter(|item| is_live(item, now))
@@ -602,13 +645,8 @@ impl Store for DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let expires = n((now + DELIVERY_RECORD_TTL).timestamp());
-        let pk = format!("delivered#{scope}");
-        let mut unique: Vec<&UserId> = users.iter().collect();
-        unique.sort();
-        unique.dedup();
-        let mut requests = Vec::with_capacity(unique.len());
-        for u in unique {
-            let mut item = key(&pk, &user_pk(u));
+        let mut requests = Vec::with_capacity(users.len());
+        for mut item in delivery_keys(scope, users) {
             item.insert(TTL_ATTRIBUTE.into(), expires.clone());
             let put = PutRequest::builder()
                 .set_item(Some(item))

@@ -16,6 +16,9 @@ use crate::line::limits::MAX_MULTICAST_RECIPIENTS;
 use crate::queue::{Queue, QueueError};
 use crate::store::{Store, StoreError};
 
+/// SQS takes ten messages per `SendMessageBatch`.
+const ENQUEUE_BATCH: usize = 10;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ScanReport {
     pub date: Option<NaiveDate>,
@@ -49,13 +52,14 @@ pub async fn run_daily_scan<S: Store, Q: Queue>(
         date: Some(day),
         ..ScanReport::default()
     };
+    // Jobs are enqueued in full batches of ten (one SQS request each) as they accumulate.
+    let mut jobs = Vec::new();
     for (range, milestones) in catalog.lookups_for(day) {
         let entries = store.anchored(&range).await?;
         report.lookups += 1;
         if entries.is_empty() {
             continue;
         }
-        let mut jobs = Vec::new();
         for milestone in milestones {
             // One message per resident per milestone, even for twins; grouped by the text
             // variant each resident receives.
@@ -84,10 +88,16 @@ pub async fn run_daily_scan<S: Store, Q: Queue>(
                 }
             }
         }
-        report.jobs += jobs.len();
-        if !jobs.is_empty() {
-            queue.enqueue(&jobs).await?;
+        let full = jobs.len() - jobs.len() % ENQUEUE_BATCH;
+        if full > 0 {
+            queue.enqueue(&jobs[..full]).await?;
+            report.jobs += full;
+            jobs.drain(..full);
         }
+    }
+    if !jobs.is_empty() {
+        queue.enqueue(&jobs).await?;
+        report.jobs += jobs.len();
     }
     tracing::info!(
         lookups = report.lookups,
