@@ -260,3 +260,39 @@ async fn imported_residents_are_readable_indexed_and_editable() {
         .expect("edit after import");
     assert_eq!(store.anchored(&range).await.expect("lookup").len(), 29);
 }
+
+#[tokio::test]
+async fn a_live_catalog_picks_up_a_publish_after_its_max_age() {
+    let Some(ep) = moto_endpoint() else { return };
+    let store = fresh_store(&ep).await;
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 22, 0, 0, 0)
+        .single()
+        .expect("time");
+    let example = include_str!("../../infra/catalog/example.yaml");
+    publish_catalog(&store, example, now)
+        .await
+        .expect("publish");
+    let fresh = shared::aws::LiveCatalog::load(store.clone(), std::time::Duration::ZERO)
+        .await
+        .expect("load");
+    let cached =
+        shared::aws::LiveCatalog::load(store.clone(), std::time::Duration::from_secs(3600))
+            .await
+            .expect("load");
+    assert_eq!(fresh.get().await.milestones().len(), 39);
+    let smaller = "categories:\n  - {id: health, label: 健診}\nmilestones:\n  - id: dental\n    anchor: due_date\n    at: {weeks: 24}\n    category: health\n    text: 歯科健診\n";
+    publish_catalog(&store, smaller, now)
+        .await
+        .expect("publish");
+    assert_eq!(
+        fresh.get().await.milestones().len(),
+        1,
+        "re-read after max_age"
+    );
+    assert_eq!(
+        cached.get().await.milestones().len(),
+        39,
+        "kept within max_age"
+    );
+}

@@ -55,7 +55,12 @@ impl WebhookFunction {
             .status(answer.status)
             .header("content-type", "application/json")
             .body(Body::Text(answer.body))
-            .unwrap_or_else(|_| Response::new(Body::Empty))
+            .unwrap_or_else(|_| {
+                // Only an invalid status could get here; never let it become a 200.
+                let mut failed = Response::new(Body::Empty);
+                *failed.status_mut() = lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR;
+                failed
+            })
     }
 }
 
