@@ -409,3 +409,44 @@ async fn a_webhook_that_cannot_reach_dynamodb_answers_5xx_so_line_redelivers() {
         "the redelivered registration is stored"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanent_line_refusal_goes_to_the_dead_letter_queue_with_its_reason() {
+    let Some(ep) = moto_endpoint() else { return };
+    let chain = Chain::new(&ep).await;
+    let today = shared::dates::tokyo_date(Utc::now());
+    let mut a = Resident::new(4);
+    assert_eq!(
+        chain
+            .events(
+                vec![a.follow(), a.pick_date("v1:birth", days_ago(7))],
+                false
+            )
+            .await,
+        200
+    );
+    let report = chain
+        .scanner
+        .handle(json!({"date": today.to_string()}), Utc::now())
+        .await
+        .expect("scan");
+    assert_eq!(report.jobs, 1);
+    chain.line.fail_next_sends(&[400]);
+    let (event, n) = chain.sqs_event().await;
+    assert_eq!(n, 1);
+    let response = chain.sender.handle(event, Utc::now()).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "a permanent failure is not retried"
+    );
+    let dead = chain.queue.dead_lettered().await.expect("dlq");
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].1.contains("400"), "{}", dead[0].1);
+    assert!(
+        dead[0].0.contains("1週間誕生日"),
+        "the DLQ keeps the whole job for a redrive"
+    );
+    let (_, n) = chain.sqs_event().await;
+    assert_eq!(n, 0, "nothing left to retry");
+    assert!(chain.line.deliveries().is_empty());
+}
