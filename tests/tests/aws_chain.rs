@@ -24,6 +24,38 @@ use sukusuku_tests::server::{ACCESS_TOKEN, CHANNEL_SECRET, Resident, callback, s
 
 const EXAMPLE_CATALOG: &str = include_str!("../../infra/catalog/example.yaml");
 
+/// Everything logged in this test binary at the deployed level (`RUST_LOG=info`), in the
+/// functions' JSON format, so a test can check that no personal data reached the logs.
+fn captured_logs() -> &'static std::sync::Mutex<Vec<u8>> {
+    use std::sync::{Mutex, OnceLock};
+    static LOGS: OnceLock<&'static Mutex<Vec<u8>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs: &'static Mutex<Vec<u8>> = Box::leak(Box::new(Mutex::new(Vec::new())));
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_writer(move || LogSink(logs))
+            .try_init();
+        logs
+    })
+}
+
+struct LogSink(&'static std::sync::Mutex<Vec<u8>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// An HTTP API (payload 2.0) request as API Gateway hands it to Lambda.
 fn api_gateway_event(body: &[u8], signature: Option<&str>, base64_body: bool) -> Value {
     let mut headers = json!({
@@ -218,6 +250,7 @@ fn days_ago(n: u64) -> NaiveDate {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registration_in_line_becomes_a_milestone_message_through_dynamodb_and_sqs() {
     let Some(ep) = moto_endpoint() else { return };
+    let logs = captured_logs();
     let chain = Chain::new(&ep).await;
     let today = shared::dates::tokyo_date(Utc::now());
 
@@ -325,6 +358,18 @@ async fn a_registration_in_line_becomes_a_milestone_message_through_dynamodb_and
         "{:?}",
         chain.line.violations()
     );
+
+    // The retried send and the scan were logged, without the residents' ids or birthdates.
+    let logs =
+        String::from_utf8_lossy(&logs.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    assert!(logs.contains("send will be retried"), "{logs}");
+    assert!(logs.contains("daily scan done"), "{logs}");
+    for secret in [&a.user_id, &b.user_id, &days_ago(7).to_string()] {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "personal data in the logs: {logs}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
