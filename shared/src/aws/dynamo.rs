@@ -71,7 +71,7 @@ impl DynamoStore {
         &self.table
     }
 
-    /// The published catalog's YAML, if any (see [`crate::aws::catalog`]).
+    /// The published catalog's YAML, if any (see [`crate::aws::publish_catalog`]).
     pub async fn catalog_yaml(&self) -> Result<Option<PublishedCatalog>, StoreError> {
         let out = self
             .client
@@ -123,15 +123,9 @@ impl DynamoStore {
         for r in residents {
             let mut next = r.clone();
             next.version = 1;
-            let anchors = next.anchor_entries();
-            let items =
-                std::iter::once(profile_item(&next)?).chain(anchors.iter().map(anchor_item));
-            for item in items {
-                let put = PutRequest::builder()
-                    .set_item(Some(item))
-                    .build()
-                    .map_err(|e| StoreError::Rejected(e.to_string()))?;
-                requests.push(WriteRequest::builder().put_request(put).build());
+            requests.push(put_request(profile_item(&next)?)?);
+            for e in next.anchor_entries() {
+                requests.push(put_request(anchor_item(&e))?);
             }
             stored.push(next);
         }
@@ -423,6 +417,15 @@ impl DynamoStore {
     }
 }
 
+/// One put in a `BatchWriteItem`.
+fn put_request(item: Item) -> Result<WriteRequest, StoreError> {
+    let put = PutRequest::builder()
+        .set_item(Some(item))
+        .build()
+        .map_err(|e| StoreError::Rejected(e.to_string()))?;
+    Ok(WriteRequest::builder().put_request(put).build())
+}
+
 /// The keys of the delivery records of `scope` for each distinct user.
 fn delivery_keys(scope: &str, users: &[UserId]) -> Vec<Item> {
     let pk = format!("delivered#{scope}");
@@ -648,11 +651,7 @@ impl Store for DynamoStore {
         let mut requests = Vec::with_capacity(users.len());
         for mut item in delivery_keys(scope, users) {
             item.insert(TTL_ATTRIBUTE.into(), expires.clone());
-            let put = PutRequest::builder()
-                .set_item(Some(item))
-                .build()
-                .map_err(|e| StoreError::Rejected(e.to_string()))?;
-            requests.push(WriteRequest::builder().put_request(put).build());
+            requests.push(put_request(item)?);
         }
         self.batch_write(requests).await?;
         // Last, so a job is only "done" once every recipient is recorded.

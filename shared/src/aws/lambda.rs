@@ -18,7 +18,7 @@ use crate::handlers::webhook::{WebhookContext, handle_webhook};
 use crate::line::HttpLineApi;
 use crate::line::signature::ChannelSecret;
 use crate::pacer::Pacer;
-use crate::queue::QueuedJob;
+use crate::queue::{QueuedJob, receive_count};
 
 /// `functions/webhook`: `POST /webhook` behind the HTTP API.
 pub struct WebhookFunction {
@@ -150,11 +150,12 @@ impl SenderFunction {
         for record in event.records {
             let id = record.message_id.clone().unwrap_or_default();
             let message = QueuedJob {
-                receive_count: record
-                    .attributes
-                    .get("ApproximateReceiveCount")
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(1),
+                receive_count: receive_count(
+                    record
+                        .attributes
+                        .get("ApproximateReceiveCount")
+                        .map(String::as_str),
+                ),
                 body: record.body.unwrap_or_default(),
                 receipt: record.receipt_handle.unwrap_or_default(),
             };

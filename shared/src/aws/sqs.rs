@@ -11,7 +11,7 @@ use aws_sdk_sqs::types::{
     SendMessageBatchRequestEntry,
 };
 
-use crate::queue::{Queue, QueueDepth, QueueError, QueuedJob};
+use crate::queue::{Queue, QueueDepth, QueueError, QueuedJob, receive_count};
 
 /// SQS's limits per message and per batch request.
 const MAX_BATCH_ENTRIES: usize = 10;
@@ -161,11 +161,11 @@ impl Queue for SqsQueue {
             .unwrap_or_default()
             .into_iter()
             .map(|m| QueuedJob {
-                receive_count: m
-                    .attributes()
-                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(1),
+                receive_count: receive_count(
+                    m.attributes()
+                        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                        .map(String::as_str),
+                ),
                 body: m.body.unwrap_or_default(),
                 receipt: m.receipt_handle.unwrap_or_default(),
             })

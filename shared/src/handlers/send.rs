@@ -124,7 +124,7 @@ impl Default for DrainPolicy {
 }
 
 impl DrainPolicy {
-    pub fn delay(&self, attempt: u32, suggested: Option<Duration>) -> Duration {
+    fn delay(&self, attempt: u32, suggested: Option<Duration>) -> Duration {
         let backoff = self.base_delay * 2u32.saturating_pow(attempt.saturating_sub(1));
         suggested.unwrap_or(backoff).min(self.max_delay)
     }

@@ -38,6 +38,11 @@ impl QueuedJob {
     }
 }
 
+/// SQS's `ApproximateReceiveCount` attribute; a message without one is on its first receive.
+pub fn receive_count(attribute: Option<&str>) -> u32 {
+    attribute.and_then(|v| v.parse().ok()).unwrap_or(1)
+}
+
 /// The message body of a job.
 pub fn job_body(job: &DeliveryJob) -> Result<String, QueueError> {
     serde_json::to_string(job).map_err(|e| QueueError::BadMessage(e.to_string()))
