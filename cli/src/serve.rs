@@ -16,7 +16,6 @@ use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use shared::catalog::Catalog;
-use shared::clock::FixedClock;
 use shared::dates::{add_days, parse_ymd, tokyo_date, tokyo_instant};
 use shared::handlers::scan::{ScanReport, run_daily_scan};
 use shared::handlers::send::{DrainPolicy, DrainReport, drain};
@@ -187,13 +186,11 @@ async fn run_daily(app: &App, date: NaiveDate) -> Result<serde_json::Value, Stri
     let scan = run_daily_scan(&app.store, &app.queue, &app.catalog, date, at)
         .await
         .map_err(|e| e.to_string())?;
-    let clock = FixedClock::new(at);
     let sent = drain(
         &app.store,
         &app.queue,
         &app.line,
         &app.pacer,
-        &clock,
         &DrainPolicy::default(),
     )
     .await

@@ -9,19 +9,14 @@
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_dynamodb::error::BoxError;
 use chrono::{Days, NaiveDate, TimeZone, Utc};
 use shared::aws::dynamo::create_table;
 use shared::aws::sqs::create_queues;
-use shared::aws::testing::{MOTO_ENDPOINT_VAR, moto_config, unique_name};
+use shared::aws::testing::{MOTO_ENDPOINT_VAR, RequestCounter, moto_config, unique_name};
 use shared::aws::{DynamoStore, SqsQueue, publish_catalog};
 use shared::catalog::Catalog;
-use shared::clock::FixedClock;
 use shared::domain::{Pregnancy, Resident, UserId};
 use shared::handlers::scan::run_daily_scan;
 use shared::handlers::send::{DrainPolicy, drain};
@@ -29,44 +24,6 @@ use shared::line::MemoryLineApi;
 use shared::pacer::Pacer;
 
 const RESIDENTS: u32 = 10_000;
-
-/// Counts transmitted requests by their `x-amz-target` operation.
-#[derive(Debug, Clone, Default)]
-struct RequestCounter(Arc<Mutex<BTreeMap<String, u64>>>);
-
-impl RequestCounter {
-    fn take(&self) -> BTreeMap<String, u64> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
-    }
-}
-
-impl Intercept for RequestCounter {
-    fn name(&self) -> &'static str {
-        "RequestCounter"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let op = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .and_then(|t| t.rsplit('.').next())
-            .unwrap_or("?")
-            .to_string();
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(op)
-            .or_default() += 1;
-        Ok(())
-    }
-}
 
 fn start_moto() -> (String, Option<Child>) {
     if let Ok(ep) = std::env::var(MOTO_ENDPOINT_VAR) {
@@ -206,13 +163,11 @@ async fn run(endpoint: &str) {
     );
 
     let line = MemoryLineApi::new();
-    let clock = FixedClock::new(now);
     let sent = drain(
         &store,
         &queue,
         &line,
         &Pacer::per_second(10_000),
-        &clock,
         &DrainPolicy::default(),
     )
     .await

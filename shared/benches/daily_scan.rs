@@ -40,7 +40,7 @@ fn main() {
                 r.pregnancy = Some(Pregnancy { due_date: add_days(newest, (family % 280) as i64).expect("date") });
             }
             r.easy_japanese = family % 20 == 0;
-            store.save_resident(&r).await.expect("save");
+            store.save_resident(&r, None).await.expect("save");
             family += 1;
         }
         println!("daily scan: {children} children in {family} families (+{} pregnancies), loaded in {:.1?}", family / 10 + 1, loading.elapsed());

@@ -1,6 +1,7 @@
 //! Residents and what they registered, in the words the municipality uses. No AWS or LINE
 //! types here: the store and the conversation both speak these.
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 use chrono::NaiveDate;
@@ -135,6 +136,7 @@ impl Resident {
                 user_id: self.user_id.clone(),
                 subject: "pregnancy".to_string(),
                 easy_japanese: self.easy_japanese,
+                delivered: BTreeSet::new(),
             });
         }
         for c in &self.children {
@@ -144,6 +146,7 @@ impl Resident {
                 user_id: self.user_id.clone(),
                 subject: c.id.clone(),
                 easy_japanese: self.easy_japanese,
+                delivered: BTreeSet::new(),
             });
         }
         entries
@@ -159,6 +162,10 @@ pub struct AnchorEntry {
     pub user_id: UserId,
     pub subject: String,
     pub easy_japanese: bool,
+    /// Catalog milestone ids already delivered for this pregnancy or child, whatever its
+    /// date was then: a corrected date does not make a milestone come again.
+    #[serde(default)]
+    pub delivered: BTreeSet<String>,
 }
 
 /// An inclusive run of anchor dates of one kind inside one calendar month: what one index

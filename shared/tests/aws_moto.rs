@@ -7,10 +7,10 @@
 use chrono::{TimeZone, Utc};
 use shared::aws::dynamo::create_table;
 use shared::aws::sqs::create_queues;
-use shared::aws::testing::{moto_config, moto_endpoint, unique_name};
+use shared::aws::testing::{moto_config, moto_endpoint, table_dump, unique_name};
 use shared::aws::{ConfigError, DynamoStore, SqsQueue, load_catalog, publish_catalog};
 use shared::domain::{Resident, UserId};
-use shared::store::{Store, StoreError};
+use shared::store::{EventClaim, Store, StoreError};
 
 async fn fresh_store(endpoint: &str) -> DynamoStore {
     let config = moto_config(endpoint).await;
@@ -36,6 +36,58 @@ async fn dynamodb_store_meets_the_store_contract_on_moto() {
 }
 
 #[tokio::test]
+async fn a_stop_leaves_nothing_of_the_resident_in_the_table() {
+    let Some(ep) = moto_endpoint() else { return };
+    let store = fresh_store(&ep).await;
+    shared::store::contract::deletion_leaves_no_trace(&store, |s| {
+        let (client, table) = (s.client().clone(), s.table().to_string());
+        async move { table_dump(&client, &table).await }
+    })
+    .await;
+}
+
+/// Later features keep more under the resident's partition (settings, bookings, saved
+/// places); a stop finds and deletes all of it through the one key, however many items.
+#[tokio::test]
+async fn a_stop_deletes_every_item_under_the_resident_however_many() {
+    let Some(ep) = moto_endpoint() else { return };
+    let store = fresh_store(&ep).await;
+    let user = UserId::parse("Umanyitems").expect("id");
+    let mut r = Resident::new(user.clone());
+    r.add_child(chrono::NaiveDate::from_ymd_opt(2025, 7, 7).expect("date"));
+    store.save_resident(&r, None).await.expect("save");
+    for n in 0..230 {
+        store
+            .client()
+            .put_item()
+            .table_name(store.table())
+            .item(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S("user#Umanyitems".into()),
+            )
+            .item(
+                "sk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("place#{n:03}")),
+            )
+            .send()
+            .await
+            .expect("put");
+    }
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 22, 0, 0, 0)
+        .single()
+        .expect("time");
+    let claim = EventClaim {
+        event_id: "ev-stop".into(),
+        now,
+    };
+    assert_eq!(store.delete_resident(&user, Some(&claim)).await, Ok(true));
+    let dump = table_dump(store.client(), store.table()).await;
+    assert!(!dump.contains("Umanyitems"), "{dump}");
+    assert_eq!(store.claim_event(&claim).await, Ok(false));
+}
+
+#[tokio::test]
 async fn sqs_queue_meets_the_queue_contract_on_moto() {
     let Some(ep) = moto_endpoint() else { return };
     shared::queue::contract::run_all(|| fresh_queue(&ep)).await;
@@ -47,7 +99,7 @@ async fn concurrent_saves_of_one_resident_lose_nothing_on_dynamodb() {
     let store = fresh_store(&ep).await;
     let user = UserId::parse("Uconcurrent").expect("id");
     store
-        .save_resident(&Resident::new(user.clone()))
+        .save_resident(&Resident::new(user.clone()), None)
         .await
         .expect("create");
     // Eight writers each add a child with read-modify-write; the version condition makes
@@ -60,7 +112,7 @@ async fn concurrent_saves_of_one_resident_lose_nothing_on_dynamodb() {
             for _ in 0..40 {
                 let mut r = store.resident(&user).await.expect("read").expect("exists");
                 r.add_child(chrono::NaiveDate::from_ymd_opt(2026, 1, day).expect("date"));
-                match store.save_resident(&r).await {
+                match store.save_resident(&r, None).await {
                     Ok(_) => return true,
                     Err(StoreError::Conflict) => continue,
                     Err(e) => panic!("unexpected store error: {e}"),
@@ -93,7 +145,7 @@ async fn an_unreachable_dynamodb_is_unavailable_not_lost() {
         .build();
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), "nowhere");
     let err = store
-        .save_resident(&Resident::new(UserId::parse("Ux").expect("id")))
+        .save_resident(&Resident::new(UserId::parse("Ux").expect("id")), None)
         .await
         .expect_err("cannot save");
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
@@ -203,7 +255,7 @@ async fn throttling_is_retryable_and_a_refusal_is_not() {
     let store = DynamoStore::from_config(&config, "t");
     let user = UserId::parse("Uthrottled").expect("id");
     let err = store
-        .save_resident(&Resident::new(user.clone()))
+        .save_resident(&Resident::new(user.clone()), None)
         .await
         .expect_err("throttled");
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
@@ -212,7 +264,12 @@ async fn throttling_is_retryable_and_a_refusal_is_not() {
         .single()
         .expect("time");
     assert!(matches!(
-        store.claim_event("01HX", now).await,
+        store
+            .claim_event(&EventClaim {
+                event_id: "01HX".into(),
+                now
+            })
+            .await,
         Err(StoreError::Unavailable(_))
     ));
 
@@ -255,7 +312,7 @@ async fn imported_residents_are_readable_indexed_and_editable() {
     assert_eq!(first, stored[0]);
     first.children.clear();
     store
-        .save_resident(&first)
+        .save_resident(&first, None)
         .await
         .expect("edit after import");
     assert_eq!(store.anchored(&range).await.expect("lookup").len(), 29);
@@ -295,4 +352,33 @@ async fn a_live_catalog_picks_up_a_publish_after_its_max_age() {
         39,
         "kept within max_age"
     );
+}
+
+/// The webhook's SDK settings bound a DynamoDB that accepts connections but never answers:
+/// the call fails as retryable (LINE redelivers) well inside LINE's 2 seconds.
+#[tokio::test]
+async fn the_webhook_gives_up_on_a_silent_dynamodb_in_time() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let config =
+        shared::aws::lambda::webhook_sdk_config(&moto_config(&format!("http://{addr}")).await);
+    let store = DynamoStore::from_config(&config, "t");
+    // Without the bound the SDK would wait forever; the margin is for a busy test machine
+    // (the bound itself is `STORE_DEADLINE`, 1.2 s).
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        store.resident(&UserId::parse("Usilent").expect("id")),
+    )
+    .await
+    .expect("the SDK gave up by itself");
+    let err = read.expect_err("no answer");
+    assert!(err.is_retryable(), "{err:?}");
 }

@@ -96,14 +96,14 @@ impl World {
         for b in births {
             r.add_child(d(b));
         }
-        self.store.save_resident(&r).await.expect("save");
+        self.store.save_resident(&r, None).await.expect("save");
     }
 
     async fn pregnant(&self, n: usize, due: &str, easy: bool) {
         let mut r = Resident::new(user(n));
         r.pregnancy = Some(Pregnancy { due_date: d(due) });
         r.easy_japanese = easy;
-        self.store.save_resident(&r).await.expect("save");
+        self.store.save_resident(&r, None).await.expect("save");
     }
 
     async fn day(&self, day: &str) -> (ScanReport, DrainReport) {
@@ -116,16 +116,9 @@ impl World {
             base_delay: Duration::from_millis(5),
             ..DrainPolicy::default()
         };
-        let sent = drain(
-            &self.store,
-            &self.queue,
-            &self.line,
-            &self.pacer,
-            &self.clock,
-            &policy,
-        )
-        .await
-        .expect("drain");
+        let sent = drain(&self.store, &self.queue, &self.line, &self.pacer, &policy)
+            .await
+            .expect("drain");
         (scan, sent)
     }
 
@@ -236,7 +229,8 @@ async fn twins_get_one_message_and_big_groups_are_split_at_500() {
         w.child(n, &["2026-03-01"]).await;
     }
     let (scan, sent) = w.day("2026-03-08").await;
-    assert_eq!(scan.due, 1201);
+    assert_eq!(scan.due, 1202, "each twin is due");
+    assert_eq!(scan.enqueued, 1201, "one message per resident");
     assert_eq!(scan.jobs, 3, "500 + 500 + 201");
     assert_eq!(sent.sent, 1201);
     let calls = w.line.take_calls();
@@ -281,7 +275,7 @@ async fn running_the_same_day_twice_sends_nothing_twice() {
         .await
         .expect("scan");
     let policy = DrainPolicy::default();
-    let report = drain(&w.store, &w.queue, &w.line, &w.pacer, &w.clock, &policy)
+    let report = drain(&w.store, &w.queue, &w.line, &w.pacer, &policy)
         .await
         .expect("drain");
     assert_eq!((report.sent, report.already_done), (1, 1));
@@ -355,4 +349,65 @@ async fn scan_cost_is_one_lookup_per_distinct_offset_whatever_the_population() {
         expected as u64,
         "population does not change the lookups"
     );
+}
+
+/// A corrected birth date moves the child's milestones, but one already received is not
+/// sent again: once per child, whatever corrections happen.
+#[tokio::test]
+async fn a_corrected_date_does_not_resend_a_milestone() {
+    let w = World::new();
+    w.child(1, &["2026-03-01"]).await;
+    w.day("2026-03-08").await;
+    assert_eq!(w.delivered().len(), 1, "one week old");
+    // The parent corrects the birth date by a day: the one-week milestone is due again
+    // on the new date, but this child already had it.
+    let mut r = w
+        .store
+        .resident(&user(1))
+        .await
+        .expect("read")
+        .expect("stored");
+    r.children[0].birth_date = d("2026-03-02");
+    w.store.save_resident(&r, None).await.expect("correct");
+    let (scan, sent) = w.day("2026-03-09").await;
+    assert_eq!((scan.due, scan.already_delivered, sent.sent), (1, 1, 0));
+    assert!(w.delivered().is_empty());
+    // A twin registered later is a new child and gets it.
+    let mut r = w
+        .store
+        .resident(&user(1))
+        .await
+        .expect("read")
+        .expect("stored");
+    r.add_child(d("2026-03-02"));
+    w.store.save_resident(&r, None).await.expect("twin");
+    let (_, sent) = w.day("2026-03-09").await;
+    assert_eq!(sent.sent, 1);
+}
+
+/// A resident who stops between the scan and the send gets nothing, and the send leaves no
+/// record behind.
+#[tokio::test]
+async fn a_stop_between_scan_and_send_sends_nothing() {
+    let w = World::new();
+    w.child(1, &["2026-03-01"]).await;
+    w.child(2, &["2026-03-01"]).await;
+    let at = tokyo_instant(d("2026-03-08"), 9);
+    w.clock.set(at);
+    run_daily_scan(&w.store, &w.queue, &w.catalog, d("2026-03-08"), at)
+        .await
+        .expect("scan");
+    w.store.delete_resident(&user(1), None).await.expect("stop");
+    let report = drain(
+        &w.store,
+        &w.queue,
+        &w.line,
+        &w.pacer,
+        &DrainPolicy::default(),
+    )
+    .await
+    .expect("drain");
+    assert_eq!(report.sent, 1);
+    assert_eq!(w.delivered(), vec![(user(2), "1週間誕生日".to_string())]);
+    assert!(!w.store.dump().contains(user(1).as_str()));
 }

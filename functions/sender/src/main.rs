@@ -8,6 +8,8 @@ use shared::aws::lambda::{SenderFunction, sender_policy};
 use shared::aws::{
     DynamoStore, LineCredentials, Settings, SqsQueue, init_tracing, number_setting, sdk_config,
 };
+use shared::delivery::Recipient;
+use shared::domain::UserId;
 use shared::line::HttpLineApi;
 use shared::line::limits::MULTICAST_REQUESTS_PER_SECOND;
 use shared::pacer::Pacer;
@@ -25,7 +27,14 @@ async fn main() -> Result<(), Error> {
     let store = DynamoStore::from_config(&config, &settings.table);
     let line = HttpLineApi::new(&settings.line_api_base, &credentials.access_token)?;
     // Open both connections before the first batch arrives.
-    let _ = store.job_done("warm-up", chrono::Utc::now()).await;
+    // (A read of a key that never exists, with the one read action the sender may use.)
+    if let Some(nobody) = UserId::parse("warm-up") {
+        let probe = Recipient {
+            user: nobody,
+            subjects: vec!["none".to_string()],
+        };
+        let _ = store.undelivered("warm-up", &[probe]).await;
+    }
     line.warm().await;
     let function = &*Box::leak(Box::new(SenderFunction {
         store,
@@ -35,7 +44,7 @@ async fn main() -> Result<(), Error> {
         policy: sender_policy(max_attempts),
     }));
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Error>(function.handle(event.payload, chrono::Utc::now()).await)
+        Ok::<_, Error>(function.handle(event.payload).await)
     }))
     .await
 }

@@ -5,6 +5,7 @@
 
 pub mod dynamo;
 pub mod lambda;
+mod retry;
 pub mod sqs;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -11,6 +11,7 @@ use aws_sdk_sqs::types::{
     SendMessageBatchRequestEntry,
 };
 
+use super::retry::{Leftover, until_processed};
 use crate::queue::{Queue, QueueDepth, QueueError, QueuedJob, receive_count};
 
 /// SQS's limits per message and per batch request.
@@ -18,8 +19,6 @@ const MAX_BATCH_ENTRIES: usize = 10;
 const MAX_BATCH_BYTES: usize = 256 * 1024;
 /// Longest visibility delay SQS accepts (12 hours).
 const MAX_VISIBILITY_SECS: u64 = 43_200;
-/// Rounds of retrying the failed entries of a batch before giving up.
-const BATCH_ROUNDS: u32 = 5;
 /// The message attribute carrying why a message was dead-lettered.
 pub const REASON_ATTRIBUTE: &str = "reason";
 
@@ -59,15 +58,13 @@ impl SqsQueue {
         &self.queue_url
     }
 
+    pub fn dead_letter_url(&self) -> &str {
+        &self.dead_letter_url
+    }
+
     async fn send_batch(&self, bodies: &[&String]) -> Result<(), QueueError> {
-        let mut pending: Vec<(usize, &String)> = bodies.iter().copied().enumerate().collect();
-        for round in 0..BATCH_ROUNDS {
-            if pending.is_empty() {
-                return Ok(());
-            }
-            if round > 0 {
-                tokio::time::sleep(Duration::from_millis(50 << round)).await;
-            }
+        let numbered: Vec<(usize, &String)> = bodies.iter().copied().enumerate().collect();
+        until_processed(numbered, |pending| async move {
             let entries = pending
                 .iter()
                 .map(|(i, body)| {
@@ -94,16 +91,18 @@ impl SqsQueue {
                     fault.message.as_deref().unwrap_or("")
                 )));
             }
-            pending.retain(|(i, _)| failed.iter().any(|f| f.id == i.to_string()));
-        }
-        if pending.is_empty() {
-            Ok(())
-        } else {
-            Err(QueueError::Unavailable(format!(
-                "{} messages not accepted after {BATCH_ROUNDS} rounds",
-                pending.len()
-            )))
-        }
+            Ok(pending
+                .into_iter()
+                .filter(|(i, _)| failed.iter().any(|f| f.id == i.to_string()))
+                .collect())
+        })
+        .await
+        .map_err(|e| match e {
+            Leftover::Failed(e) => e,
+            Leftover::Unprocessed(n) => {
+                QueueError::Unavailable(format!("{n} messages not accepted after retries"))
+            }
+        })
     }
 }
 

@@ -1,15 +1,16 @@
 //! The daily milestone scan for one Asia/Tokyo date: one anchor-index lookup per distinct
 //! anchor range in the catalog, never a walk over residents; identical messages grouped into
-//! delivery jobs of at most 500 recipients; residents already served for that day skipped.
+//! delivery jobs of at most 500 recipients; a pregnancy or child that already received a
+//! milestone (the index entry carries what it received) is skipped, whatever day that was.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::catalog::Catalog;
 use crate::conversation::common::notice_actions;
-use crate::delivery::{DeliveryJob, milestone_scope};
+use crate::delivery::{DeliveryJob, Recipient};
 use crate::domain::UserId;
 use crate::line::Message;
 use crate::line::limits::MAX_MULTICAST_RECIPIENTS;
@@ -24,9 +25,9 @@ pub struct ScanReport {
     pub date: Option<NaiveDate>,
     /// Anchor-index lookups made: the scan's cost, independent of the population.
     pub lookups: usize,
-    /// (milestone, resident) pairs due on the date.
+    /// (milestone, pregnancy or child) pairs due on the date.
     pub due: usize,
-    /// Of those, already delivered by an earlier run.
+    /// Of those, already delivered (by an earlier run, or before a date was corrected).
     pub already_delivered: usize,
     pub jobs: usize,
     /// Messages enqueued (one per resident per milestone).
@@ -41,6 +42,7 @@ pub enum ScanError {
     Queue(#[from] QueueError),
 }
 
+/// Scans `day` and records it as completed (the missed-day alarm reads that record).
 pub async fn run_daily_scan<S: Store, Q: Queue>(
     store: &S,
     queue: &Q,
@@ -61,27 +63,38 @@ pub async fn run_daily_scan<S: Store, Q: Queue>(
             continue;
         }
         for milestone in milestones {
-            // One message per resident per milestone, even for twins; grouped by the text
-            // variant each resident receives.
-            let mut by_text: BTreeMap<&str, BTreeSet<UserId>> = BTreeMap::new();
+            // One message per resident per milestone, even for twins (recorded on each);
+            // grouped by the text variant each resident receives.
+            let mut by_text: BTreeMap<&str, BTreeMap<&UserId, Vec<String>>> = BTreeMap::new();
             for e in &entries {
+                report.due += 1;
+                if e.delivered.contains(&milestone.id) {
+                    report.already_delivered += 1;
+                    continue;
+                }
                 by_text
                     .entry(milestone.text_for(e.easy_japanese))
                     .or_default()
-                    .insert(e.user_id.clone());
+                    .entry(&e.user_id)
+                    .or_default()
+                    .push(e.subject.clone());
             }
-            let scope = milestone_scope(day, &milestone.id);
-            let everyone: Vec<UserId> = by_text.values().flatten().cloned().collect();
-            report.due += everyone.len();
-            let served = store.delivered_among(&scope, &everyone, now).await?;
-            report.already_delivered += served.len();
             for (text, users) in by_text {
-                let pending: Vec<UserId> =
-                    users.into_iter().filter(|u| !served.contains(u)).collect();
+                let pending: Vec<Recipient> = users
+                    .into_iter()
+                    .map(|(user, mut subjects)| {
+                        subjects.sort();
+                        Recipient {
+                            user: user.clone(),
+                            subjects,
+                        }
+                    })
+                    .collect();
                 for chunk in pending.chunks(MAX_MULTICAST_RECIPIENTS) {
                     report.enqueued += chunk.len();
                     jobs.push(DeliveryJob::new(
-                        scope.clone(),
+                        day,
+                        milestone.id.clone(),
                         chunk.to_vec(),
                         vec![Message::text_with(text, notice_actions())],
                     ));
@@ -99,6 +112,7 @@ pub async fn run_daily_scan<S: Store, Q: Queue>(
         queue.enqueue(&jobs).await?;
         report.jobs += jobs.len();
     }
+    store.record_scan(day, now).await?;
     tracing::info!(
         lookups = report.lookups,
         due = report.due,

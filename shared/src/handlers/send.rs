@@ -4,10 +4,8 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::clock::Clock;
 use crate::delivery::DeliveryJob;
 use crate::domain::UserId;
 use crate::line::LineApi;
@@ -31,12 +29,14 @@ pub enum SendOutcome {
     },
 }
 
+/// Sends one job to those of its recipients who are still registered and have not had the
+/// milestone (a stop, a removed child or an overlapping run since the scan drop them), then
+/// records it on their pregnancy or children.
 pub async fn send_job<S: Store, L: LineApi>(
     store: &S,
     line: &L,
     pacer: &Pacer,
     job: &DeliveryJob,
-    now: DateTime<Utc>,
 ) -> SendOutcome {
     let store_failure = |e: crate::store::StoreError| {
         if e.is_retryable() {
@@ -50,55 +50,38 @@ pub async fn send_job<S: Store, L: LineApi>(
             }
         }
     };
-    match store.job_done(&job.id, now).await {
-        Ok(true) => return SendOutcome::AlreadyDone,
-        Ok(false) => {}
-        Err(e) => return store_failure(e),
-    }
-    // A later scan may have overlapped an earlier one; nobody gets a milestone twice.
-    let served = match store
-        .delivered_among(&job.scope, &job.recipients, now)
-        .await
-    {
-        Ok(served) => served,
+    let to = match store.undelivered(&job.milestone, &job.recipients).await {
+        Ok(to) => to,
         Err(e) => return store_failure(e),
     };
-    let to: Vec<UserId> = job
-        .recipients
-        .iter()
-        .filter(|u| !served.contains(*u))
-        .cloned()
-        .collect();
-    if !to.is_empty() {
-        pacer.wait().await;
-        let key = job.retry_key();
-        let sent = match to.as_slice() {
-            [one] => line.push(one, &job.messages, &key).await,
-            many => line.multicast(many, &job.messages, &key).await,
+    if to.is_empty() {
+        return SendOutcome::AlreadyDone;
+    }
+    pacer.wait().await;
+    let key = job.retry_key();
+    let users: Vec<UserId> = to.iter().map(|r| r.user.clone()).collect();
+    let sent = match users.as_slice() {
+        [one] => line.push(one, &job.messages, &key).await,
+        many => line.multicast(many, &job.messages, &key).await,
+    };
+    if let Err(e) = sent {
+        return if e.is_retryable() {
+            SendOutcome::Retry {
+                reason: e.to_string(),
+                after: e.retry_after(),
+            }
+        } else {
+            SendOutcome::Failed {
+                reason: e.to_string(),
+            }
         };
-        if let Err(e) = sent {
-            return if e.is_retryable() {
-                SendOutcome::Retry {
-                    reason: e.to_string(),
-                    after: e.retry_after(),
-                }
-            } else {
-                SendOutcome::Failed {
-                    reason: e.to_string(),
-                }
-            };
-        }
     }
     // If this write fails the job is retried; the retry key makes LINE answer 409.
-    if let Err(e) = store.record_delivery(&job.id, &job.scope, &to, now).await {
+    if let Err(e) = store.record_delivery(&job.milestone, &to).await {
         return store_failure(e);
     }
-    if to.is_empty() {
-        SendOutcome::AlreadyDone
-    } else {
-        SendOutcome::Delivered {
-            recipients: to.len(),
-        }
+    SendOutcome::Delivered {
+        recipients: to.len(),
     }
 }
 
@@ -165,7 +148,6 @@ pub async fn settle<S: Store, Q: Queue, L: LineApi>(
     line: &L,
     pacer: &Pacer,
     message: &QueuedJob,
-    now: DateTime<Utc>,
     policy: &DrainPolicy,
 ) -> Result<Settled, QueueError> {
     let job = match message.job() {
@@ -177,7 +159,7 @@ pub async fn settle<S: Store, Q: Queue, L: LineApi>(
             return Ok(Settled::DeadLettered);
         }
     };
-    match send_job(store, line, pacer, &job, now).await {
+    match send_job(store, line, pacer, &job).await {
         SendOutcome::Delivered { recipients } => Ok(Settled::Sent { recipients }),
         SendOutcome::AlreadyDone => Ok(Settled::AlreadyDone),
         SendOutcome::Retry { reason, after } if message.receive_count < policy.max_attempts => {
@@ -200,7 +182,6 @@ pub async fn drain<S: Store, Q: Queue, L: LineApi>(
     queue: &Q,
     line: &L,
     pacer: &Pacer,
-    clock: &dyn Clock,
     policy: &DrainPolicy,
 ) -> Result<DrainReport, QueueError> {
     let started = tokio::time::Instant::now();
@@ -221,7 +202,7 @@ pub async fn drain<S: Store, Q: Queue, L: LineApi>(
             continue;
         }
         for message in batch {
-            match settle(store, queue, line, pacer, &message, clock.now(), policy).await? {
+            match settle(store, queue, line, pacer, &message, policy).await? {
                 Settled::Sent { recipients } => {
                     report.sent += recipients;
                     report.jobs_sent += 1;

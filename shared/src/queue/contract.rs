@@ -5,16 +5,20 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::{Queue, QueueDepth, QueueError, QueuedJob};
-use crate::delivery::DeliveryJob;
+use crate::delivery::{DeliveryJob, Recipient};
 use crate::domain::UserId;
 use crate::line::Message;
 
 fn job(n: usize, recipients: usize) -> DeliveryJob {
     let users = (0..recipients)
-        .map(|i| UserId::parse(&format!("U{n:08x}{i:024x}")).expect("valid test id"))
+        .map(|i| Recipient {
+            user: UserId::parse(&format!("U{n:08x}{i:024x}")).expect("valid test id"),
+            subjects: vec!["c1".to_string()],
+        })
         .collect();
     DeliveryJob::new(
-        format!("milestone#2026-11-22#m{n}"),
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date"),
+        format!("m{n}"),
         users,
         vec![Message::text(
             "妊婦歯科検診のご案内です。母子手帳をお持ちください。",

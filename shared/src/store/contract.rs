@@ -1,9 +1,12 @@
 //! The behaviour every [`Store`] must have. Each implementation's tests call [`run_all`]
 //! with a factory of fresh, empty stores; the DynamoDB store runs the same suite on moto.
 
-use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use std::collections::BTreeSet;
 
-use super::{DELIVERY_RECORD_TTL, EVENT_CLAIM_TTL, Store, StoreError};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+
+use super::{EVENT_CLAIM_TTL, EventClaim, Store, StoreError};
+use crate::delivery::Recipient;
 use crate::domain::{AnchorKind, AnchorRange, Pregnancy, Resident, UserId};
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -26,27 +29,32 @@ pub async fn run_all<S: Store, F: Fn() -> Fut, Fut: std::future::Future<Output =
     anchor_ranges_are_inclusive_and_kind_specific(&make().await).await;
     delete_removes_everything(&make().await).await;
     event_claims_are_once_until_expiry(&make().await).await;
-    deliveries_are_remembered(&make().await).await;
+    claims_are_one_step_with_the_change(&make().await).await;
+    deliveries_are_remembered_per_subject(&make().await).await;
+    corrections_keep_what_was_delivered(&make().await).await;
+    no_delivery_record_outlives_a_stop(&make().await).await;
     large_delivery_batches(&make().await).await;
+    scans_are_recorded(&make().await).await;
 }
 
-/// More recipients than one batch request carries (100 reads, 25 writes on DynamoDB).
-async fn large_delivery_batches<S: Store>(store: &S) {
-    let now = Utc
-        .with_ymd_and_hms(2026, 11, 22, 0, 0, 0)
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0)
         .single()
-        .expect("time");
-    let users: Vec<UserId> = (0..260).map(user).collect();
-    store
-        .record_delivery("job-big", "m#2026-11-22#big", &users[..230], now)
-        .await
-        .expect("record");
-    let got = store
-        .delivered_among("m#2026-11-22#big", &users, now)
-        .await
-        .expect("check");
-    assert_eq!(got.len(), 230);
-    assert!(users[..230].iter().all(|u| got.contains(u)));
+        .expect("time")
+}
+
+fn claim(id: &str, now: DateTime<Utc>) -> EventClaim {
+    EventClaim {
+        event_id: id.to_string(),
+        now,
+    }
+}
+
+fn to(user: &UserId, subjects: &[&str]) -> Recipient {
+    Recipient {
+        user: user.clone(),
+        subjects: subjects.iter().map(|s| s.to_string()).collect(),
+    }
 }
 
 async fn residents_round_trip<S: Store>(store: &S) {
@@ -57,7 +65,7 @@ async fn residents_round_trip<S: Store>(store: &S) {
     });
     r.add_child(d(2025, 11, 20));
     r.easy_japanese = true;
-    let saved = store.save_resident(&r).await.expect("first save");
+    let saved = store.save_resident(&r, None).await.expect("first save");
     assert_eq!(saved.version, 1);
     let read = store
         .resident(&user(1))
@@ -70,16 +78,22 @@ async fn residents_round_trip<S: Store>(store: &S) {
 
 async fn stale_writes_conflict<S: Store>(store: &S) {
     let r = Resident::new(user(1));
-    let v1 = store.save_resident(&r).await.expect("create");
+    let v1 = store.save_resident(&r, None).await.expect("create");
     // A second create of the same resident is a conflict, not an overwrite.
-    assert_eq!(store.save_resident(&r).await, Err(StoreError::Conflict));
+    assert_eq!(
+        store.save_resident(&r, None).await,
+        Err(StoreError::Conflict)
+    );
     let mut a = v1.clone();
     a.add_child(d(2024, 1, 1));
-    let v2 = store.save_resident(&a).await.expect("update from v1");
+    let v2 = store.save_resident(&a, None).await.expect("update from v1");
     assert_eq!(v2.version, 2);
     let mut b = v1.clone();
     b.easy_japanese = true;
-    assert_eq!(store.save_resident(&b).await, Err(StoreError::Conflict));
+    assert_eq!(
+        store.save_resident(&b, None).await,
+        Err(StoreError::Conflict)
+    );
     let read = store
         .resident(&user(1))
         .await
@@ -94,7 +108,7 @@ async fn anchors_follow_the_resident<S: Store>(store: &S) {
     r.pregnancy = Some(Pregnancy {
         due_date: d(2027, 3, 1),
     });
-    let r = store.save_resident(&r).await.expect("save");
+    let r = store.save_resident(&r, None).await.expect("save");
     let due = range(AnchorKind::DueDate, d(2027, 3, 1), d(2027, 3, 1));
     let found = store.anchored(&due).await.expect("lookup");
     assert_eq!(found.len(), 1);
@@ -106,7 +120,7 @@ async fn anchors_follow_the_resident<S: Store>(store: &S) {
         due_date: d(2027, 3, 8),
     });
     moved.easy_japanese = true;
-    store.save_resident(&moved).await.expect("move");
+    store.save_resident(&moved, None).await.expect("move");
     assert!(store.anchored(&due).await.expect("lookup").is_empty());
     let new = store
         .anchored(&range(AnchorKind::DueDate, d(2027, 3, 8), d(2027, 3, 8)))
@@ -123,7 +137,7 @@ async fn anchor_ranges_are_inclusive_and_kind_specific<S: Store>(store: &S) {
     for (n, day) in [(1, 27), (2, 28), (3, 29), (4, 31)] {
         let mut r = Resident::new(user(n));
         r.add_child(d(2027, 1, day));
-        store.save_resident(&r).await.expect("save");
+        store.save_resident(&r, None).await.expect("save");
     }
     let mut twins = Resident::new(user(5));
     twins.add_child(d(2027, 1, 28));
@@ -131,7 +145,7 @@ async fn anchor_ranges_are_inclusive_and_kind_specific<S: Store>(store: &S) {
     twins.pregnancy = Some(Pregnancy {
         due_date: d(2027, 1, 28),
     });
-    store.save_resident(&twins).await.expect("save");
+    store.save_resident(&twins, None).await.expect("save");
     let births = store
         .anchored(&range(
             AnchorKind::BirthDate,
@@ -175,9 +189,9 @@ async fn delete_removes_everything<S: Store>(store: &S) {
     r.pregnancy = Some(Pregnancy {
         due_date: d(2027, 5, 5),
     });
-    store.save_resident(&r).await.expect("save");
-    assert_eq!(store.delete_resident(&user(1)).await, Ok(true));
-    assert_eq!(store.delete_resident(&user(1)).await, Ok(false));
+    store.save_resident(&r, None).await.expect("save");
+    assert_eq!(store.delete_resident(&user(1), None).await, Ok(true));
+    assert_eq!(store.delete_resident(&user(1), None).await, Ok(false));
     assert_eq!(store.resident(&user(1)).await, Ok(None));
     for (kind, day) in [
         (AnchorKind::BirthDate, d(2025, 5, 5)),
@@ -193,67 +207,320 @@ async fn delete_removes_everything<S: Store>(store: &S) {
     }
     // Registering again after a stop starts from version 0.
     let again = store
-        .save_resident(&Resident::new(user(1)))
+        .save_resident(&Resident::new(user(1)), None)
         .await
         .expect("re-register");
     assert_eq!(again.version, 1);
 }
 
 async fn event_claims_are_once_until_expiry<S: Store>(store: &S) {
-    let now = Utc
-        .with_ymd_and_hms(2026, 11, 22, 0, 0, 0)
-        .single()
-        .expect("time");
-    assert_eq!(store.claim_event("01HEVENT", now).await, Ok(true));
-    assert_eq!(store.claim_event("01HEVENT", now).await, Ok(false));
-    assert_eq!(store.claim_event("01HOTHER", now).await, Ok(true));
-    store.release_event("01HEVENT").await.expect("release");
-    assert_eq!(store.claim_event("01HEVENT", now).await, Ok(true));
+    let now = now();
+    assert_eq!(store.claim_event(&claim("01HEVENT", now)).await, Ok(true));
+    assert_eq!(store.claim_event(&claim("01HEVENT", now)).await, Ok(false));
+    assert_eq!(store.claim_event(&claim("01HOTHER", now)).await, Ok(true));
     let later = now + EVENT_CLAIM_TTL + Duration::seconds(1);
     assert_eq!(
-        store.claim_event("01HEVENT", later).await,
+        store.claim_event(&claim("01HEVENT", later)).await,
         Ok(true),
         "expired claims free the id"
     );
-    store
-        .release_event("never-claimed")
-        .await
-        .expect("release of an unknown id is fine");
 }
 
-async fn deliveries_are_remembered<S: Store>(store: &S) {
-    let now = Utc
-        .with_ymd_and_hms(2026, 11, 22, 0, 0, 0)
-        .single()
-        .expect("time");
-    let users = [user(1), user(2), user(3)];
-    assert!(
+/// The claim of a webhook event is stored with the change it causes, or not at all.
+async fn claims_are_one_step_with_the_change<S: Store>(store: &S) {
+    let now = now();
+    let mut r = Resident::new(user(1));
+    r.add_child(d(2025, 6, 1));
+    let saved = store
+        .save_resident(&r, Some(&claim("ev-save", now)))
+        .await
+        .expect("save with claim");
+    // The same event again: refused as a duplicate, nothing changes.
+    let mut again = saved.clone();
+    again.add_child(d(2025, 6, 2));
+    assert_eq!(
         store
-            .delivered_among("m#2026-11-22#x", &users, now)
-            .await
-            .expect("check")
-            .is_empty()
+            .save_resident(&again, Some(&claim("ev-save", now)))
+            .await,
+        Err(StoreError::DuplicateEvent)
     );
-    assert_eq!(store.job_done("job-a", now).await, Ok(false));
+    assert_eq!(store.claim_event(&claim("ev-save", now)).await, Ok(false));
+    assert_eq!(
+        store.resident(&user(1)).await.expect("read"),
+        Some(saved.clone())
+    );
+    // A conflicting save stores neither the change nor the claim.
+    let mut stale = r.clone();
+    stale.easy_japanese = true;
+    assert_eq!(
+        store
+            .save_resident(&stale, Some(&claim("ev-stale", now)))
+            .await,
+        Err(StoreError::Conflict)
+    );
+    assert_eq!(store.claim_event(&claim("ev-stale", now)).await, Ok(true));
+    // A delete under an already processed event changes nothing.
+    assert_eq!(
+        store
+            .delete_resident(&user(1), Some(&claim("ev-save", now)))
+            .await,
+        Err(StoreError::DuplicateEvent)
+    );
+    assert!(store.resident(&user(1)).await.expect("read").is_some());
+    assert_eq!(
+        store
+            .delete_resident(&user(1), Some(&claim("ev-stop", now)))
+            .await,
+        Ok(true)
+    );
+    assert_eq!(store.claim_event(&claim("ev-stop", now)).await, Ok(false));
+    // Deleting someone unknown still records the event (a repeated unfollow).
+    assert_eq!(
+        store
+            .delete_resident(&user(9), Some(&claim("ev-nobody", now)))
+            .await,
+        Ok(false)
+    );
+    assert_eq!(store.claim_event(&claim("ev-nobody", now)).await, Ok(false));
+}
+
+async fn deliveries_are_remembered_per_subject<S: Store>(store: &S) {
+    let mut twins = Resident::new(user(1));
+    twins.add_child(d(2026, 1, 10));
+    twins.add_child(d(2026, 1, 10));
+    store.save_resident(&twins, None).await.expect("save");
+    let mut single = Resident::new(user(2));
+    single.add_child(d(2026, 1, 10));
+    store.save_resident(&single, None).await.expect("save");
+    let job = [
+        to(&user(1), &["c1", "c2"]),
+        to(&user(2), &["c1"]),
+        to(&user(3), &["c1"]),
+    ];
+    assert_eq!(
+        store.undelivered("m1", &job).await.expect("check"),
+        vec![to(&user(1), &["c1", "c2"]), to(&user(2), &["c1"])],
+        "an unregistered resident is nobody to send to"
+    );
     store
-        .record_delivery("job-a", "m#2026-11-22#x", &users[..2], now)
+        .record_delivery("m1", &[to(&user(1), &["c1"])])
         .await
         .expect("record");
-    let got = store
-        .delivered_among("m#2026-11-22#x", &users, now)
-        .await
-        .expect("check");
-    assert_eq!(got.len(), 2);
-    assert!(got.contains(&user(1)) && got.contains(&user(2)) && !got.contains(&user(3)));
-    assert!(
-        store
-            .delivered_among("m#2026-11-23#x", &users, now)
-            .await
-            .expect("check")
-            .is_empty()
+    assert_eq!(
+        store.undelivered("m1", &job).await.expect("check"),
+        vec![to(&user(1), &["c2"]), to(&user(2), &["c1"])]
     );
-    assert_eq!(store.job_done("job-a", now).await, Ok(true));
-    assert_eq!(store.job_done("job-b", now).await, Ok(false));
-    let much_later = now + DELIVERY_RECORD_TTL + Duration::days(1);
-    assert_eq!(store.job_done("job-a", much_later).await, Ok(false));
+    store
+        .record_delivery("m1", &[to(&user(1), &["c2"]), to(&user(2), &["c1"])])
+        .await
+        .expect("record");
+    assert_eq!(store.undelivered("m1", &job).await.expect("check"), vec![]);
+    assert_eq!(
+        store.undelivered("m2", &job).await.expect("check").len(),
+        2,
+        "other milestones are not affected"
+    );
+    let entries = store
+        .anchored(&range(
+            AnchorKind::BirthDate,
+            d(2026, 1, 10),
+            d(2026, 1, 10),
+        ))
+        .await
+        .expect("lookup");
+    assert_eq!(entries.len(), 3);
+    for e in entries {
+        assert_eq!(e.delivered, BTreeSet::from(["m1".to_string()]));
+    }
+}
+
+/// A corrected date moves the entry but keeps what was delivered: once per pregnancy or
+/// child. A pregnancy or child removed and registered again is a new subject.
+async fn corrections_keep_what_was_delivered<S: Store>(store: &S) {
+    let mut r = Resident::new(user(1));
+    r.pregnancy = Some(Pregnancy {
+        due_date: d(2027, 3, 1),
+    });
+    let r = store.save_resident(&r, None).await.expect("save");
+    store
+        .record_delivery("pregnancy-2m", &[to(&user(1), &["pregnancy"])])
+        .await
+        .expect("record");
+    let mut corrected = r.clone();
+    corrected.pregnancy = Some(Pregnancy {
+        due_date: d(2027, 3, 8),
+    });
+    let corrected = store
+        .save_resident(&corrected, None)
+        .await
+        .expect("correct");
+    let found = store
+        .anchored(&range(AnchorKind::DueDate, d(2027, 3, 8), d(2027, 3, 8)))
+        .await
+        .expect("lookup");
+    assert_eq!(found.len(), 1);
+    assert!(found[0].delivered.contains("pregnancy-2m"));
+    assert_eq!(
+        store
+            .undelivered("pregnancy-2m", &[to(&user(1), &["pregnancy"])])
+            .await
+            .expect("check"),
+        vec![]
+    );
+    // Removing the pregnancy removes its record; a new one starts afresh.
+    let mut ended = corrected.clone();
+    ended.pregnancy = None;
+    let ended = store.save_resident(&ended, None).await.expect("remove");
+    let mut next = ended.clone();
+    next.pregnancy = Some(Pregnancy {
+        due_date: d(2028, 1, 1),
+    });
+    store
+        .save_resident(&next, None)
+        .await
+        .expect("new pregnancy");
+    assert_eq!(
+        store
+            .undelivered("pregnancy-2m", &[to(&user(1), &["pregnancy"])])
+            .await
+            .expect("check"),
+        vec![to(&user(1), &["pregnancy"])]
+    );
+}
+
+/// A send that finishes after the resident stopped leaves no record behind.
+async fn no_delivery_record_outlives_a_stop<S: Store>(store: &S) {
+    let mut r = Resident::new(user(1));
+    r.add_child(d(2026, 2, 2));
+    store.save_resident(&r, None).await.expect("save");
+    assert_eq!(store.delete_resident(&user(1), None).await, Ok(true));
+    store
+        .record_delivery("m1", &[to(&user(1), &["c1"])])
+        .await
+        .expect("recording for nobody is not an error");
+    let mut back = Resident::new(user(1));
+    back.add_child(d(2026, 2, 2));
+    store
+        .save_resident(&back, None)
+        .await
+        .expect("register again");
+    assert_eq!(
+        store
+            .undelivered("m1", &[to(&user(1), &["c1"])])
+            .await
+            .expect("check"),
+        vec![to(&user(1), &["c1"])]
+    );
+}
+
+/// More recipients than one batch request carries (100 keys a read on DynamoDB).
+async fn large_delivery_batches<S: Store>(store: &S) {
+    let users: Vec<UserId> = (0..260).map(user).collect();
+    let mut recipients = Vec::new();
+    for u in &users {
+        let mut r = Resident::new(u.clone());
+        r.add_child(d(2026, 3, 3));
+        store.save_resident(&r, None).await.expect("save");
+        recipients.push(to(u, &["c1"]));
+    }
+    store
+        .record_delivery("big", &recipients[..230])
+        .await
+        .expect("record");
+    let left = store.undelivered("big", &recipients).await.expect("check");
+    assert_eq!(left, recipients[230..].to_vec());
+}
+
+async fn scans_are_recorded<S: Store>(store: &S) {
+    assert_eq!(store.last_scanned_day().await, Ok(None));
+    store
+        .record_scan(d(2026, 11, 21), now())
+        .await
+        .expect("record");
+    store
+        .record_scan(d(2026, 11, 22), now())
+        .await
+        .expect("record");
+    store
+        .record_scan(d(2026, 11, 20), now())
+        .await
+        .expect("a backfill");
+    assert_eq!(store.last_scanned_day().await, Ok(Some(d(2026, 11, 22))));
+}
+
+/// The user id of the resident [`deletion_leaves_no_trace`] registers and deletes.
+pub const NO_TRACE_USER: &str = "U7e1f0c0ffee5ca1ab1e0000000000042";
+
+/// After a stop, the whole store (read by `dump`, e.g. a table scan or the journal file)
+/// holds nothing of the resident: not the user id, not a date, nothing derived from them.
+pub async fn deletion_leaves_no_trace<S, D, Fut>(store: &S, dump: D)
+where
+    S: Store,
+    D: Fn(&S) -> Fut,
+    Fut: std::future::Future<Output = String>,
+{
+    let gone = UserId::parse(NO_TRACE_USER).expect("id");
+    // Someone else stays, so an empty store cannot pass by accident.
+    let mut stays = Resident::new(user(7));
+    stays.add_child(d(2024, 4, 4));
+    store.save_resident(&stays, None).await.expect("save");
+    let mut r = Resident::new(gone.clone());
+    r.pregnancy = Some(Pregnancy {
+        due_date: d(2027, 9, 19),
+    });
+    r.add_child(d(2023, 8, 17));
+    r.add_child(d(2023, 8, 17));
+    let r = store
+        .save_resident(&r, Some(&claim("ev-register", now())))
+        .await
+        .expect("save");
+    let mut corrected = r.clone();
+    corrected.pregnancy = Some(Pregnancy {
+        due_date: d(2027, 9, 26),
+    });
+    store
+        .save_resident(&corrected, None)
+        .await
+        .expect("correct");
+    store
+        .record_delivery(
+            "fluoride-1y2m",
+            &[to(&gone, &["c1", "c2"]), to(&user(7), &["c1"])],
+        )
+        .await
+        .expect("record");
+    store
+        .record_delivery("pregnancy-7m", &[to(&gone, &["pregnancy"])])
+        .await
+        .expect("record");
+    let before = dump(store).await;
+    for trace in [NO_TRACE_USER, "2027-09-26", "2023-08-17", "fluoride-1y2m"] {
+        assert!(
+            before.contains(trace),
+            "the dump shows {trace} before the stop"
+        );
+    }
+    assert_eq!(
+        store
+            .delete_resident(&gone, Some(&claim("ev-stop", now())))
+            .await,
+        Ok(true)
+    );
+    let after = dump(store).await;
+    for trace in [
+        NO_TRACE_USER,
+        "2027-09-26",
+        "2027-09-19",
+        "2023-08-17",
+        "2027-09",
+        "2023-08",
+        "pregnancy-7m",
+    ] {
+        assert!(
+            !after.contains(trace),
+            "`{trace}` is still in the store after the stop:\n{after}"
+        );
+    }
+    assert!(after.contains("2024-04-04"), "the other resident stays");
+    assert!(after.contains(user(7).as_str()));
 }

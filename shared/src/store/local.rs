@@ -1,8 +1,10 @@
 //! The embedded store: everything in memory, optionally made durable by an append-only
 //! journal under a data directory (`sukusuku serve --data DIR`). Each change is written and
-//! fsynced before it is applied; on open the journal is replayed and compacted.
+//! fsynced before it is applied; on open the journal is replayed and compacted. Deleting a
+//! resident rewrites the journal instead of appending, so once the stop is acknowledged no
+//! line on disk holds the resident any more.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -12,86 +14,135 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{DELIVERY_RECORD_TTL, EVENT_CLAIM_TTL, Store, StoreError};
+use super::{EVENT_CLAIM_TTL, EventClaim, SCAN_RECORD_TTL, Store, StoreError};
+use crate::delivery::Recipient;
 use crate::domain::{AnchorEntry, AnchorKind, AnchorRange, Resident, UserId};
 
 const JOURNAL_FILE: &str = "store.jsonl";
 
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
+struct Claimed {
+    event_id: String,
+    expires: DateTime<Utc>,
+}
+
+impl Claimed {
+    fn new(claim: &EventClaim) -> Claimed {
+        Claimed {
+            event_id: claim.event_id.clone(),
+            expires: claim.now + EVENT_CLAIM_TTL,
+        }
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 enum Op {
+    /// A resident saved, with the webhook event that did it (one line: one atomic step).
     Put {
         resident: Resident,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        claim: Option<Claimed>,
     },
     Delete {
         user_id: UserId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        claim: Option<Claimed>,
     },
     Claim {
         event_id: String,
         expires: DateTime<Utc>,
     },
-    Release {
-        event_id: String,
+    /// Milestones delivered to one pregnancy or child.
+    Sent {
+        user_id: UserId,
+        subject: String,
+        milestones: Vec<String>,
     },
-    Delivered {
-        job_id: String,
-        scope: String,
-        users: Vec<UserId>,
+    Scanned {
+        day: NaiveDate,
         expires: DateTime<Utc>,
     },
+    /// Journals written before delivery records moved under the resident; replayed as
+    /// nothing and dropped by the compaction on open.
+    Release {},
+    Delivered {},
 }
 
 type AnchorDay = BTreeMap<(UserId, String), AnchorEntry>;
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct State {
     residents: HashMap<UserId, Resident>,
     anchors: BTreeMap<(AnchorKind, NaiveDate), AnchorDay>,
+    /// Per resident and subject, the milestones delivered.
+    delivered: HashMap<UserId, BTreeMap<String, BTreeSet<String>>>,
     events: HashMap<String, DateTime<Utc>>,
-    deliveries: HashMap<String, HashMap<UserId, DateTime<Utc>>>,
-    jobs: HashMap<String, DateTime<Utc>>,
+    scans: BTreeMap<NaiveDate, DateTime<Utc>>,
 }
 
 impl State {
     fn apply(&mut self, op: Op) {
         match op {
-            Op::Put { resident } => {
+            Op::Put { resident, claim } => {
                 self.remove_anchors(&resident.user_id);
-                for e in resident.anchor_entries() {
+                let entries = resident.anchor_entries();
+                if let Some(sent) = self.delivered.get_mut(&resident.user_id) {
+                    sent.retain(|subject, _| entries.iter().any(|e| &e.subject == subject));
+                }
+                for e in entries {
                     self.anchors
                         .entry((e.kind, e.date))
                         .or_default()
                         .insert((e.user_id.clone(), e.subject.clone()), e);
                 }
                 self.residents.insert(resident.user_id.clone(), resident);
+                self.claim(claim);
             }
-            Op::Delete { user_id } => {
+            Op::Delete { user_id, claim } => {
                 self.remove_anchors(&user_id);
                 self.residents.remove(&user_id);
+                self.delivered.remove(&user_id);
+                self.claim(claim);
             }
-            Op::Claim { event_id, expires } => {
-                self.events.insert(event_id, expires);
-            }
-            Op::Release { event_id } => {
-                self.events.remove(&event_id);
-            }
-            Op::Delivered {
-                job_id,
-                scope,
-                users,
-                expires,
+            Op::Claim { event_id, expires } => self.claim(Some(Claimed { event_id, expires })),
+            Op::Sent {
+                user_id,
+                subject,
+                milestones,
             } => {
-                if !users.is_empty() {
-                    let scoped = self.deliveries.entry(scope).or_default();
-                    for u in users {
-                        scoped.insert(u, expires);
-                    }
-                }
-                if !job_id.is_empty() {
-                    self.jobs.insert(job_id, expires);
+                let registered = self
+                    .residents
+                    .get(&user_id)
+                    .is_some_and(|r| r.anchor_entries().iter().any(|e| e.subject == subject));
+                if registered {
+                    self.delivered
+                        .entry(user_id)
+                        .or_default()
+                        .entry(subject)
+                        .or_default()
+                        .extend(milestones);
                 }
             }
+            Op::Scanned { day, expires } => {
+                self.scans.insert(day, expires);
+            }
+            Op::Release {} | Op::Delivered {} => {}
         }
+    }
+
+    fn claim(&mut self, claim: Option<Claimed>) {
+        if let Some(c) = claim {
+            self.events.insert(c.event_id, c.expires);
+        }
+    }
+
+    fn claimed(&self, claim: Option<&EventClaim>) -> bool {
+        claim.is_some_and(|c| {
+            self.events
+                .get(&c.event_id)
+                .is_some_and(|expires| *expires > c.now)
+        })
     }
 
     fn remove_anchors(&mut self, user: &UserId) {
@@ -108,6 +159,10 @@ impl State {
         }
     }
 
+    fn delivered_to(&self, user: &UserId, subject: &str) -> Option<&BTreeSet<String>> {
+        self.delivered.get(user).and_then(|s| s.get(subject))
+    }
+
     /// The live records as ops, for compaction.
     fn snapshot(&self, now: DateTime<Utc>) -> Vec<Op> {
         let mut ops: Vec<Op> = self
@@ -115,8 +170,18 @@ impl State {
             .values()
             .map(|r| Op::Put {
                 resident: r.clone(),
+                claim: None,
             })
             .collect();
+        for (user, subjects) in &self.delivered {
+            for (subject, milestones) in subjects {
+                ops.push(Op::Sent {
+                    user_id: user.clone(),
+                    subject: subject.clone(),
+                    milestones: milestones.iter().cloned().collect(),
+                });
+            }
+        }
         ops.extend(
             self.events
                 .iter()
@@ -126,34 +191,44 @@ impl State {
                     expires: *exp,
                 }),
         );
-        for (scope, users) in &self.deliveries {
-            for (user, exp) in users.iter().filter(|(_, exp)| **exp > now) {
-                ops.push(Op::Delivered {
-                    job_id: String::new(),
-                    scope: scope.clone(),
-                    users: vec![user.clone()],
-                    expires: *exp,
-                });
-            }
-        }
         ops.extend(
-            self.jobs
+            self.scans
                 .iter()
                 .filter(|(_, exp)| **exp > now)
-                .map(|(id, exp)| Op::Delivered {
-                    job_id: id.clone(),
-                    scope: String::new(),
-                    users: vec![],
+                .map(|(day, exp)| Op::Scanned {
+                    day: *day,
                     expires: *exp,
                 }),
         );
         ops
     }
+
+    /// Everything held, as text: what a whole-store search for a resident's traces reads.
+    #[cfg(any(test, feature = "testing"))]
+    fn dump(&self) -> String {
+        let mut out = String::new();
+        for op in self.snapshot(DateTime::<Utc>::MIN_UTC) {
+            out.push_str(&serde_json::to_string(&op).unwrap_or_default());
+            out.push('\n');
+        }
+        for ((kind, day), entries) in &self.anchors {
+            out.push_str(&format!("{kind:?} {day}\n"));
+            for ((user, subject), e) in entries {
+                out.push_str(&format!("{} {subject} {}\n", user.as_str(), e.date));
+            }
+        }
+        out
+    }
+}
+
+struct Journal {
+    path: PathBuf,
+    file: File,
 }
 
 struct Inner {
     state: State,
-    journal: Option<File>,
+    journal: Option<Journal>,
 }
 
 pub struct LocalStore {
@@ -210,11 +285,11 @@ impl LocalStore {
                 }
             }
         }
-        let journal = compact(&path, &state)?;
+        let file = compact(&path, &state)?;
         Ok(LocalStore {
             inner: Mutex::new(Inner {
                 state,
-                journal: Some(journal),
+                journal: Some(Journal { path, file }),
             }),
             anchor_lookups: AtomicU64::new(0),
         })
@@ -233,17 +308,53 @@ impl LocalStore {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Everything the store holds in memory and on disk, as text: for tests that search the
+    /// whole store for what a deleted resident left behind.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn dump(&self) -> String {
+        let inner = self.lock();
+        let mut out = inner.state.dump();
+        if let Some(journal) = &inner.journal {
+            out.push_str(&fs::read_to_string(&journal.path).unwrap_or_default());
+        }
+        out
+    }
+
+    /// Applies `op` by rewriting the whole journal without the old lines (temp file, fsync,
+    /// rename: the rename is the commit), so what `op` removes is gone from disk too.
+    fn commit_rewriting(inner: &mut Inner, op: Op) -> Result<(), StoreError> {
+        let Some(journal) = inner.journal.as_mut() else {
+            inner.state.apply(op);
+            return Ok(());
+        };
+        let mut next = inner.state.clone();
+        next.apply(op);
+        journal.file = compact(&journal.path, &next)?;
+        inner.state = next;
+        Ok(())
+    }
+
     /// Journals then applies `op`, so nothing is acknowledged that is not on disk.
     fn commit(inner: &mut Inner, op: Op) -> Result<(), StoreError> {
-        if let Some(file) = inner.journal.as_mut() {
-            let mut line = serde_json::to_string(&op)
-                .map_err(|e| StoreError::Corrupt(format!("cannot encode a change: {e}")))?;
-            line.push('\n');
-            file.write_all(line.as_bytes())
+        Self::commit_all(inner, vec![op])
+    }
+
+    /// Journals `ops` with one fsync, then applies them.
+    fn commit_all(inner: &mut Inner, ops: Vec<Op>) -> Result<(), StoreError> {
+        if let Some(Journal { file, .. }) = inner.journal.as_mut() {
+            let mut buf = Vec::new();
+            for op in &ops {
+                serde_json::to_writer(&mut buf, op)
+                    .map_err(|e| StoreError::Corrupt(format!("cannot encode a change: {e}")))?;
+                buf.push(b'\n');
+            }
+            file.write_all(&buf)
                 .and_then(|_| file.sync_data())
                 .map_err(|e| StoreError::Unavailable(format!("cannot write the journal: {e}")))?;
         }
-        inner.state.apply(op);
+        for op in ops {
+            inner.state.apply(op);
+        }
         Ok(())
     }
 }
@@ -280,8 +391,15 @@ impl Store for LocalStore {
         Ok(self.lock().state.residents.get(user).cloned())
     }
 
-    async fn save_resident(&self, resident: &Resident) -> Result<Resident, StoreError> {
+    async fn save_resident(
+        &self,
+        resident: &Resident,
+        claim: Option<&EventClaim>,
+    ) -> Result<Resident, StoreError> {
         let mut inner = self.lock();
+        if inner.state.claimed(claim) {
+            return Err(StoreError::DuplicateEvent);
+        }
         let stored = inner
             .state
             .residents
@@ -297,112 +415,137 @@ impl Store for LocalStore {
             &mut inner,
             Op::Put {
                 resident: saved.clone(),
+                claim: claim.map(Claimed::new),
             },
         )?;
         Ok(saved)
     }
 
-    async fn delete_resident(&self, user: &UserId) -> Result<bool, StoreError> {
+    async fn delete_resident(
+        &self,
+        user: &UserId,
+        claim: Option<&EventClaim>,
+    ) -> Result<bool, StoreError> {
         let mut inner = self.lock();
-        if !inner.state.residents.contains_key(user) {
+        if inner.state.claimed(claim) {
+            return Err(StoreError::DuplicateEvent);
+        }
+        let existed = inner.state.residents.contains_key(user);
+        let held = existed || inner.state.delivered.contains_key(user);
+        let op = Op::Delete {
+            user_id: user.clone(),
+            claim: claim.map(Claimed::new),
+        };
+        if held {
+            Self::commit_rewriting(&mut inner, op)?;
+        } else if claim.is_some() {
+            Self::commit(&mut inner, op)?;
+        }
+        Ok(existed)
+    }
+
+    async fn claim_event(&self, claim: &EventClaim) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        if inner.state.claimed(Some(claim)) {
             return Ok(false);
         }
-        Self::commit(
-            &mut inner,
-            Op::Delete {
-                user_id: user.clone(),
-            },
-        )?;
+        let Claimed { event_id, expires } = Claimed::new(claim);
+        Self::commit(&mut inner, Op::Claim { event_id, expires })?;
         Ok(true)
     }
 
     async fn anchored(&self, range: &AnchorRange) -> Result<Vec<AnchorEntry>, StoreError> {
         self.anchor_lookups.fetch_add(1, Ordering::Relaxed);
         let inner = self.lock();
-        Ok(inner
-            .state
+        let state = &inner.state;
+        Ok(state
             .anchors
             .range((range.kind, range.first)..=(range.kind, range.last))
-            .flat_map(|(_, day)| day.values().cloned())
+            .flat_map(|(_, day)| day.values())
+            .map(|e| {
+                let mut e = e.clone();
+                if let Some(sent) = state.delivered_to(&e.user_id, &e.subject) {
+                    e.delivered = sent.clone();
+                }
+                e
+            })
             .collect())
     }
 
-    async fn claim_event(&self, event_id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let mut inner = self.lock();
-        if inner
-            .state
-            .events
-            .get(event_id)
-            .is_some_and(|exp| *exp > now)
-        {
-            return Ok(false);
-        }
-        Self::commit(
-            &mut inner,
-            Op::Claim {
-                event_id: event_id.to_string(),
-                expires: now + EVENT_CLAIM_TTL,
-            },
-        )?;
-        Ok(true)
-    }
-
-    async fn release_event(&self, event_id: &str) -> Result<(), StoreError> {
-        let mut inner = self.lock();
-        if !inner.state.events.contains_key(event_id) {
-            return Ok(());
-        }
-        Self::commit(
-            &mut inner,
-            Op::Release {
-                event_id: event_id.to_string(),
-            },
-        )
-    }
-
-    async fn delivered_among(
+    async fn undelivered(
         &self,
-        scope: &str,
-        users: &[UserId],
-        now: DateTime<Utc>,
-    ) -> Result<HashSet<UserId>, StoreError> {
+        milestone: &str,
+        recipients: &[Recipient],
+    ) -> Result<Vec<Recipient>, StoreError> {
         let inner = self.lock();
-        let Some(scoped) = inner.state.deliveries.get(scope) else {
-            return Ok(HashSet::new());
-        };
-        Ok(users
+        let state = &inner.state;
+        Ok(recipients
             .iter()
-            .filter(|u| scoped.get(*u).is_some_and(|exp| *exp > now))
-            .cloned()
+            .filter_map(|r| {
+                let resident = state.residents.get(&r.user)?;
+                let entries = resident.anchor_entries();
+                let subjects: Vec<String> = r
+                    .subjects
+                    .iter()
+                    .filter(|s| entries.iter().any(|e| &&e.subject == s))
+                    .filter(|s| {
+                        !state
+                            .delivered_to(&r.user, s)
+                            .is_some_and(|sent| sent.contains(milestone))
+                    })
+                    .cloned()
+                    .collect();
+                (!subjects.is_empty()).then(|| Recipient {
+                    user: r.user.clone(),
+                    subjects,
+                })
+            })
             .collect())
     }
 
     async fn record_delivery(
         &self,
-        job_id: &str,
-        scope: &str,
-        users: &[UserId],
-        now: DateTime<Utc>,
+        milestone: &str,
+        recipients: &[Recipient],
     ) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let mut ops = Vec::new();
+        for r in recipients {
+            // Only what is still registered gets a record (`State::apply` checks too), so a
+            // resident who stopped meanwhile adds no journal line.
+            let Some(resident) = inner.state.residents.get(&r.user) else {
+                continue;
+            };
+            let entries = resident.anchor_entries();
+            for subject in &r.subjects {
+                if entries.iter().any(|e| &e.subject == subject) {
+                    ops.push(Op::Sent {
+                        user_id: r.user.clone(),
+                        subject: subject.clone(),
+                        milestones: vec![milestone.to_string()],
+                    });
+                }
+            }
+        }
+        if ops.is_empty() {
+            return Ok(());
+        }
+        Self::commit_all(&mut inner, ops)
+    }
+
+    async fn record_scan(&self, day: NaiveDate, now: DateTime<Utc>) -> Result<(), StoreError> {
         let mut inner = self.lock();
         Self::commit(
             &mut inner,
-            Op::Delivered {
-                job_id: job_id.to_string(),
-                scope: scope.to_string(),
-                users: users.to_vec(),
-                expires: now + DELIVERY_RECORD_TTL,
+            Op::Scanned {
+                day,
+                expires: now + SCAN_RECORD_TTL,
             },
         )
     }
 
-    async fn job_done(&self, job_id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        Ok(self
-            .lock()
-            .state
-            .jobs
-            .get(job_id)
-            .is_some_and(|exp| *exp > now))
+    async fn last_scanned_day(&self) -> Result<Option<NaiveDate>, StoreError> {
+        Ok(self.lock().state.scans.keys().next_back().copied())
     }
 }
 
@@ -411,9 +554,29 @@ mod tests {
     use super::*;
     use crate::store::contract;
 
+    fn claim(id: &str, now: DateTime<Utc>) -> EventClaim {
+        EventClaim {
+            event_id: id.to_string(),
+            now,
+        }
+    }
+
+    fn recipient(user: &UserId, subject: &str) -> Recipient {
+        Recipient {
+            user: user.clone(),
+            subjects: vec![subject.to_string()],
+        }
+    }
+
     #[tokio::test]
     async fn in_memory_store_meets_the_contract() {
         contract::run_all(|| async { LocalStore::in_memory() }).await;
+        let store = LocalStore::in_memory();
+        contract::deletion_leaves_no_trace(&store, |s| {
+            let text = s.dump();
+            async move { text }
+        })
+        .await;
     }
 
     fn temp_dir(name: &str) -> PathBuf {
@@ -432,6 +595,17 @@ mod tests {
             async move { store }
         })
         .await;
+        let store = LocalStore::open(&base.join("no-trace")).expect("open store");
+        contract::deletion_leaves_no_trace(&store, |s| {
+            let text = s.dump();
+            async move { text }
+        })
+        .await;
+        // Also after a restart: nothing of the resident comes back from the journal.
+        drop(store);
+        let reopened = LocalStore::open(&base.join("no-trace")).expect("reopen store");
+        let text = reopened.dump();
+        assert!(!text.contains(contract::NO_TRACE_USER), "{text}");
         let _ = fs::remove_dir_all(&base);
     }
 
@@ -444,12 +618,16 @@ mod tests {
             let store = LocalStore::open(&dir).expect("open");
             let mut r = Resident::new(user.clone());
             r.add_child(NaiveDate::from_ymd_opt(2025, 11, 20).expect("date"));
-            store.save_resident(&r).await.expect("save");
-            assert!(store.claim_event("ev1", now).await.expect("claim"));
+            store.save_resident(&r, None).await.expect("save");
+            assert!(store.claim_event(&claim("ev1", now)).await.expect("claim"));
             store
-                .record_delivery("job1", "scope", std::slice::from_ref(&user), now)
+                .record_delivery("m1", &[recipient(&user, "c1")])
                 .await
                 .expect("record");
+            store
+                .record_scan(NaiveDate::from_ymd_opt(2026, 11, 22).expect("date"), now)
+                .await
+                .expect("scan");
         }
         // Simulate a crash in the middle of writing one more line.
         let path = dir.join(JOURNAL_FILE);
@@ -464,15 +642,17 @@ mod tests {
             .expect("still there");
         assert_eq!(r.children.len(), 1);
         assert_eq!(r.version, 1);
-        assert!(!store.claim_event("ev1", now).await.expect("claim"));
-        assert!(store.job_done("job1", now).await.expect("job"));
+        assert!(!store.claim_event(&claim("ev1", now)).await.expect("claim"));
         assert_eq!(
             store
-                .delivered_among("scope", std::slice::from_ref(&user), now)
+                .undelivered("m1", &[recipient(&user, "c1")])
                 .await
-                .expect("d")
-                .len(),
-            1
+                .expect("d"),
+            vec![]
+        );
+        assert_eq!(
+            store.last_scanned_day().await.expect("scan"),
+            NaiveDate::from_ymd_opt(2026, 11, 22)
         );
         let range = AnchorRange {
             kind: AnchorKind::BirthDate,

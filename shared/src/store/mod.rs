@@ -1,24 +1,39 @@
 //! The store boundary: residents, the anchor-date index the daily scan reads, and the
-//! idempotency records (webhook events seen, deliveries made). [`LocalStore`] is the
-//! embedded implementation (`sukusuku serve`, tests); `aws::DynamoStore` passes the same
-//! contract tests ([`contract`]) on the moto server.
+//! idempotency records (webhook events seen, milestones delivered, days scanned).
+//! [`LocalStore`] is the embedded implementation (`sukusuku serve`, tests);
+//! `aws::DynamoStore` passes the same contract tests ([`contract`]) on the moto server.
+//!
+//! Everything that belongs to a resident lives under the resident: the profile, one anchor
+//! entry per pregnancy or child, and on each entry the milestones already delivered to it.
+//! Deleting the resident deletes all of it in one step, and a correction of a date keeps
+//! the delivered milestones, so nobody gets the same milestone twice for one child.
 
 #[cfg(any(test, feature = "testing"))]
 pub mod contract;
 mod local;
 
-use std::collections::HashSet;
 use std::future::Future;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
+use crate::delivery::Recipient;
 use crate::domain::{AnchorEntry, AnchorRange, Resident, UserId};
 pub use local::LocalStore;
 
 /// A webhook event id is remembered this long (LINE redelivers within hours).
 pub const EVENT_CLAIM_TTL: Duration = Duration::days(7);
-/// A delivery is remembered this long, so re-running a past day sends nothing twice.
-pub const DELIVERY_RECORD_TTL: Duration = Duration::days(400);
+/// A completed daily scan is remembered this long (the missed-day alarm looks back one day;
+/// operators can see a year of runs).
+pub const SCAN_RECORD_TTL: Duration = Duration::days(400);
+
+/// A LINE webhook event being processed. Stored in the same atomic step as the change the
+/// event causes, so a redelivery after any crash is processed exactly once: either the change
+/// and the claim are both stored (the redelivery is a duplicate) or neither is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventClaim {
+    pub event_id: String,
+    pub now: DateTime<Utc>,
+}
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum StoreError {
@@ -28,6 +43,9 @@ pub enum StoreError {
     /// Someone saved the resident since it was read; read again and redo the change.
     #[error("the resident was changed by another request")]
     Conflict,
+    /// The webhook event named in the [`EventClaim`] was already processed; nothing changed.
+    #[error("the webhook event was already processed")]
+    DuplicateEvent,
     /// Stored data cannot be read; retrying will not help.
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
@@ -51,54 +69,62 @@ pub trait Store: Send + Sync {
 
     /// Stores the resident and its anchor entries if the stored version still equals
     /// `resident.version` (0: must not exist yet); returns the stored copy with its new
-    /// version. Otherwise [`StoreError::Conflict`] and nothing changes.
+    /// version. Otherwise [`StoreError::Conflict`] and nothing changes. An anchor entry that
+    /// stays (same subject, maybe a corrected date) keeps its delivered milestones. With a
+    /// claim, the claim is stored in the same step, or [`StoreError::DuplicateEvent`] and
+    /// nothing changes.
     fn save_resident(
         &self,
         resident: &Resident,
+        claim: Option<&EventClaim>,
     ) -> impl Future<Output = Result<Resident, StoreError>> + Send;
 
-    /// Removes the resident and every anchor entry; `false` if there was none.
+    /// Removes everything stored under the resident (profile, anchor entries, delivered
+    /// milestones); `false` if there was no profile. The claim works as in `save_resident`.
     fn delete_resident(
         &self,
         user: &UserId,
+        claim: Option<&EventClaim>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// One index lookup: every anchor entry in the range.
+    /// Records a webhook event whose turn changes nothing; `false` if it was already
+    /// recorded and not expired.
+    fn claim_event(
+        &self,
+        claim: &EventClaim,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// One index lookup: every anchor entry in the range, with its delivered milestones.
     fn anchored(
         &self,
         range: &AnchorRange,
     ) -> impl Future<Output = Result<Vec<AnchorEntry>, StoreError>> + Send;
 
-    /// Records a webhook event id; `false` if it was already recorded and not expired.
-    fn claim_event(
+    /// Of `recipients`, who still should get `milestone`: each keeps only the subjects that
+    /// are still registered and have not had it. Recipients left with none are dropped.
+    fn undelivered(
         &self,
-        event_id: &str,
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+        milestone: &str,
+        recipients: &[Recipient],
+    ) -> impl Future<Output = Result<Vec<Recipient>, StoreError>> + Send;
 
-    /// Forgets a claim whose processing failed, so LINE's redelivery is processed.
-    fn release_event(&self, event_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Which of `users` already received the delivery named `scope`.
-    fn delivered_among(
-        &self,
-        scope: &str,
-        users: &[UserId],
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<HashSet<UserId>, StoreError>> + Send;
-
-    /// Marks job `job_id` done and `users` as having received `scope`.
+    /// Marks `milestone` delivered on each recipient's subjects that still exist; a subject
+    /// deleted in the meantime gets no record (nothing is left behind after a stop).
     fn record_delivery(
         &self,
-        job_id: &str,
-        scope: &str,
-        users: &[UserId],
+        milestone: &str,
+        recipients: &[Recipient],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records that the daily scan for `day` completed.
+    fn record_scan(
+        &self,
+        day: NaiveDate,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    fn job_done(
+    /// The latest day whose scan completed, if any is remembered.
+    fn last_scanned_day(
         &self,
-        job_id: &str,
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<NaiveDate>, StoreError>> + Send;
 }

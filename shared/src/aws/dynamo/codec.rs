@@ -1,0 +1,189 @@
+//! Items and keys: how residents, anchor entries and records look in the table.
+//!
+//! | item | pk | sk | notes |
+//! |---|---|---|---|
+//! | resident | `user#<id>` | `profile` | the resident's fields as attributes, `version` |
+//! | anchor entry | `user#<id>` | `anchor#<subject>` | GSI `apk` = `birth#2025-11`, `ask` = `20#<id>#<subject>`; `delivered`: milestone ids (string set) |
+//! | webhook event seen | `event#<id>` | `claim` | `expires_at` (TTL) |
+//! | daily scan done | `scan` | `2026-11-22` | `completed_at`, `expires_at` (TTL) |
+//! | catalog | `catalog` | `current` | `yaml`, `sha256`, `published_at` |
+//!
+//! Everything of a resident shares the partition `user#<id>`: one Query finds it all for
+//! deletion. The scan reads the anchor entries (with `delivered`) from the GSI projection.
+
+use std::collections::{BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::NaiveDate;
+
+use crate::domain::{AnchorEntry, AnchorKind, Resident, UserId};
+use crate::store::StoreError;
+
+pub(super) type Item = HashMap<String, AttributeValue>;
+
+pub(super) const PROFILE_SK: &str = "profile";
+pub(super) const CATALOG_PK: &str = "catalog";
+pub(super) const CATALOG_SK: &str = "current";
+pub(super) const SCAN_PK: &str = "scan";
+pub(super) const CLAIM_SK: &str = "claim";
+/// The string set of milestone ids on an anchor entry.
+pub(super) const DELIVERED: &str = "delivered";
+
+pub(super) fn user_pk(user: &UserId) -> String {
+    format!("user#{}", user.as_str())
+}
+
+pub(super) fn anchor_sk(subject: &str) -> String {
+    format!("anchor#{subject}")
+}
+
+pub(super) fn event_pk(event_id: &str) -> String {
+    format!("event#{event_id}")
+}
+
+/// The GSI partition: one anchor kind in one month.
+pub(super) fn anchor_partition(kind: AnchorKind, date: NaiveDate) -> String {
+    format!("{}#{}", kind.key_prefix(), date.format("%Y-%m"))
+}
+
+fn anchor_sort(date: NaiveDate, user: &UserId, subject: &str) -> String {
+    format!("{}#{}#{}", date.format("%d"), user.as_str(), subject)
+}
+
+pub(super) fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+pub(super) fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub(super) fn key(pk: &str, sk: &str) -> Item {
+    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+}
+
+pub(super) fn string(item: &Item, name: &str) -> Result<String, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Ok(v.clone()),
+        _ => Err(StoreError::Corrupt(format!(
+            "attribute `{name}` is missing"
+        ))),
+    }
+}
+
+/// The profile item: the resident's fields as attributes (so later features can filter on
+/// them) plus the keys.
+pub(super) fn profile_item(resident: &Resident) -> Result<Item, StoreError> {
+    let mut item: Item = serde_dynamo::to_item(resident)
+        .map_err(|e| StoreError::Rejected(format!("resident: {e}")))?;
+    item.extend(key(&user_pk(&resident.user_id), PROFILE_SK));
+    Ok(item)
+}
+
+pub(super) fn resident_from(mut item: Item) -> Result<Resident, StoreError> {
+    item.remove("pk");
+    item.remove("sk");
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(format!("resident: {e}")))
+}
+
+/// The attributes an anchor entry's item has besides its key and `delivered`, as
+/// (name, value) pairs for a `SET` update or a put.
+pub(super) fn anchor_attributes(e: &AnchorEntry) -> Vec<(&'static str, AttributeValue)> {
+    vec![
+        ("apk", s(&anchor_partition(e.kind, e.date))),
+        ("ask", s(&anchor_sort(e.date, &e.user_id, &e.subject))),
+        ("kind", s(e.kind.key_prefix())),
+        ("date", s(&e.date.to_string())),
+        ("user", s(e.user_id.as_str())),
+        ("subject", s(&e.subject)),
+        ("easy", AttributeValue::Bool(e.easy_japanese)),
+    ]
+}
+
+pub(super) fn anchor_item(e: &AnchorEntry) -> Item {
+    let mut item = key(&user_pk(&e.user_id), &anchor_sk(&e.subject));
+    for (name, value) in anchor_attributes(e) {
+        item.insert(name.to_string(), value);
+    }
+    item
+}
+
+pub(super) fn delivered_from(item: &Item) -> BTreeSet<String> {
+    match item.get(DELIVERED) {
+        Some(AttributeValue::Ss(ids)) => ids.iter().cloned().collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+pub(super) fn anchor_from(item: &Item) -> Result<AnchorEntry, StoreError> {
+    let kind = match string(item, "kind")?.as_str() {
+        "due" => AnchorKind::DueDate,
+        "birth" => AnchorKind::BirthDate,
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "unknown anchor kind `{other}`"
+            )));
+        }
+    };
+    let date = crate::dates::parse_ymd(&string(item, "date")?)
+        .ok_or_else(|| StoreError::Corrupt("anchor date is not YYYY-MM-DD".into()))?;
+    let user_id = UserId::parse(&string(item, "user")?)
+        .ok_or_else(|| StoreError::Corrupt("anchor user id is malformed".into()))?;
+    Ok(AnchorEntry {
+        kind,
+        date,
+        user_id,
+        subject: string(item, "subject")?,
+        easy_japanese: matches!(item.get("easy"), Some(AttributeValue::Bool(true))),
+        delivered: delivered_from(item),
+    })
+}
+
+/// `SET #a0 = :a0, #a1 = :a1, …` with its names and values: DynamoDB reserves words such as
+/// `date` and `user`, so every attribute goes through a placeholder.
+pub(super) fn set_expression(
+    attributes: Vec<(&'static str, AttributeValue)>,
+) -> (String, HashMap<String, String>, Item) {
+    let mut parts = Vec::with_capacity(attributes.len());
+    let mut names = HashMap::new();
+    let mut values = Item::new();
+    for (i, (name, value)) in attributes.into_iter().enumerate() {
+        parts.push(format!("#a{i} = :a{i}"));
+        names.insert(format!("#a{i}"), name.to_string());
+        values.insert(format!(":a{i}"), value);
+    }
+    (format!("SET {}", parts.join(", ")), names, values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_profile_is_attributes_not_a_json_string() {
+        let mut r = Resident::new(UserId::parse("Uabc").expect("id"));
+        r.version = 3;
+        r.add_child(NaiveDate::from_ymd_opt(2025, 1, 2).expect("date"));
+        let item = profile_item(&r).expect("item");
+        assert_eq!(item.get("version"), Some(&n(3)));
+        assert_eq!(
+            item.get("easy_japanese"),
+            Some(&AttributeValue::Bool(false))
+        );
+        assert!(matches!(item.get("children"), Some(AttributeValue::L(_))));
+        assert_eq!(resident_from(item).expect("back"), r);
+    }
+
+    #[test]
+    fn anchors_round_trip_with_their_delivered_milestones() {
+        let mut r = Resident::new(UserId::parse("Uabc").expect("id"));
+        r.add_child(NaiveDate::from_ymd_opt(2025, 1, 2).expect("date"));
+        let mut e = r.anchor_entries().remove(0);
+        let mut item = anchor_item(&e);
+        assert_eq!(anchor_from(&item).expect("entry"), e);
+        item.insert(DELIVERED.into(), AttributeValue::Ss(vec!["m1".into()]));
+        e.delivered.insert("m1".into());
+        assert_eq!(anchor_from(&item).expect("entry"), e);
+        assert_eq!(item.get("apk"), Some(&s("birth#2025-01")));
+    }
+}

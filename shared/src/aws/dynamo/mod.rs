@@ -1,0 +1,559 @@
+//! The DynamoDB [`Store`]: one table, keyed `pk`/`sk`, plus the `anchors` GSI the daily scan
+//! reads. The items are listed in [`codec`].
+//!
+//! An anchor range always lies inside one month, so each lookup is one GSI Query on one
+//! partition key with `BETWEEN` on the day prefix: cost follows what is due, never who is
+//! registered. A resident and its anchor entries change in one transaction conditioned on the
+//! version that was read, together with the webhook event's claim. DynamoDB's TTL deletes
+//! expired items only eventually, so every read of an idempotency record also compares
+//! `expires_at` with the caller's clock.
+
+mod batch;
+mod codec;
+mod error;
+mod table;
+
+use std::collections::{BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, PutRequest, TransactWriteItem, Update, WriteRequest,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::{StreamExt, TryStreamExt, stream};
+
+use self::batch::{batch_get, batch_write};
+use self::codec::{
+    CATALOG_PK, CATALOG_SK, CLAIM_SK, DELIVERED, Item, PROFILE_SK, SCAN_PK, anchor_attributes,
+    anchor_from, anchor_item, anchor_partition, anchor_sk, delivered_from, event_pk, key, n,
+    profile_item, resident_from, s, set_expression, string, user_pk,
+};
+use self::error::{classify, is_condition_failure, transaction_failure};
+use crate::delivery::Recipient;
+use crate::domain::{AnchorEntry, AnchorRange, Resident, UserId};
+use crate::store::{EVENT_CLAIM_TTL, EventClaim, SCAN_RECORD_TTL, Store, StoreError};
+pub use table::create_table;
+
+/// The GSI over (`apk`, `ask`).
+pub const ANCHOR_INDEX: &str = "anchors";
+/// The attribute DynamoDB's TTL is configured on.
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+/// DynamoDB's limit of items in one `TransactWriteItems`.
+const TRANSACTION_MAX_ITEMS: usize = 100;
+/// Delivery records written at once (one `UpdateItem` each).
+const RECORD_CONCURRENCY: usize = 16;
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+/// The catalog as published to the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedCatalog {
+    pub yaml: String,
+    pub sha256: String,
+    pub published_at: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> DynamoStore {
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn from_config(config: &aws_config::SdkConfig, table: impl Into<String>) -> DynamoStore {
+        DynamoStore::new(Client::new(config), table)
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The published catalog's YAML, if any (see [`crate::aws::publish_catalog`]).
+    pub async fn catalog_yaml(&self) -> Result<Option<PublishedCatalog>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(CATALOG_PK, CATALOG_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        Ok(Some(PublishedCatalog {
+            yaml: string(&item, "yaml")?,
+            sha256: string(&item, "sha256")?,
+            published_at: string(&item, "published_at")?,
+        }))
+    }
+
+    /// Replaces the live catalog. Callers validate first (`sukusuku catalog publish`).
+    pub async fn put_catalog_yaml(
+        &self,
+        yaml: &str,
+        sha256: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut item = key(CATALOG_PK, CATALOG_SK);
+        item.insert("yaml".into(), s(yaml));
+        item.insert("sha256".into(), s(sha256));
+        item.insert("published_at".into(), s(&now.to_rfc3339()));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// Bulk-loads residents that are not stored yet (a migration from another system, or a
+    /// benchmark's population) with `BatchWriteItem`: 25 items a request instead of one
+    /// transaction each. Unlike [`Store::save_resident`] it checks no versions, so it must
+    /// not be used on residents that may already exist. Returns the stored copies.
+    pub async fn import(&self, residents: &[Resident]) -> Result<Vec<Resident>, StoreError> {
+        let mut requests = Vec::new();
+        let mut stored = Vec::with_capacity(residents.len());
+        for r in residents {
+            let mut next = r.clone();
+            next.version = 1;
+            requests.push(put_request(profile_item(&next)?)?);
+            for e in next.anchor_entries() {
+                requests.push(put_request(anchor_item(&e))?);
+            }
+            stored.push(next);
+        }
+        batch_write(&self.client, &self.table, requests).await?;
+        Ok(stored)
+    }
+
+    async fn profile(&self, user: &UserId) -> Result<Option<Resident>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&user_pk(user), PROFILE_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.item.map(resident_from).transpose()
+    }
+
+    /// Every item under the resident's partition: the keys and, for the profile, its version.
+    async fn partition(&self, user: &UserId) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(&user_pk(user)))
+                .projection_expression("pk, sk, version")
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// Runs one transaction; the claim, if any, goes last.
+    async fn transact(
+        &self,
+        mut items: Vec<TransactWriteItem>,
+        claim: Option<&EventClaim>,
+    ) -> Result<(), StoreError> {
+        let claim_at = match claim {
+            Some(c) => {
+                items.push(self.claim_put(c)?);
+                Some(items.len() - 1)
+            }
+            None => None,
+        };
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(|e| transaction_failure(e, claim_at))?;
+        Ok(())
+    }
+
+    fn claim_item(claim: &EventClaim) -> Item {
+        let mut item = key(&event_pk(&claim.event_id), CLAIM_SK);
+        item.insert(
+            TTL_ATTRIBUTE.into(),
+            n((claim.now + EVENT_CLAIM_TTL).timestamp()),
+        );
+        item
+    }
+
+    /// Claims are new, or expired (TTL deletes only eventually).
+    const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR #e <= :now";
+
+    fn claim_put(&self, claim: &EventClaim) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(Self::claim_item(claim)))
+            .condition_expression(Self::CLAIM_CONDITION)
+            .expression_attribute_names("#e", TTL_ATTRIBUTE)
+            .expression_attribute_values(":now", n(claim.now.timestamp()))
+            .build()
+            .map_err(|e| StoreError::Rejected(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn profile_put(
+        &self,
+        next: &Resident,
+        read_version: u64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(profile_item(next)?));
+        let put = if read_version == 0 {
+            put.condition_expression("attribute_not_exists(pk)")
+        } else {
+            put.condition_expression("version = :v")
+                .expression_attribute_values(":v", n(read_version as i64))
+        };
+        let put = put
+            .build()
+            .map_err(|e| StoreError::Rejected(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Sets an anchor entry's attributes without touching its `delivered` set, so a corrected
+    /// date keeps what was delivered.
+    fn anchor_update(&self, e: &AnchorEntry) -> Result<TransactWriteItem, StoreError> {
+        let (expression, names, values) = set_expression(anchor_attributes(e));
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(&user_pk(&e.user_id), &anchor_sk(&e.subject))))
+            .update_expression(expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(|e| StoreError::Rejected(e.to_string()))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    fn delete(&self, key: Item, version: Option<u64>) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder().table_name(&self.table).set_key(Some(key));
+        let delete = match version {
+            Some(v) => delete
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", n(v as i64)),
+            None => delete,
+        };
+        let delete = delete
+            .build()
+            .map_err(|e| StoreError::Rejected(e.to_string()))?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// Adds `milestone` to one anchor entry's `delivered` set if the entry still exists.
+    async fn mark_delivered(
+        &self,
+        user: &UserId,
+        subject: &str,
+        milestone: &str,
+    ) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&user_pk(user), &anchor_sk(subject))))
+            .update_expression("ADD #d :m")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#d", DELIVERED)
+            .expression_attribute_values(":m", AttributeValue::Ss(vec![milestone.to_string()]))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            // Deleted meanwhile (a stop, a removed child): nothing to record, nothing left.
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(classify(e)),
+        }
+    }
+}
+
+/// One put in a `BatchWriteItem`.
+fn put_request(item: Item) -> Result<WriteRequest, StoreError> {
+    let put = PutRequest::builder()
+        .set_item(Some(item))
+        .build()
+        .map_err(|e| StoreError::Rejected(e.to_string()))?;
+    Ok(WriteRequest::builder().put_request(put).build())
+}
+
+impl Store for DynamoStore {
+    async fn resident(&self, user: &UserId) -> Result<Option<Resident>, StoreError> {
+        self.profile(user).await
+    }
+
+    async fn save_resident(
+        &self,
+        resident: &Resident,
+        claim: Option<&EventClaim>,
+    ) -> Result<Resident, StoreError> {
+        // The stored copy tells which anchor entries exist now; the transaction's version
+        // condition makes sure nobody changed them since.
+        let stored = self.profile(&resident.user_id).await?;
+        let stored_version = stored.as_ref().map_or(0, |r| r.version);
+        if stored_version != resident.version {
+            return Err(StoreError::Conflict);
+        }
+        let old: HashMap<String, AnchorEntry> = stored
+            .map(|r| r.anchor_entries())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| (e.subject.clone(), e))
+            .collect();
+        let mut next = resident.clone();
+        next.version = resident.version + 1;
+        let mut items = vec![self.profile_put(&next, resident.version)?];
+        let new = next.anchor_entries();
+        for e in &new {
+            if old.get(&e.subject) != Some(e) {
+                items.push(self.anchor_update(e)?);
+            }
+        }
+        for subject in old.keys().filter(|s| !new.iter().any(|e| &&e.subject == s)) {
+            items.push(self.delete(key(&user_pk(&resident.user_id), &anchor_sk(subject)), None)?);
+        }
+        self.transact(items, claim).await?;
+        Ok(next)
+    }
+
+    async fn delete_resident(
+        &self,
+        user: &UserId,
+        claim: Option<&EventClaim>,
+    ) -> Result<bool, StoreError> {
+        let items = self.partition(user).await?;
+        let mut profile_version = None;
+        let mut others = Vec::new();
+        for item in items {
+            if matches!(item.get("sk"), Some(AttributeValue::S(sk)) if sk == PROFILE_SK) {
+                let version = match item.get("version") {
+                    Some(AttributeValue::N(v)) => v.parse().ok(),
+                    _ => None,
+                };
+                profile_version = Some(version.ok_or_else(|| {
+                    StoreError::Corrupt("the profile has no readable version".into())
+                })?);
+            } else {
+                let k: Item = item
+                    .into_iter()
+                    .filter(|(name, _)| name == "pk" || name == "sk")
+                    .collect();
+                others.push(k);
+            }
+        }
+        if profile_version.is_none() && others.is_empty() {
+            return match claim {
+                Some(c) if !self.claim_event(c).await? => Err(StoreError::DuplicateEvent),
+                _ => Ok(false),
+            };
+        }
+        // The profile goes in the last transaction, conditioned on the version read: a save
+        // in between (which could add an entry this Query missed) makes it a conflict, and
+        // the turn is redone. Earlier transactions only exist for more than ~100 items.
+        let mut last = Vec::new();
+        if let Some(v) = profile_version {
+            last.push(self.delete(key(&user_pk(user), PROFILE_SK), Some(v))?);
+        }
+        let room = TRANSACTION_MAX_ITEMS - 1 - last.len();
+        let split = others.len().saturating_sub(room);
+        for chunk in others[..split].chunks(TRANSACTION_MAX_ITEMS) {
+            let deletes = chunk
+                .iter()
+                .map(|k| self.delete(k.clone(), None))
+                .collect::<Result<Vec<_>, _>>()?;
+            self.transact(deletes, None).await?;
+        }
+        for k in &others[split..] {
+            last.push(self.delete(k.clone(), None)?);
+        }
+        self.transact(last, claim).await?;
+        Ok(profile_version.is_some())
+    }
+
+    async fn claim_event(&self, claim: &EventClaim) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(Self::claim_item(claim)))
+            .condition_expression(Self::CLAIM_CONDITION)
+            .expression_attribute_names("#e", TTL_ATTRIBUTE)
+            .expression_attribute_values(":now", n(claim.now.timestamp()))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn anchored(&self, range: &AnchorRange) -> Result<Vec<AnchorEntry>, StoreError> {
+        let partition = anchor_partition(range.kind, range.first);
+        // `$` sorts right after `#`, so "31$" is above every "31#…" key.
+        let low = range.first.format("%d").to_string();
+        let high = format!("{}$", range.last.format("%d"));
+        let mut entries = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(ANCHOR_INDEX)
+                .key_condition_expression("apk = :p AND ask BETWEEN :lo AND :hi")
+                .expression_attribute_values(":p", s(&partition))
+                .expression_attribute_values(":lo", s(&low))
+                .expression_attribute_values(":hi", s(&high))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in out.items() {
+                entries.push(anchor_from(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(entries)
+    }
+
+    async fn undelivered(
+        &self,
+        milestone: &str,
+        recipients: &[Recipient],
+    ) -> Result<Vec<Recipient>, StoreError> {
+        let mut keys = BTreeSet::new();
+        for r in recipients {
+            for subject in &r.subjects {
+                keys.insert((user_pk(&r.user), anchor_sk(subject)));
+            }
+        }
+        let keys = keys.iter().map(|(pk, sk)| key(pk, sk)).collect();
+        let found = batch_get(
+            &self.client,
+            &self.table,
+            keys,
+            "pk, sk, #d",
+            &[("#d", DELIVERED)],
+        )
+        .await?;
+        let mut delivered: HashMap<(String, String), BTreeSet<String>> = HashMap::new();
+        for item in &found {
+            delivered.insert(
+                (string(item, "pk")?, string(item, "sk")?),
+                delivered_from(item),
+            );
+        }
+        Ok(recipients
+            .iter()
+            .filter_map(|r| {
+                let pk = user_pk(&r.user);
+                let subjects: Vec<String> = r
+                    .subjects
+                    .iter()
+                    .filter(|subject| {
+                        delivered
+                            .get(&(pk.clone(), anchor_sk(subject)))
+                            .is_some_and(|sent| !sent.contains(milestone))
+                    })
+                    .cloned()
+                    .collect();
+                (!subjects.is_empty()).then(|| Recipient {
+                    user: r.user.clone(),
+                    subjects,
+                })
+            })
+            .collect())
+    }
+
+    async fn record_delivery(
+        &self,
+        milestone: &str,
+        recipients: &[Recipient],
+    ) -> Result<(), StoreError> {
+        let mut marks = Vec::new();
+        for r in recipients {
+            for subject in &r.subjects {
+                marks.push((r.user.clone(), subject.clone()));
+            }
+        }
+        stream::iter(marks)
+            .map(|(user, subject)| async move {
+                self.mark_delivered(&user, &subject, milestone).await
+            })
+            .buffer_unordered(RECORD_CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+
+    async fn record_scan(&self, day: NaiveDate, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut item = key(SCAN_PK, &day.to_string());
+        item.insert("completed_at".into(), s(&now.to_rfc3339()));
+        item.insert(TTL_ATTRIBUTE.into(), n((now + SCAN_RECORD_TTL).timestamp()));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn last_scanned_day(&self) -> Result<Option<NaiveDate>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(SCAN_PK))
+            .projection_expression("sk")
+            .scan_index_forward(false)
+            .limit(1)
+            .send()
+            .await
+            .map_err(classify)?;
+        match out.items().first() {
+            None => Ok(None),
+            Some(item) => crate::dates::parse_ymd(&string(item, "sk")?)
+                .map(Some)
+                .ok_or_else(|| StoreError::Corrupt("a scan record's day is not YYYY-MM-DD".into())),
+        }
+    }
+}
