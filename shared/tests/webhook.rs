@@ -2,16 +2,17 @@
 //! in-memory LINE API: authenticity, de-duplication, standby, unknown events, and failures
 //! that must not lose a registration.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde_json::{Value, json};
 use shared::catalog::Catalog;
+use shared::delivery::Recipient;
 use shared::domain::{AnchorEntry, AnchorRange, Resident, UserId};
-use shared::handlers::webhook::{WebhookContext, WebhookResponse, handle_webhook};
+use shared::handlers::webhook::{REPLY_DEADLINE, WebhookContext, WebhookResponse, handle_webhook};
 use shared::line::signature::ChannelSecret;
 use shared::line::{LineCall, LineError, MemoryLineApi};
-use shared::store::{LocalStore, Store, StoreError};
+use shared::store::{EventClaim, LocalStore, Store, StoreError};
 
 const CATALOG: &str = include_str!("../../infra/catalog/example.yaml");
 const USER: &str = "U0123456789abcdef0123456789abcdef";
@@ -260,12 +261,24 @@ async fn a_failed_reply_keeps_the_registration() {
     assert!(h.resident().await.is_some());
 }
 
-/// The embedded store, with saves that fail while `down` is set and reads that take
-/// `read_delay` (so concurrent turns reliably overlap).
+/// How a call of [`FlakyStore`] fails to come back, standing for the function dying (a
+/// crash, a timeout) at that point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Crash {
+    /// Call number `k` (from 1) never reaches the store.
+    Before(usize),
+    /// Call number `k` is done by the store, but its answer never comes back.
+    After(usize),
+}
+
+/// The embedded store, with saves that fail while `down` is set, reads that take
+/// `read_delay` (so concurrent turns reliably overlap), a count of calls, and a crash point.
 struct FlakyStore {
     inner: LocalStore,
     down: AtomicBool,
     read_delay: std::time::Duration,
+    calls: AtomicUsize,
+    crash: std::sync::Mutex<Option<Crash>>,
 }
 
 impl FlakyStore {
@@ -274,54 +287,199 @@ impl FlakyStore {
             inner: LocalStore::in_memory(),
             down: AtomicBool::new(down),
             read_delay: std::time::Duration::from_millis(read_delay_ms),
+            calls: AtomicUsize::new(0),
+            crash: std::sync::Mutex::new(None),
         }
+    }
+
+    fn crash_at(&self, crash: Option<Crash>) {
+        self.calls.store(0, Ordering::SeqCst);
+        *self.crash.lock().expect("lock") = crash;
+    }
+
+    /// Runs one store call, or hangs forever where the crash point says.
+    async fn call<T>(&self, op: impl std::future::Future<Output = T>) -> T {
+        let k = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let crash = *self.crash.lock().expect("lock");
+        if crash == Some(Crash::Before(k)) {
+            std::future::pending::<()>().await;
+        }
+        let out = op.await;
+        if crash == Some(Crash::After(k)) {
+            std::future::pending::<()>().await;
+        }
+        out
     }
 }
 
 impl Store for FlakyStore {
     async fn resident(&self, user: &UserId) -> Result<Option<Resident>, StoreError> {
-        let read = self.inner.resident(user).await;
-        tokio::time::sleep(self.read_delay).await;
-        read
+        self.call(async {
+            let read = self.inner.resident(user).await;
+            tokio::time::sleep(self.read_delay).await;
+            read
+        })
+        .await
     }
-    async fn save_resident(&self, r: &Resident) -> Result<Resident, StoreError> {
-        if self.down.load(Ordering::SeqCst) {
-            return Err(StoreError::Unavailable("simulated outage".into()));
-        }
-        self.inner.save_resident(r).await
+    async fn save_resident(
+        &self,
+        r: &Resident,
+        claim: Option<&EventClaim>,
+    ) -> Result<Resident, StoreError> {
+        self.call(async {
+            if self.down.load(Ordering::SeqCst) {
+                return Err(StoreError::Unavailable("simulated outage".into()));
+            }
+            self.inner.save_resident(r, claim).await
+        })
+        .await
     }
-    async fn delete_resident(&self, user: &UserId) -> Result<bool, StoreError> {
-        self.inner.delete_resident(user).await
+    async fn delete_resident(
+        &self,
+        user: &UserId,
+        claim: Option<&EventClaim>,
+    ) -> Result<bool, StoreError> {
+        self.call(self.inner.delete_resident(user, claim)).await
+    }
+    async fn claim_event(&self, claim: &EventClaim) -> Result<bool, StoreError> {
+        self.call(self.inner.claim_event(claim)).await
     }
     async fn anchored(&self, range: &AnchorRange) -> Result<Vec<AnchorEntry>, StoreError> {
-        self.inner.anchored(range).await
+        self.call(self.inner.anchored(range)).await
     }
-    async fn claim_event(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        self.inner.claim_event(id, now).await
-    }
-    async fn release_event(&self, id: &str) -> Result<(), StoreError> {
-        self.inner.release_event(id).await
-    }
-    async fn delivered_among(
+    async fn undelivered(
         &self,
-        scope: &str,
-        users: &[UserId],
-        now: DateTime<Utc>,
-    ) -> Result<std::collections::HashSet<UserId>, StoreError> {
-        self.inner.delivered_among(scope, users, now).await
+        milestone: &str,
+        recipients: &[Recipient],
+    ) -> Result<Vec<Recipient>, StoreError> {
+        self.call(self.inner.undelivered(milestone, recipients))
+            .await
     }
     async fn record_delivery(
         &self,
-        job: &str,
-        scope: &str,
-        users: &[UserId],
-        now: DateTime<Utc>,
+        milestone: &str,
+        recipients: &[Recipient],
     ) -> Result<(), StoreError> {
-        self.inner.record_delivery(job, scope, users, now).await
+        self.call(self.inner.record_delivery(milestone, recipients))
+            .await
     }
-    async fn job_done(&self, job: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        self.inner.job_done(job, now).await
+    async fn record_scan(&self, day: NaiveDate, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.call(self.inner.record_scan(day, now)).await
     }
+    async fn last_scanned_day(&self) -> Result<Option<NaiveDate>, StoreError> {
+        self.call(self.inner.last_scanned_day()).await
+    }
+}
+
+#[tokio::test]
+async fn a_forged_request_touches_no_store() {
+    let h = Harness::with_store(FlakyStore::new(false, 0));
+    let body = callback(vec![pick("e1", "v1:birth", "2025-11-20")]);
+    let forged = h.post(&body, Some("bm90IHRoZSBzaWduYXR1cmU=")).await;
+    assert_eq!(forged.status, 401);
+    let oversized = vec![b' '; 1024 * 1024 + 1];
+    assert_eq!(h.post(&oversized, Some("x")).await.status, 413);
+    assert_eq!(
+        h.store.calls.load(Ordering::SeqCst),
+        0,
+        "no store call before the signature"
+    );
+    assert_eq!(h.post_signed(&body).await.status, 200);
+    assert!(h.store.calls.load(Ordering::SeqCst) > 0);
+}
+
+/// A registration whose processing dies at any point (before or after each store call, or
+/// in the reply) and is then redelivered by LINE is registered exactly once: never lost (the
+/// claim without the change), never twice (the change without the claim).
+#[tokio::test(start_paused = true)]
+async fn a_crash_at_any_point_then_a_redelivery_registers_exactly_once() {
+    let body = callback(vec![pick("e1", "v1:birth", "2025-11-20")]);
+    // A clean run, to know how many store calls a turn makes.
+    let clean = Harness::with_store(FlakyStore::new(false, 0));
+    assert_eq!(clean.post_signed(&body).await.status, 200);
+    let calls = clean.store.calls.load(Ordering::SeqCst);
+    assert!(calls >= 2, "a turn reads and then stores");
+    let expected = clean.resident().await.expect("registered");
+    let mut points = Vec::new();
+    for k in 1..=calls {
+        points.push(Crash::Before(k));
+        points.push(Crash::After(k));
+    }
+    for point in points {
+        let h = Harness::with_store(FlakyStore::new(false, 0));
+        h.store.crash_at(Some(point));
+        let first = h.post_signed(&body).await;
+        assert_eq!(
+            first.status, 500,
+            "{point:?}: a request that died is not a 200"
+        );
+        h.store.crash_at(None);
+        let mut redelivery: Value = serde_json::from_slice(&body).expect("json");
+        redelivery["events"][0]["deliveryContext"]["isRedelivery"] = json!(true);
+        let redelivery = serde_json::to_vec(&redelivery).expect("json");
+        assert_eq!(h.post_signed(&redelivery).await.status, 200, "{point:?}");
+        // And once more, as LINE may redeliver twice.
+        assert_eq!(h.post_signed(&redelivery).await.status, 200, "{point:?}");
+        let r = h.resident().await;
+        assert_eq!(
+            r.as_ref(),
+            Some(&expected),
+            "{point:?}: registered exactly once"
+        );
+        assert!(
+            h.replies().len() <= 1,
+            "{point:?}: at most one confirmation"
+        );
+    }
+}
+
+/// LINE that never answers a reply.
+struct SilentLine;
+
+impl shared::line::LineApi for SilentLine {
+    async fn reply(&self, _: &str, _: &[shared::line::Message]) -> Result<(), LineError> {
+        std::future::pending().await
+    }
+    async fn push(
+        &self,
+        _: &UserId,
+        _: &[shared::line::Message],
+        _: &shared::line::RetryKey,
+    ) -> Result<shared::line::Accepted, LineError> {
+        std::future::pending().await
+    }
+    async fn multicast(
+        &self,
+        _: &[UserId],
+        _: &[shared::line::Message],
+        _: &shared::line::RetryKey,
+    ) -> Result<shared::line::Accepted, LineError> {
+        std::future::pending().await
+    }
+}
+
+/// A reply that hangs does not make LINE redeliver a stored change: the request answers
+/// 200 in time without it.
+#[tokio::test(start_paused = true)]
+async fn a_hanging_reply_still_answers_in_time() {
+    let store = LocalStore::in_memory();
+    let secret = ChannelSecret::new("test-channel-secret");
+    let catalog = Catalog::from_yaml(CATALOG).expect("catalog");
+    let ctx = WebhookContext {
+        store: &store,
+        line: &SilentLine,
+        catalog: &catalog,
+        secret: &secret,
+        now: now(),
+    };
+    let body = callback(vec![pick("e1", "v1:birth", "2025-11-20")]);
+    let started = tokio::time::Instant::now();
+    let r = handle_webhook(&ctx, Some(&secret.sign(&body)), &body).await;
+    assert_eq!(r.status, 200);
+    assert!(started.elapsed() <= REPLY_DEADLINE);
+    let user = UserId::parse(USER).expect("id");
+    let stored = store.resident(&user).await.expect("read");
+    assert_eq!(stored.map(|r| r.children.len()), Some(1));
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use shared::aws::dynamo::create_table;
 use shared::aws::lambda::{ScanFailure, ScannerFunction, SenderFunction, WebhookFunction};
 use shared::aws::sqs::create_queues;
-use shared::aws::testing::{moto_config, moto_endpoint, unique_name};
+use shared::aws::testing::{RequestCounter, moto_config, moto_endpoint, unique_name};
 use shared::aws::{DynamoStore, LineCredentials, LiveCatalog, SqsQueue, publish_catalog};
 use shared::handlers::send::DrainPolicy;
 use shared::line::HttpLineApi;
@@ -100,12 +100,63 @@ fn api_gateway_event(body: &[u8], signature: Option<&str>, base64_body: bool) ->
     })
 }
 
+/// Posts `body` to a webhook function as API Gateway would; the status and the body.
+async fn post_to(
+    webhook: &WebhookFunction,
+    body: &[u8],
+    signature: Option<&str>,
+    base64_body: bool,
+) -> (u16, String) {
+    let event = api_gateway_event(body, signature, base64_body).to_string();
+    let request = lambda_http::request::from_str(&event).expect("a valid API Gateway event");
+    let response = webhook.handle(request, Utc::now()).await;
+    let status = response.status().as_u16();
+    let text = match response.body() {
+        lambda_http::Body::Text(t) => t.clone(),
+        lambda_http::Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    };
+    (status, text)
+}
+
 struct Chain {
     line: FakeLine,
     webhook: WebhookFunction,
     scanner: ScannerFunction,
     sender: SenderFunction,
     queue: SqsQueue,
+    /// Every AWS request each function's clients sent.
+    requests: Requests,
+}
+
+#[derive(Default)]
+struct Requests {
+    webhook: RequestCounter,
+    scanner: RequestCounter,
+    sender: RequestCounter,
+}
+
+/// A DynamoDB store and an SQS queue whose clients count their requests into `counter`.
+fn counted(
+    config: &aws_config::SdkConfig,
+    counter: &RequestCounter,
+    table: &str,
+    queue: &SqsQueue,
+) -> (DynamoStore, SqsQueue) {
+    let dynamo = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(config)
+            .interceptor(counter.clone())
+            .build(),
+    );
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(config)
+            .interceptor(counter.clone())
+            .build(),
+    );
+    (
+        DynamoStore::new(dynamo, table),
+        SqsQueue::new(sqs, queue.url(), queue.dead_letter_url()),
+    )
 }
 
 impl Chain {
@@ -148,22 +199,29 @@ impl Chain {
         let line = FakeLine::start(ACCESS_TOKEN).await;
         let http = HttpLineApi::new(&line.base_url, &credentials.access_token).expect("client");
         http.warm().await;
+        let requests = Requests::default();
+        let (webhook_store, _) = counted(&config, &requests.webhook, &table, &queue);
+        let (scanner_store, scanner_queue) = counted(&config, &requests.scanner, &table, &queue);
+        let (sender_store, sender_queue) = counted(&config, &requests.sender, &table, &queue);
+        let catalog = LiveCatalog::load(webhook_store.clone(), Duration::from_secs(300))
+            .await
+            .expect("catalog");
+        requests.webhook.take();
         Chain {
             webhook: WebhookFunction {
-                store: store.clone(),
+                store: webhook_store,
                 line: http.clone(),
                 secret: credentials.secret,
-                catalog: LiveCatalog::load(store.clone(), Duration::from_secs(300))
-                    .await
-                    .expect("catalog"),
+                catalog,
             },
             scanner: ScannerFunction {
-                store: store.clone(),
-                queue: queue.clone(),
+                store: scanner_store,
+                queue: scanner_queue,
+                metrics_namespace: None,
             },
             sender: SenderFunction {
-                store,
-                queue: queue.clone(),
+                store: sender_store,
+                queue: sender_queue,
                 line: http,
                 pacer: Pacer::per_second(200),
                 // Retries become visible at once so the test need not wait out a backoff.
@@ -176,20 +234,12 @@ impl Chain {
             },
             queue,
             line,
+            requests,
         }
     }
 
     async fn post(&self, body: &[u8], signature: Option<&str>, base64_body: bool) -> (u16, String) {
-        let event = api_gateway_event(body, signature, base64_body).to_string();
-        let request = lambda_http::request::from_str(&event).expect("a valid API Gateway event");
-        let response = self.webhook.handle(request, Utc::now()).await;
-        let status = response.status().as_u16();
-        let text = match response.body() {
-            lambda_http::Body::Text(t) => t.clone(),
-            lambda_http::Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
-            _ => String::new(),
-        };
-        (status, text)
+        post_to(&self.webhook, body, signature, base64_body).await
     }
 
     async fn events(&self, events: Vec<Value>, base64_body: bool) -> u16 {
@@ -311,7 +361,7 @@ async fn a_registration_in_line_becomes_a_milestone_message_through_dynamodb_and
     chain.line.fail_next_sends(&[500]);
     let (event, n) = chain.sqs_event().await;
     assert_eq!(n, 1);
-    let response = chain.sender.handle(event, Utc::now()).await;
+    let response = chain.sender.handle(event).await;
     assert_eq!(response.batch_item_failures.len(), 1);
     assert!(chain.line.deliveries().is_empty());
 
@@ -324,7 +374,7 @@ async fn a_registration_in_line_becomes_a_milestone_message_through_dynamodb_and
             .map(String::as_str),
         Some("2")
     );
-    let response = chain.sender.handle(event, Utc::now()).await;
+    let response = chain.sender.handle(event).await;
     assert!(response.batch_item_failures.is_empty());
     let deliveries = chain.line.deliveries();
     assert_eq!(deliveries.len(), 2, "{deliveries:?}");
@@ -405,7 +455,7 @@ async fn bad_payloads_and_bodies_are_reported_not_retried_forever() {
         .expect("send");
     let (event, n) = chain.sqs_event().await;
     assert_eq!(n, 1);
-    let response = chain.sender.handle(event, now).await;
+    let response = chain.sender.handle(event).await;
     assert!(response.batch_item_failures.is_empty());
     let dead = chain.queue.dead_lettered().await.expect("dlq");
     assert_eq!(dead.len(), 1);
@@ -479,7 +529,7 @@ async fn a_permanent_line_refusal_goes_to_the_dead_letter_queue_with_its_reason(
     chain.line.fail_next_sends(&[400]);
     let (event, n) = chain.sqs_event().await;
     assert_eq!(n, 1);
-    let response = chain.sender.handle(event, Utc::now()).await;
+    let response = chain.sender.handle(event).await;
     assert!(
         response.batch_item_failures.is_empty(),
         "a permanent failure is not retried"
@@ -494,4 +544,142 @@ async fn a_permanent_line_refusal_goes_to_the_dead_letter_queue_with_its_reason(
     let (_, n) = chain.sqs_event().await;
     assert_eq!(n, 0, "nothing left to retry");
     assert!(chain.line.deliveries().is_empty());
+}
+
+/// A forged or oversized request is refused before anything is read: no catalog refresh, no
+/// store access, not one AWS request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_request_costs_no_aws_request() {
+    let Some(ep) = moto_endpoint() else { return };
+    let chain = Chain::new(&ep).await;
+    let counter = RequestCounter::default();
+    let config = moto_config(&ep).await;
+    let (store, _) = counted(&config, &counter, chain.webhook.store.table(), &chain.queue);
+    // A catalog that is always stale: a request that reached it would read the table.
+    let webhook = WebhookFunction {
+        store: store.clone(),
+        line: chain.webhook.line.clone(),
+        secret: shared::line::signature::ChannelSecret::new(CHANNEL_SECRET),
+        catalog: LiveCatalog::load(store, Duration::ZERO)
+            .await
+            .expect("catalog"),
+    };
+    counter.take();
+    let mut c = Resident::new(3);
+    let body = callback(vec![c.follow(), c.pick_date("v1:birth", days_ago(7))]);
+    assert_eq!(
+        post_to(&webhook, &body, Some("Zm9yZ2Vk"), false).await.0,
+        401
+    );
+    assert_eq!(post_to(&webhook, &body, None, true).await.0, 401);
+    let huge = vec![b'{'; 1024 * 1024 + 1];
+    assert_eq!(
+        post_to(&webhook, &huge, Some(&sign(&huge)), false).await.0,
+        413
+    );
+    assert_eq!(
+        counter.take(),
+        std::collections::BTreeMap::new(),
+        "refused requests sent AWS requests"
+    );
+    assert_eq!(
+        post_to(&webhook, &body, Some(&sign(&body)), false).await.0,
+        200
+    );
+    assert!(counter.total() > 0, "a genuine request does read");
+}
+
+/// What one function sent, by operation.
+type Counts = std::collections::BTreeMap<String, u64>;
+
+/// Registers `others` residents who are not due today plus a due set of 21, then counts the
+/// requests of a webhook turn (a registration and a stop), the daily scan and the sends.
+async fn requests_with_population(ep: &str, others: usize) -> [(&'static str, Counts); 3] {
+    let chain = Chain::new(ep).await;
+    let today = shared::dates::tokyo_date(Utc::now());
+    let catalog = shared::catalog::Catalog::from_yaml(EXAMPLE_CATALOG).expect("catalog");
+    let due = catalog.lookups_for(today);
+    // Birthdays in the same index months as the due ones, on days nothing is due.
+    let quiet: Vec<NaiveDate> = (1..90)
+        .map(days_ago)
+        .filter(|d| {
+            !due.iter()
+                .any(|(range, _)| range.contains(shared::domain::AnchorKind::BirthDate, *d))
+        })
+        .collect();
+    let mut population = Vec::new();
+    for n in 0..others {
+        let mut r = shared::domain::Resident::new(
+            shared::domain::UserId::parse(&format!("Uquiet{n:08}")).expect("id"),
+        );
+        r.add_child(quiet[n % quiet.len()]);
+        population.push(r);
+    }
+    for n in 0..20 {
+        let mut r = shared::domain::Resident::new(
+            shared::domain::UserId::parse(&format!("Udue{n:08}")).expect("id"),
+        );
+        r.add_child(days_ago(7));
+        population.push(r);
+    }
+    let config = moto_config(ep).await;
+    DynamoStore::from_config(&config, chain.webhook.store.table())
+        .import(&population)
+        .await
+        .expect("import");
+
+    let mut a = Resident::new(1);
+    assert_eq!(chain.events(vec![a.follow()], false).await, 200);
+    assert_eq!(
+        chain
+            .events(vec![a.pick_date("v1:birth", days_ago(7))], false)
+            .await,
+        200
+    );
+    let report = chain
+        .scanner
+        .handle(
+            json!({"scheduled_time": format!("{today}T00:00:00Z")}),
+            Utc::now(),
+        )
+        .await
+        .expect("scan");
+    assert_eq!(report.enqueued, 21, "{report:?}");
+    let mut sent = 0;
+    loop {
+        let (event, n) = chain.sqs_event().await;
+        if n == 0 {
+            break;
+        }
+        let response = chain.sender.handle(event).await;
+        assert!(response.batch_item_failures.is_empty());
+        sent += n;
+    }
+    assert!(sent >= 1);
+    assert_eq!(chain.line.deliveries().len(), 21);
+    // A stop (blocking the account) deletes the resident.
+    assert_eq!(chain.events(vec![a.unfollow()], false).await, 200);
+    [
+        ("webhook", chain.requests.webhook.take()),
+        ("scanner", chain.requests.scanner.take()),
+        ("sender", chain.requests.sender.take()),
+    ]
+}
+
+/// The daily scan never walks the table: no function sends a `Scan`, and ten times the
+/// registered residents cost exactly the same requests for the same due set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_requests_follow_what_is_due_not_who_is_registered() {
+    let Some(ep) = moto_endpoint() else { return };
+    let small = requests_with_population(&ep, 60).await;
+    let large = requests_with_population(&ep, 600).await;
+    for (function, counts) in small.iter().chain(large.iter()) {
+        assert!(
+            !counts.contains_key("Scan"),
+            "{function} scanned: {counts:?}"
+        );
+        assert!(!counts.is_empty(), "{function} sent nothing");
+    }
+    assert_eq!(small, large, "requests grew with the population");
+    eprintln!("requests per function: {small:?}");
 }

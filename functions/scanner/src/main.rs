@@ -1,6 +1,7 @@
-//! The daily milestone scan, invoked by EventBridge Scheduler at 09:00 Asia/Tokyo with `{}`,
-//! or by hand with `{"date": "YYYY-MM-DD"}` to re-run or backfill a day (re-runs send
-//! nothing twice). A failed scan is retried by Lambda, then lands in the scan DLQ.
+//! The daily milestone scan, invoked by EventBridge Scheduler at 09:00 Asia/Tokyo with
+//! `{"scheduled_time": "<when it was due>"}` (so a late retry scans the right day), or by hand
+//! with `{"date": "YYYY-MM-DD"}` to re-run or backfill a day (re-runs send nothing twice).
+//! A failed scan is retried by Lambda, then lands in the scan DLQ.
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use shared::aws::lambda::ScannerFunction;
@@ -15,6 +16,7 @@ async fn main() -> Result<(), Error> {
     let function = &*Box::leak(Box::new(ScannerFunction {
         store: DynamoStore::from_config(&config, &settings.table),
         queue: SqsQueue::from_config(&config, queue_url, dead_letter_url),
+        metrics_namespace: std::env::var("METRICS_NAMESPACE").ok(),
     }));
     run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use lambda_http::{Error, Request, run, service_fn};
-use shared::aws::lambda::WebhookFunction;
+use shared::aws::lambda::{WebhookFunction, webhook_sdk_config};
 use shared::aws::{DynamoStore, LineCredentials, LiveCatalog, Settings, init_tracing, sdk_config};
 use shared::line::HttpLineApi;
 
@@ -18,7 +18,7 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::from_env()?;
     let config = sdk_config().await;
     let credentials = LineCredentials::from_ssm(&config).await?;
-    let store = DynamoStore::from_config(&config, &settings.table);
+    let store = DynamoStore::from_config(&webhook_sdk_config(&config), &settings.table);
     let catalog = LiveCatalog::load(store.clone(), CATALOG_MAX_AGE).await?;
     let line = HttpLineApi::new(&settings.line_api_base, &credentials.access_token)?;
     line.warm().await;

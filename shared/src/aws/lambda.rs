@@ -14,11 +14,26 @@ use super::{ConfigError, DynamoStore, LiveCatalog, SqsQueue, load_catalog};
 use crate::dates::{parse_ymd, tokyo_date};
 use crate::handlers::scan::{ScanReport, run_daily_scan};
 use crate::handlers::send::{DrainPolicy, Settled, settle};
-use crate::handlers::webhook::{WebhookContext, handle_webhook};
+use crate::handlers::webhook::{WebhookContext, handle_verified, verify_request};
 use crate::line::HttpLineApi;
 use crate::line::signature::ChannelSecret;
 use crate::pacer::Pacer;
 use crate::queue::{QueuedJob, receive_count};
+use crate::store::Store;
+
+/// The webhook's AWS calls are bounded so a slow DynamoDB makes the request fail (LINE
+/// redelivers) well inside LINE's 2 seconds, instead of hanging until the function's timeout.
+pub fn webhook_sdk_config(base: &aws_config::SdkConfig) -> aws_config::SdkConfig {
+    base.to_builder()
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_millis(300))
+                .operation_attempt_timeout(Duration::from_millis(500))
+                .operation_timeout(crate::handlers::webhook::STORE_DEADLINE)
+                .build(),
+        )
+        .build()
+}
 
 /// `functions/webhook`: `POST /webhook` behind the HTTP API.
 pub struct WebhookFunction {
@@ -42,15 +57,21 @@ impl WebhookFunction {
             Body::Binary(bytes) => bytes,
             _ => &[],
         };
-        let catalog = self.catalog.get().await;
-        let ctx = WebhookContext {
-            store: &self.store,
-            line: &self.line,
-            catalog: &catalog,
-            secret: &self.secret,
-            now,
+        // Signature first: a forged request must not cost a catalog refresh (a table read).
+        let answer = match verify_request(&self.secret, signature, body) {
+            Err(refused) => refused,
+            Ok(request) => {
+                let catalog = self.catalog.get().await;
+                let ctx = WebhookContext {
+                    store: &self.store,
+                    line: &self.line,
+                    catalog: &catalog,
+                    secret: &self.secret,
+                    now,
+                };
+                handle_verified(&ctx, request).await
+            }
         };
-        let answer = handle_webhook(&ctx, signature, body).await;
         Response::builder()
             .status(answer.status)
             .header("content-type", "application/json")
@@ -64,13 +85,17 @@ impl WebhookFunction {
     }
 }
 
-/// The scanner's payload. The schedule sends `{}`; a re-run or backfill names the day:
-/// `{"date": "2026-11-22"}`.
+/// The scanner's payload. The schedule sends the time it was due,
+/// `{"scheduled_time": "2026-11-22T00:00:00Z"}`, so a late or retried run still scans the
+/// day it was meant for; a re-run or backfill names the day, `{"date": "2026-11-22"}`;
+/// `{}` scans today.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScanRequest {
     #[serde(default)]
     pub date: Option<String>,
+    #[serde(default)]
+    pub scheduled_time: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,20 +119,33 @@ pub fn scan_date(
         other => serde_json::from_value(other.clone())
             .map_err(|e| ScanFailure::BadPayload(e.to_string()))?,
     };
-    match request.date {
-        None => Ok(tokyo_date(now)),
-        Some(raw) => parse_ymd(&raw).ok_or_else(|| {
+    match (request.date, request.scheduled_time) {
+        (Some(_), Some(_)) => Err(ScanFailure::BadPayload(
+            "give either `date` or `scheduled_time`, not both".into(),
+        )),
+        (None, None) => Ok(tokyo_date(now)),
+        (Some(raw), None) => parse_ymd(&raw).ok_or_else(|| {
             ScanFailure::BadPayload(format!(
                 "`date` must be a real YYYY-MM-DD date, not `{raw}`"
             ))
         }),
+        (None, Some(raw)) => DateTime::parse_from_rfc3339(&raw)
+            .map(|t| tokyo_date(t.with_timezone(&Utc)))
+            .map_err(|e| {
+                ScanFailure::BadPayload(format!(
+                    "`scheduled_time` must be an RFC 3339 time such as 2026-11-22T00:00:00Z, not `{raw}`: {e}"
+                ))
+            }),
     }
 }
 
-/// `functions/scanner`: the daily scan for the payload's date with the published catalog.
+/// `functions/scanner`: the daily scan for the payload's date with the published catalog,
+/// reporting `ScanDaysMissed` and `DailyScanCompleted` as CloudWatch embedded metrics.
 pub struct ScannerFunction {
     pub store: DynamoStore,
     pub queue: SqsQueue,
+    /// `METRICS_NAMESPACE`; without it no metrics are written.
+    pub metrics_namespace: Option<String>,
 }
 
 impl ScannerFunction {
@@ -117,9 +155,55 @@ impl ScannerFunction {
         now: DateTime<Utc>,
     ) -> Result<ScanReport, ScanFailure> {
         let day = scan_date(&payload, now)?;
+        // Before the scan, so the alarm also hears about the gap when this run fails.
+        let last = self
+            .store
+            .last_scanned_day()
+            .await
+            .map_err(crate::handlers::scan::ScanError::from)?;
+        self.emit(now, &[("ScanDaysMissed", days_missed(last, day) as f64)]);
         let catalog = load_catalog(&self.store).await?;
-        Ok(run_daily_scan(&self.store, &self.queue, &catalog, day, now).await?)
+        let report = run_daily_scan(&self.store, &self.queue, &catalog, day, now).await?;
+        self.emit(now, &[("DailyScanCompleted", 1.0)]);
+        Ok(report)
     }
+
+    fn emit(&self, now: DateTime<Utc>, metrics: &[(&str, f64)]) {
+        if let Some(namespace) = &self.metrics_namespace {
+            println!("{}", embedded_metrics(namespace, now, metrics));
+        }
+    }
+}
+
+/// Days between the last completed scan and `day` that have no completed scan (0 when the
+/// previous day completed, when `day` is a backfill, or when nothing was ever scanned).
+pub fn days_missed(last: Option<NaiveDate>, day: NaiveDate) -> i64 {
+    match last {
+        Some(last) if last < day => (day - last).num_days() - 1,
+        _ => 0,
+    }
+}
+
+/// One CloudWatch embedded-metric-format line: Lambda's log pipeline turns it into metrics
+/// without a PutMetricData call (and its IAM permission).
+pub fn embedded_metrics(namespace: &str, now: DateTime<Utc>, metrics: &[(&str, f64)]) -> String {
+    let mut line = serde_json::json!({
+        "_aws": {
+            "Timestamp": now.timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": [[]],
+                "Metrics": metrics
+                    .iter()
+                    .map(|(name, _)| serde_json::json!({ "Name": name, "Unit": "Count" }))
+                    .collect::<Vec<_>>(),
+            }],
+        },
+    });
+    for (name, value) in metrics {
+        line[*name] = serde_json::json!(value);
+    }
+    line.to_string()
 }
 
 /// `functions/sender`: one SQS batch. Messages sent, already done or dead-lettered are
@@ -145,7 +229,7 @@ pub fn sender_policy(max_attempts: u32) -> DrainPolicy {
 }
 
 impl SenderFunction {
-    pub async fn handle(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         let mut response = SqsBatchResponse::default();
         for record in event.records {
             let id = record.message_id.clone().unwrap_or_default();
@@ -165,7 +249,6 @@ impl SenderFunction {
                 &self.line,
                 &self.pacer,
                 &message,
-                now,
                 &self.policy,
             )
             .await
@@ -184,5 +267,78 @@ impl SenderFunction {
             }
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    fn utc(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, 0, 0)
+            .single()
+            .expect("time")
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("date")
+    }
+
+    #[test]
+    fn the_schedule_names_the_day_even_when_the_run_is_late() {
+        // Due at 09:00 JST on Nov 22, retried after midnight JST: still Nov 22.
+        let late = utc(2026, 11, 22, 16);
+        let payload = json!({"scheduled_time": "2026-11-22T00:00:00Z"});
+        assert_eq!(scan_date(&payload, late).expect("date"), day(2026, 11, 22));
+        assert_eq!(
+            scan_date(&json!({}), late).expect("date"),
+            day(2026, 11, 23),
+            "without a schedule time, today"
+        );
+        assert_eq!(
+            scan_date(&json!({"date": "2026-11-20"}), late).expect("date"),
+            day(2026, 11, 20)
+        );
+        for bad in [
+            json!({"scheduled_time": "yesterday"}),
+            json!({"scheduled_time": "2026-11-22T00:00:00Z", "date": "2026-11-22"}),
+            json!({"scheduled": "2026-11-22T00:00:00Z"}),
+        ] {
+            assert!(
+                matches!(scan_date(&bad, late), Err(ScanFailure::BadPayload(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn missed_days_count_the_gap_since_the_last_completed_scan() {
+        assert_eq!(days_missed(Some(day(2026, 11, 21)), day(2026, 11, 22)), 0);
+        assert_eq!(days_missed(Some(day(2026, 11, 19)), day(2026, 11, 22)), 2);
+        assert_eq!(days_missed(Some(day(2026, 11, 22)), day(2026, 11, 22)), 0);
+        assert_eq!(
+            days_missed(Some(day(2026, 11, 25)), day(2026, 11, 22)),
+            0,
+            "a backfill"
+        );
+        assert_eq!(days_missed(None, day(2026, 11, 22)), 0, "a new deployment");
+    }
+
+    #[test]
+    fn metrics_are_cloudwatch_embedded_metric_format() {
+        let line = embedded_metrics(
+            "sukusuku/city",
+            utc(2026, 11, 22, 0),
+            &[("ScanDaysMissed", 2.0)],
+        );
+        let v: serde_json::Value = serde_json::from_str(&line).expect("json");
+        assert_eq!(v["ScanDaysMissed"], json!(2.0));
+        let directive = &v["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], json!("sukusuku/city"));
+        assert_eq!(directive["Metrics"][0]["Name"], json!("ScanDaysMissed"));
+        assert_eq!(directive["Dimensions"], json!([[]]));
+        assert_eq!(v["_aws"]["Timestamp"], json!(1_795_305_600_000i64));
     }
 }

@@ -1,9 +1,18 @@
-//! `POST /webhook`: size check, signature over the raw bytes, tolerant parsing, de-duplication
-//! by `webhookEventId`, the conversation, the store, then the reply. Answers 200 when every
-//! event was handled, 4xx for requests that are not LINE's, 5xx when the store failed so
-//! LINE redelivers — never 200 with a registration dropped.
+//! `POST /webhook`: size check, signature over the raw bytes, tolerant parsing (all before
+//! anything is read from the store), then per event the conversation, the change stored
+//! together with the event's `webhookEventId` in one atomic step, then the reply. Answers
+//! 200 when every event was handled, 4xx for requests that are not LINE's, 5xx when the
+//! store failed or was too slow so LINE redelivers — never 200 with a registration dropped.
+//!
+//! Exactly once: a redelivered event whose change was stored is recognised by its claim and
+//! skipped; one whose processing died before the store step (a crash, a timeout) finds no
+//! claim and is processed in full. There is no moment where the claim exists without the
+//! change.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::time::{Instant, timeout_at};
 
 use crate::catalog::Catalog;
 use crate::conversation::{self, Change, Incoming, Turn};
@@ -13,7 +22,7 @@ use crate::line::limits::MAX_WEBHOOK_BODY_BYTES;
 use crate::line::signature::ChannelSecret;
 use crate::line::webhook::{EventKind, Mode, Source, WebhookEvent, parse_callback};
 use crate::line::{LineApi, Message};
-use crate::store::{Store, StoreError};
+use crate::store::{EventClaim, Store, StoreError};
 
 pub struct WebhookContext<'a, S, L> {
     pub store: &'a S,
@@ -42,48 +51,115 @@ impl WebhookResponse {
 /// resident in between.
 const CONFLICT_ATTEMPTS: usize = 3;
 
+/// Every event's change must be stored within this time from the request's arrival, or the
+/// request answers 500 and LINE redelivers: an answer well inside LINE's 2 seconds beats a
+/// late 200 that LINE counts as failed anyway.
+pub const STORE_DEADLINE: Duration = Duration::from_millis(1200);
+/// Replies (after the change is stored) must be done by then; a late reply is dropped, the
+/// change stays.
+pub const REPLY_DEADLINE: Duration = Duration::from_millis(1700);
+
+/// A request that passed the size and signature checks, parsed: nothing has been read from
+/// the store yet.
+#[derive(Debug)]
+pub struct VerifiedRequest {
+    events: Vec<WebhookEvent>,
+}
+
+/// Size, signature and syntax: everything decided before any store access, so a forged or
+/// oversized request costs no database read.
+pub fn verify_request(
+    secret: &ChannelSecret,
+    signature: Option<&str>,
+    body: &[u8],
+) -> Result<VerifiedRequest, WebhookResponse> {
+    if body.len() > MAX_WEBHOOK_BODY_BYTES {
+        return Err(WebhookResponse::new(
+            413,
+            "request body is larger than 1 MiB",
+        ));
+    }
+    match signature {
+        Some(sig) if secret.verify(body, sig) => {}
+        Some(_) => {
+            return Err(WebhookResponse::new(
+                401,
+                "x-line-signature does not match the body",
+            ));
+        }
+        None => {
+            return Err(WebhookResponse::new(
+                401,
+                "x-line-signature header is missing",
+            ));
+        }
+    }
+    match parse_callback(body) {
+        Ok(events) => Ok(VerifiedRequest { events }),
+        Err(e) => Err(WebhookResponse::new(400, &e.to_string())),
+    }
+}
+
 pub async fn handle_webhook<S: Store, L: LineApi>(
     ctx: &WebhookContext<'_, S, L>,
     signature: Option<&str>,
     body: &[u8],
 ) -> WebhookResponse {
-    if body.len() > MAX_WEBHOOK_BODY_BYTES {
-        return WebhookResponse::new(413, "request body is larger than 1 MiB");
+    match verify_request(ctx.secret, signature, body) {
+        Ok(request) => handle_verified(ctx, request).await,
+        Err(refused) => refused,
     }
-    match signature {
-        Some(sig) if ctx.secret.verify(body, sig) => {}
-        Some(_) => return WebhookResponse::new(401, "x-line-signature does not match the body"),
-        None => return WebhookResponse::new(401, "x-line-signature header is missing"),
-    }
-    let events = match parse_callback(body) {
-        Ok(events) => events,
-        Err(e) => return WebhookResponse::new(400, &e.to_string()),
-    };
-    for event in &events {
-        if let Err(e) = handle_event(ctx, event).await {
-            tracing::error!(error = %e, "webhook event failed; asking LINE to redeliver");
-            return WebhookResponse::new(500, "temporarily unable to process the event");
+}
+
+/// Handles the events of a verified request under [`STORE_DEADLINE`] and [`REPLY_DEADLINE`].
+pub async fn handle_verified<S: Store, L: LineApi>(
+    ctx: &WebhookContext<'_, S, L>,
+    request: VerifiedRequest,
+) -> WebhookResponse {
+    let arrived = Instant::now();
+    for event in &request.events {
+        let stored = timeout_at(arrived + STORE_DEADLINE, handle_event(ctx, event)).await;
+        let replies = match stored {
+            Ok(Ok(replies)) => replies,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "webhook event failed; asking LINE to redeliver");
+                return WebhookResponse::new(500, "temporarily unable to process the event");
+            }
+            Err(_) => {
+                tracing::error!("webhook event not stored in time; asking LINE to redeliver");
+                return WebhookResponse::new(500, "timed out processing the event");
+            }
+        };
+        if let Some((token, messages)) = replies {
+            // The change is stored; a lost reply (expired token, LINE hiccup, too late) must
+            // not undo it.
+            match timeout_at(arrived + REPLY_DEADLINE, ctx.line.reply(&token, &messages)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "reply failed"),
+                Err(_) => tracing::warn!("reply dropped: no time left"),
+            }
         }
     }
     WebhookResponse::new(200, "ok")
 }
 
+/// Processes one event up to (and including) storing its change; returns the reply to send.
 async fn handle_event<S: Store, L: LineApi>(
     ctx: &WebhookContext<'_, S, L>,
     event: &WebhookEvent,
-) -> Result<(), StoreError> {
+) -> Result<Option<(String, Vec<Message>)>, StoreError> {
     if event.mode == Mode::Standby {
-        return Ok(());
+        return Ok(None);
     }
     let user = match (&event.source, &event.kind) {
         (Source::User(user), _) => user,
         (Source::Group, EventKind::Join) => {
-            if let Some(token) = &event.reply_token {
-                send_reply(ctx.line, token, &conversation::group_notice()).await;
-            }
-            return Ok(());
+            return Ok(event
+                .reply_token
+                .clone()
+                .map(|token| (token, conversation::group_notice())));
         }
-        _ => return Ok(()),
+        _ => return Ok(None),
     };
     let incoming = match &event.kind {
         EventKind::Follow { unblocked } => Incoming::Follow {
@@ -96,42 +172,36 @@ async fn handle_event<S: Store, L: LineApi>(
             date: params.get("date").map(String::as_str),
         },
         EventKind::OtherMessage(kind) => Incoming::OtherMessage(kind),
-        EventKind::Join | EventKind::Unknown(_) => return Ok(()),
+        EventKind::Join | EventKind::Unknown(_) => return Ok(None),
     };
-    if let Some(id) = &event.webhook_event_id
-        && !ctx.store.claim_event(id, ctx.now).await?
-    {
-        tracing::info!(
-            redelivery = event.is_redelivery,
-            "duplicate webhook event skipped"
-        );
-        return Ok(());
-    }
-    match apply_turn(ctx, user, event.timestamp_ms, incoming).await {
-        Ok(replies) => {
-            if let (Some(token), false) = (&event.reply_token, replies.is_empty()) {
-                send_reply(ctx.line, token, &replies).await;
-            }
-            Ok(())
+    let claim = event.webhook_event_id.as_ref().map(|id| EventClaim {
+        event_id: id.clone(),
+        now: ctx.now,
+    });
+    match apply_turn(ctx, user, event.timestamp_ms, incoming, claim.as_ref()).await {
+        Ok(replies) => Ok(match (&event.reply_token, replies.is_empty()) {
+            (Some(token), false) => Some((token.clone(), replies)),
+            _ => None,
+        }),
+        Err(StoreError::DuplicateEvent) => {
+            tracing::info!(
+                redelivery = event.is_redelivery,
+                "duplicate webhook event skipped"
+            );
+            Ok(None)
         }
-        Err(e) => {
-            if let Some(id) = &event.webhook_event_id
-                && let Err(release) = ctx.store.release_event(id).await
-            {
-                tracing::error!(error = %release, "could not release a failed event claim");
-            }
-            Err(e)
-        }
+        Err(e) => Err(e),
     }
 }
 
-/// Runs one conversation turn and stores its result, redoing it if the resident changed
-/// concurrently. Returns the replies to send.
+/// Runs one conversation turn and stores its result with the event's claim, redoing it if
+/// the resident changed concurrently. Returns the replies to send.
 async fn apply_turn<S: Store, L>(
     ctx: &WebhookContext<'_, S, L>,
     user: &UserId,
     timestamp_ms: i64,
     incoming: Incoming<'_>,
+    claim: Option<&EventClaim>,
 ) -> Result<Vec<Message>, StoreError> {
     let turn = Turn {
         user_id: user,
@@ -144,22 +214,20 @@ async fn apply_turn<S: Store, L>(
         attempt += 1;
         let resident = ctx.store.resident(user).await?;
         let response = conversation::respond(&turn, resident.as_ref(), incoming.clone());
-        let stored = match &response.change {
-            Change::Keep => Ok(()),
-            Change::Save(r) => ctx.store.save_resident(r).await.map(|_| ()),
-            Change::Delete => ctx.store.delete_resident(user).await.map(|_| ()),
+        let stored = match (&response.change, claim) {
+            (Change::Keep, None) => Ok(()),
+            (Change::Keep, Some(claim)) => match ctx.store.claim_event(claim).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(StoreError::DuplicateEvent),
+                Err(e) => Err(e),
+            },
+            (Change::Save(r), claim) => ctx.store.save_resident(r, claim).await.map(|_| ()),
+            (Change::Delete, claim) => ctx.store.delete_resident(user, claim).await.map(|_| ()),
         };
         match stored {
             Ok(()) => return Ok(response.replies),
             Err(StoreError::Conflict) if attempt < CONFLICT_ATTEMPTS => continue,
             Err(e) => return Err(e),
         }
-    }
-}
-
-async fn send_reply<L: LineApi>(line: &L, token: &str, messages: &[Message]) {
-    // The change is stored; a lost reply (expired token, LINE hiccup) must not undo it.
-    if let Err(e) = line.reply(token, messages).await {
-        tracing::warn!(error = %e, "reply failed");
     }
 }
