@@ -1,8 +1,8 @@
 //! A fake LINE Messaging API on 127.0.0.1: records every request, rejects (400) and reports
-//! any that breaks the spec, answers 409 to a reused `X-Line-Retry-Key` as LINE does, and
-//! fails the next sends with chosen statuses.
+//! any that breaks the spec, answers 401 to a token it does not (or no longer) accept and
+//! 409 to a reused `X-Line-Retry-Key` as LINE does, and refuses the next sends as told.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use serde_json::{Value, json};
+use shared::line::client::contract::Refusal;
 
 use crate::spec::check_request;
 
@@ -19,6 +20,8 @@ use crate::spec::check_request;
 pub struct Received {
     pub path: String,
     pub retry_key: Option<String>,
+    /// The bearer token it carried.
+    pub token: Option<String>,
     pub body: Value,
     /// What the fake answered.
     pub status: u16,
@@ -28,12 +31,14 @@ pub struct Received {
 struct Inner {
     received: Vec<Received>,
     violations: Vec<String>,
-    failures: VecDeque<u16>,
-    accepted_keys: HashSet<String>,
+    failures: VecDeque<Refusal>,
+    /// Retry key → the request id LINE gave it.
+    accepted_keys: HashMap<String, String>,
+    /// Channel access tokens that are valid now.
+    tokens: HashSet<String>,
 }
 
 struct Shared {
-    token: String,
     inner: Mutex<Inner>,
 }
 
@@ -50,8 +55,10 @@ fn lock(s: &Shared) -> std::sync::MutexGuard<'_, Inner> {
 impl FakeLine {
     pub async fn start(token: &str) -> FakeLine {
         let shared = Arc::new(Shared {
-            token: token.to_string(),
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Inner {
+                tokens: HashSet::from([token.to_string()]),
+                ..Inner::default()
+            }),
         });
         let app = Router::new()
             .route("/v2/bot/message/{kind}", post(message))
@@ -72,9 +79,28 @@ impl FakeLine {
         }
     }
 
-    /// The next push/multicast requests are answered with these statuses, in order.
+    /// The next push/multicast requests are answered with these statuses, in order (429
+    /// as a rate limit with `Retry-After: 2`).
     pub fn fail_next_sends(&self, statuses: &[u16]) {
-        lock(&self.shared).failures.extend(statuses);
+        let refusals = statuses.iter().map(|&status| {
+            if status == 429 {
+                Refusal::too_many_requests(Some(std::time::Duration::from_secs(2)))
+            } else {
+                Refusal::new(status, "simulated failure")
+            }
+        });
+        lock(&self.shared).failures.extend(refusals);
+    }
+
+    /// The next push/multicast request is answered with exactly this status, body message
+    /// and `Retry-After`.
+    pub fn refuse_next_send(&self, refusal: Refusal) {
+        lock(&self.shared).failures.push_back(refusal);
+    }
+
+    /// From now on only these channel access tokens are valid (a rotation); others get 401.
+    pub fn accept_only_tokens(&self, tokens: &[&str]) {
+        lock(&self.shared).tokens = tokens.iter().map(|t| t.to_string()).collect();
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -193,11 +219,15 @@ async fn message(
             .map(str::to_string)
     };
     let retry_key = header("x-line-retry-key");
+    let bearer = header("authorization")
+        .and_then(|v| v.strip_prefix("Bearer ").map(str::to_string))
+        .filter(|t| !t.is_empty());
     let mut inner = lock(&shared);
     let record = |inner: &mut Inner, body: Value, status: u16| {
         inner.received.push(Received {
             path: path.clone(),
             retry_key: retry_key.clone(),
+            token: bearer.clone(),
             body,
             status,
         });
@@ -211,13 +241,25 @@ async fn message(
             axum::Json(json!({"message": "The request body has 1 error(s)"})),
         );
     };
+    if let Some(token) = &bearer
+        && !inner.tokens.contains(token)
+    {
+        record(&mut inner, json_body, 401);
+        return (
+            StatusCode::UNAUTHORIZED,
+            HeaderMap::new(),
+            axum::Json(
+                json!({"message": "Authentication failed. Confirm that the access token in the authorization header is valid."}),
+            ),
+        );
+    }
     let problems = check_request(
         &path,
         header("authorization").as_deref(),
         header("content-type").as_deref(),
         retry_key.as_deref(),
         &json_body,
-        &shared.token,
+        bearer.as_deref().unwrap_or_default(),
     );
     if !problems.is_empty() {
         inner
@@ -230,29 +272,36 @@ async fn message(
             axum::Json(json!({"message": problems.join("; ")})),
         );
     }
+    let request_id = format!("req-{:08x}", inner.received.len());
     if kind != "reply" {
-        if let Some(status) = inner.failures.pop_front() {
-            record(&mut inner, json_body, status);
-            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let Some(refusal) = inner.failures.pop_front() {
+            record(&mut inner, json_body, refusal.status);
+            let code =
+                StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let mut headers = HeaderMap::new();
-            if status == 429 {
-                headers.insert("retry-after", axum::http::HeaderValue::from_static("2"));
+            if let Some(after) = refusal.retry_after {
+                headers.insert("retry-after", after.as_secs().into());
             }
             return (
                 code,
                 headers,
-                axum::Json(json!({"message": "simulated failure"})),
+                axum::Json(json!({"message": refusal.message})),
             );
         }
-        if let Some(key) = &retry_key
-            && !inner.accepted_keys.insert(key.clone())
-        {
-            record(&mut inner, json_body, 409);
-            return (
-                StatusCode::CONFLICT,
-                HeaderMap::new(),
-                axum::Json(json!({"message": "The retry key is already accepted"})),
-            );
+        if let Some(key) = &retry_key {
+            if let Some(accepted) = inner.accepted_keys.get(key).cloned() {
+                record(&mut inner, json_body, 409);
+                let mut headers = HeaderMap::new();
+                if let Ok(v) = accepted.parse() {
+                    headers.insert("x-line-accepted-request-id", v);
+                }
+                return (
+                    StatusCode::CONFLICT,
+                    headers,
+                    axum::Json(json!({"message": "The retry key is already accepted"})),
+                );
+            }
+            inner.accepted_keys.insert(key.clone(), request_id.clone());
         }
     }
     record(&mut inner, json_body, 200);
@@ -261,5 +310,9 @@ async fn message(
     } else {
         json!({"sentMessages": [{"id": "461230966842064897"}]})
     };
-    (StatusCode::OK, HeaderMap::new(), axum::Json(response))
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = request_id.parse() {
+        headers.insert("x-line-request-id", v);
+    }
+    (StatusCode::OK, headers, axum::Json(response))
 }

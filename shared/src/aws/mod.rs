@@ -19,6 +19,7 @@ use tokio::sync::RwLock;
 
 use crate::catalog::Catalog;
 use crate::line::signature::ChannelSecret;
+use crate::line::{AccessTokenSource, LineError, TokenFuture};
 pub use dynamo::DynamoStore;
 pub use sqs::SqsQueue;
 
@@ -136,20 +137,36 @@ impl LineCredentials {
         token_name: &str,
     ) -> Result<LineCredentials, ConfigError> {
         let ssm = aws_sdk_ssm::Client::new(config);
-        let out = ssm
-            .get_parameters()
-            .names(secret_name)
-            .names(token_name)
-            .with_decryption(true)
-            .send()
-            .await
-            .map_err(|e| {
-                ConfigError::Parameters(aws_sdk_ssm::error::DisplayErrorContext(&e).to_string())
-            })?;
-        let value = |name: &str| {
+        let values = secure_strings(&ssm, &[secret_name, token_name]).await?;
+        let [secret, access_token] = <[String; 2]>::try_from(values)
+            .map_err(|_| ConfigError::Parameters("expected two values".to_string()))?;
+        Ok(LineCredentials {
+            secret: ChannelSecret::new(secret),
+            access_token,
+        })
+    }
+}
+
+/// The values of SecureString parameters, in the order of `names`; one GetParameters call.
+async fn secure_strings(
+    ssm: &aws_sdk_ssm::Client,
+    names: &[&str],
+) -> Result<Vec<String>, ConfigError> {
+    let out = ssm
+        .get_parameters()
+        .set_names(Some(names.iter().map(|n| n.to_string()).collect()))
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| {
+            ConfigError::Parameters(aws_sdk_ssm::error::DisplayErrorContext(&e).to_string())
+        })?;
+    names
+        .iter()
+        .map(|name| {
             out.parameters()
                 .iter()
-                .find(|p| p.name() == Some(name))
+                .find(|p| p.name() == Some(*name))
                 .and_then(|p| p.value())
                 .filter(|v| !v.trim().is_empty())
                 .map(str::to_string)
@@ -158,10 +175,43 @@ impl LineCredentials {
                         "parameter {name} does not exist or is empty; create it as a SecureString"
                     ))
                 })
-        };
-        Ok(LineCredentials {
-            secret: ChannelSecret::new(value(secret_name)?),
-            access_token: value(token_name)?,
+        })
+        .collect()
+}
+
+/// The channel access token's SSM parameter, read again when LINE refuses the token in use
+/// (it was rotated or reissued): `HttpLineApi::builder(..).reread_token_from(..)`.
+pub struct SsmAccessToken {
+    ssm: aws_sdk_ssm::Client,
+    name: String,
+}
+
+impl SsmAccessToken {
+    pub fn new(config: &SdkConfig, parameter_name: &str) -> SsmAccessToken {
+        SsmAccessToken {
+            ssm: aws_sdk_ssm::Client::new(config),
+            name: parameter_name.to_string(),
+        }
+    }
+
+    /// The parameter named by `LINE_CHANNEL_ACCESS_TOKEN_PARAM`, as [`LineCredentials::from_ssm`].
+    pub fn from_env(config: &SdkConfig) -> Result<SsmAccessToken, ConfigError> {
+        Ok(SsmAccessToken::new(
+            config,
+            &required("LINE_CHANNEL_ACCESS_TOKEN_PARAM")?,
+        ))
+    }
+}
+
+impl AccessTokenSource for SsmAccessToken {
+    fn read(&self) -> TokenFuture<'_> {
+        Box::pin(async move {
+            let mut values = secure_strings(&self.ssm, &[&self.name])
+                .await
+                .map_err(|e| LineError::TokenUnavailable(e.to_string()))?;
+            values
+                .pop()
+                .ok_or_else(|| LineError::TokenUnavailable(format!("{} has no value", self.name)))
         })
     }
 }

@@ -7,5 +7,8 @@ pub mod message;
 pub mod signature;
 pub mod webhook;
 
-pub use client::{Accepted, HttpLineApi, LineApi, LineCall, LineError, MemoryLineApi, RetryKey};
+pub use client::{
+    Accepted, AccessTokenSource, HttpLineApi, HttpLineApiBuilder, LineApi, LineCall, LineError,
+    MemoryLineApi, RetryKey, TokenFuture,
+};
 pub use message::{Action, Message, QuickReply, QuickReplyItem, Template};

@@ -1,0 +1,252 @@
+//! The real client: HTTPS to `$LINE_API_BASE/v2/bot/message/...` with the channel access
+//! token. A 401 makes it read the token again from its [`AccessTokenSource`] (if it has one)
+//! and repeat the call once; every call is bounded by a total timeout chosen per kind of
+//! call, so a webhook's reply can be held well inside LINE's 2 seconds while the sender
+//! keeps a patient one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::token::{AccessToken, AccessTokenSource};
+use super::{Accepted, LineApi, LineError, RetryKey, check_request};
+use crate::domain::UserId;
+use crate::line::message::Message;
+
+/// LINE answers in well under a second; a stuck call must not hold a reply token or a
+/// queue message for long.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct HttpLineApi {
+    client: reqwest::Client,
+    base: String,
+    token: Arc<AccessToken>,
+    reply_timeout: Duration,
+    send_timeout: Duration,
+}
+
+/// Settings for [`HttpLineApi`] beyond the base URL and the token.
+pub struct HttpLineApiBuilder {
+    base: String,
+    token: String,
+    source: Option<Box<dyn AccessTokenSource>>,
+    connect_timeout: Duration,
+    reply_timeout: Duration,
+    send_timeout: Duration,
+}
+
+impl HttpLineApiBuilder {
+    /// Where to read the token again when LINE refuses it (401). Without one, a 401 is final.
+    pub fn reread_token_from(mut self, source: impl AccessTokenSource + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// Time to open a connection (default 3 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Total time for one reply call, a token re-read and its repeat included (default 10 s).
+    pub fn reply_timeout(mut self, timeout: Duration) -> Self {
+        self.reply_timeout = timeout;
+        self
+    }
+
+    /// Total time for one push or multicast call, as for replies (default 10 s).
+    pub fn send_timeout(mut self, timeout: Duration) -> Self {
+        self.send_timeout = timeout;
+        self
+    }
+
+    pub fn build(self) -> Result<HttpLineApi, LineError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .build()
+            .map_err(|e| LineError::Transport(e.to_string()))?;
+        Ok(HttpLineApi {
+            client,
+            base: self.base.trim_end_matches('/').to_string(),
+            token: Arc::new(AccessToken::new(&self.token, self.source)),
+            reply_timeout: self.reply_timeout,
+            send_timeout: self.send_timeout,
+        })
+    }
+}
+
+impl HttpLineApi {
+    /// A client with a fixed token and the default timeouts.
+    pub fn new(base: &str, access_token: &str) -> Result<HttpLineApi, LineError> {
+        HttpLineApi::builder(base, access_token).build()
+    }
+
+    pub fn builder(base: &str, access_token: &str) -> HttpLineApiBuilder {
+        HttpLineApiBuilder {
+            base: base.to_string(),
+            token: access_token.to_string(),
+            source: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            reply_timeout: DEFAULT_CALL_TIMEOUT,
+            send_timeout: DEFAULT_CALL_TIMEOUT,
+        }
+    }
+
+    /// Opens the TLS connection during a function's init with a harmless read
+    /// (`GET /v2/bot/info`), so the first reply of a cold start does not pay for it.
+    /// Failures are only logged: the real calls report their own errors.
+    pub async fn warm(&self) {
+        let result = self
+            .client
+            .get(format!("{}/v2/bot/info", self.base))
+            .bearer_auth(&*self.token.current())
+            .timeout(self.send_timeout)
+            .send()
+            .await;
+        match result {
+            Ok(r) if r.status().is_success() => {}
+            Ok(r) => tracing::warn!(
+                status = r.status().as_u16(),
+                "LINE bot info answered an error; check the access token"
+            ),
+            Err(e) => tracing::warn!(error = %e, "LINE is not reachable yet"),
+        }
+    }
+
+    /// One call within `timeout`: a refused token is read again once and the call repeated.
+    async fn call(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+        retry_key: Option<&RetryKey>,
+        timeout: Duration,
+    ) -> Result<Accepted, LineError> {
+        let attempt = async {
+            let token = self.token.current();
+            match self.post(path, &body, retry_key, &token).await {
+                Err(e) if e.is_unauthorized() => match self.token.renew(&token).await? {
+                    // LINE did not accept the refused request, so the retry key is unused.
+                    Some(fresh) => self.post(path, &body, retry_key, &fresh).await,
+                    None => Err(e),
+                },
+                other => other,
+            }
+        };
+        tokio::time::timeout(timeout, attempt)
+            .await
+            .unwrap_or_else(|_| {
+                Err(LineError::Transport(format!(
+                    "timed out: no answer within {} ms",
+                    timeout.as_millis()
+                )))
+            })
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        retry_key: Option<&RetryKey>,
+        token: &str,
+    ) -> Result<Accepted, LineError> {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(body);
+        if let Some(key) = retry_key {
+            request = request.header("X-Line-Retry-Key", key.as_str());
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| LineError::Transport(without_url(e)))?;
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(Accepted::Now);
+        }
+        if status == 409 && retry_key.is_some() {
+            return Ok(Accepted::Earlier);
+        }
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let text = response.text().await.unwrap_or_default();
+        let message = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| {
+                v.get("message")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| text.chars().take(200).collect());
+        Err(LineError::Status {
+            status,
+            message,
+            retry_after,
+        })
+    }
+}
+
+/// reqwest errors can carry the URL; keep messages free of anything but the cause.
+fn without_url(e: reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    format!("{kind}: {}", e.without_url())
+}
+
+impl LineApi for HttpLineApi {
+    async fn reply(&self, reply_token: &str, messages: &[Message]) -> Result<(), LineError> {
+        check_request(messages, None)?;
+        let body = json!({"replyToken": reply_token, "messages": messages});
+        self.call("/v2/bot/message/reply", body, None, self.reply_timeout)
+            .await
+            .map(|_| ())
+    }
+
+    async fn push(
+        &self,
+        to: &UserId,
+        messages: &[Message],
+        retry_key: &RetryKey,
+    ) -> Result<Accepted, LineError> {
+        check_request(messages, None)?;
+        let body = json!({"to": to.as_str(), "messages": messages});
+        self.call(
+            "/v2/bot/message/push",
+            body,
+            Some(retry_key),
+            self.send_timeout,
+        )
+        .await
+    }
+
+    async fn multicast(
+        &self,
+        to: &[UserId],
+        messages: &[Message],
+        retry_key: &RetryKey,
+    ) -> Result<Accepted, LineError> {
+        check_request(messages, Some(to))?;
+        let ids: Vec<&str> = to.iter().map(UserId::as_str).collect();
+        let body = json!({"to": ids, "messages": messages});
+        self.call(
+            "/v2/bot/message/multicast",
+            body,
+            Some(retry_key),
+            self.send_timeout,
+        )
+        .await
+    }
+}

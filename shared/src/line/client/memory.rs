@@ -1,0 +1,149 @@
+//! In-memory LINE: records every accepted call, answers like LINE does to a reused retry
+//! key (409, i.e. [`Accepted::Earlier`]), and fails the next calls with errors queued by
+//! [`MemoryLineApi::fail_next`]. Those helpers are on the struct, not on [`LineApi`].
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Mutex;
+
+use super::{Accepted, LineApi, LineError, RetryKey, check_request};
+use crate::domain::UserId;
+use crate::line::message::Message;
+
+/// One call accepted by [`MemoryLineApi`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineCall {
+    Reply {
+        reply_token: String,
+        messages: Vec<Message>,
+    },
+    Push {
+        to: UserId,
+        messages: Vec<Message>,
+        retry_key: String,
+    },
+    Multicast {
+        to: Vec<UserId>,
+        messages: Vec<Message>,
+        retry_key: String,
+    },
+}
+
+#[derive(Default)]
+pub struct MemoryLineApi {
+    calls: Mutex<Vec<LineCall>>,
+    failures: Mutex<VecDeque<LineError>>,
+    accepted_keys: Mutex<HashSet<String>>,
+}
+
+impl MemoryLineApi {
+    pub fn new() -> MemoryLineApi {
+        MemoryLineApi::default()
+    }
+
+    /// The next call (of any kind) fails with `error`; queued errors are used in order.
+    pub fn fail_next(&self, error: LineError) {
+        lock(&self.failures).push_back(error);
+    }
+
+    pub fn calls(&self) -> Vec<LineCall> {
+        lock(&self.calls).clone()
+    }
+
+    pub fn take_calls(&self) -> Vec<LineCall> {
+        std::mem::take(&mut *lock(&self.calls))
+    }
+
+    fn record(&self, call: LineCall, key: Option<&RetryKey>) -> Result<Accepted, LineError> {
+        // A refused request does not use up its retry key, as on LINE.
+        if let Some(error) = lock(&self.failures).pop_front() {
+            return Err(error);
+        }
+        if let Some(key) = key
+            && !lock(&self.accepted_keys).insert(key.as_str().to_string())
+        {
+            return Ok(Accepted::Earlier);
+        }
+        lock(&self.calls).push(call);
+        Ok(Accepted::Now)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic elsewhere must not wedge the test double.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl LineApi for MemoryLineApi {
+    async fn reply(&self, reply_token: &str, messages: &[Message]) -> Result<(), LineError> {
+        check_request(messages, None)?;
+        let call = LineCall::Reply {
+            reply_token: reply_token.to_string(),
+            messages: messages.to_vec(),
+        };
+        self.record(call, None).map(|_| ())
+    }
+
+    async fn push(
+        &self,
+        to: &UserId,
+        messages: &[Message],
+        retry_key: &RetryKey,
+    ) -> Result<Accepted, LineError> {
+        check_request(messages, None)?;
+        let call = LineCall::Push {
+            to: to.clone(),
+            messages: messages.to_vec(),
+            retry_key: retry_key.as_str().to_string(),
+        };
+        self.record(call, Some(retry_key))
+    }
+
+    async fn multicast(
+        &self,
+        to: &[UserId],
+        messages: &[Message],
+        retry_key: &RetryKey,
+    ) -> Result<Accepted, LineError> {
+        check_request(messages, Some(to))?;
+        let call = LineCall::Multicast {
+            to: to.to_vec(),
+            messages: messages.to_vec(),
+            retry_key: retry_key.as_str().to_string(),
+        };
+        self.record(call, Some(retry_key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::line::client::contract::{self, LineHarness, Refusal};
+
+    impl LineHarness for MemoryLineApi {
+        type Api = MemoryLineApi;
+
+        fn api(&self) -> &MemoryLineApi {
+            self
+        }
+
+        fn refuse_next_send(&self, refusal: Refusal) {
+            self.fail_next(refusal.as_error());
+        }
+
+        fn accepted_sends(&self) -> usize {
+            self.calls()
+                .iter()
+                .filter(|c| !matches!(c, LineCall::Reply { .. }))
+                .count()
+        }
+
+        fn accepted_replies(&self) -> usize {
+            self.calls().len() - self.accepted_sends()
+        }
+    }
+
+    #[tokio::test]
+    async fn memory_line_meets_the_line_contract() {
+        contract::run_all(|| async { MemoryLineApi::new() }).await;
+    }
+}
