@@ -104,17 +104,33 @@ async fn concurrent_saves_of_one_resident_lose_nothing_on_dynamodb() {
         .expect("create");
     // Eight writers each add a child with read-modify-write; the version condition makes
     // losers re-read, so all eight children end up stored with their anchor entries.
+    // The reads race freely, so most saves carry a stale version. The transactions
+    // themselves take turns: moto's TransactWriteItems is not isolated (a failing one
+    // restores a whole-table copy taken when it started, undoing writes that finished in
+    // between), which DynamoDB's are.
+    let turns = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+    let conflicts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for day in 1..=8u32 {
         let store = store.clone();
         let user = user.clone();
+        let turns = turns.clone();
+        let conflicts = conflicts.clone();
         tasks.push(tokio::spawn(async move {
             for _ in 0..40 {
                 let mut r = store.resident(&user).await.expect("read").expect("exists");
                 r.add_child(chrono::NaiveDate::from_ymd_opt(2026, 1, day).expect("date"));
-                match store.save_resident(&r, None).await {
+                tokio::task::yield_now().await;
+                let saved = {
+                    let _turn = turns.lock().await;
+                    store.save_resident(&r, None).await
+                };
+                match saved {
                     Ok(_) => return true,
-                    Err(StoreError::Conflict) => continue,
+                    Err(StoreError::Conflict) => {
+                        conflicts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        continue;
+                    }
                     Err(e) => panic!("unexpected store error: {e}"),
                 }
             }
@@ -124,6 +140,10 @@ async fn concurrent_saves_of_one_resident_lose_nothing_on_dynamodb() {
     for t in tasks {
         assert!(t.await.expect("task"), "a writer gave up");
     }
+    assert!(
+        conflicts.load(std::sync::atomic::Ordering::Relaxed) > 0,
+        "the writers never raced"
+    );
     let r = store.resident(&user).await.expect("read").expect("exists");
     assert_eq!(r.children.len(), 8);
     assert_eq!(r.version, 9);

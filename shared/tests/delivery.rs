@@ -411,3 +411,20 @@ async fn a_stop_between_scan_and_send_sends_nothing() {
     assert_eq!(w.delivered(), vec![(user(2), "1週間誕生日".to_string())]);
     assert!(!w.store.dump().contains(user(1).as_str()));
 }
+
+/// LINE's "monthly limit reached" is not a rate limit: retrying five times cannot help, so
+/// the job goes to the dead-letter queue with that reason on its first attempt.
+#[tokio::test]
+async fn a_monthly_limit_refusal_is_dead_lettered_at_once() {
+    let w = World::new();
+    w.child(1, &["2026-03-01"]).await;
+    w.line.fail_next(LineError::Status {
+        status: 429,
+        message: "You have reached your monthly limit.".into(),
+        retry_after: None,
+    });
+    let (_, sent) = w.day("2026-03-08").await;
+    assert_eq!((sent.sent, sent.retries, sent.dead_lettered), (0, 0, 1));
+    let dead = w.queue.dead_lettered().await.expect("dead letters");
+    assert!(dead[0].1.contains("monthly limit"), "{}", dead[0].1);
+}
