@@ -185,20 +185,22 @@ async fn development_routes_are_only_on_the_development_listener() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn serve_with_dev_addr(dev_addr: &str) -> std::process::Output {
+/// Runs `sukusuku serve` with `dev_addr` and the given LINE environment. A refusal is
+/// immediate; a server that started anyway is stopped after five seconds, and the caller's
+/// assertions on the exit status then fail.
+fn serve_briefly(dev_addr: &str, env: &[(&str, &str)]) -> std::process::Output {
     let mut child = Command::new(binary())
         .args(["serve", "--addr", &format!("127.0.0.1:{}", free_port())])
         .args(["--dev-addr", dev_addr, "--catalog"])
         .arg(example_catalog())
         .env_remove("LINE_CHANNEL_ACCESS_TOKEN")
         .env_remove("LINE_CHANNEL_SECRET")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("run sukusuku");
-    // A refusal is immediate; a server that started anyway is stopped after a while, and
-    // the test then fails on its exit status.
     for _ in 0..100 {
         if let Ok(Some(_)) = child.try_wait() {
             return child.wait_with_output().expect("output");
@@ -210,9 +212,25 @@ fn serve_with_dev_addr(dev_addr: &str) -> std::process::Output {
 }
 
 #[test]
+fn an_access_token_without_its_channel_secret_is_refused() {
+    let dev = format!("127.0.0.1:{}", free_port());
+    let out = serve_briefly(&dev, &[("LINE_CHANNEL_ACCESS_TOKEN", "t")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && out.status.code().is_some(),
+        "{:?} {stderr}",
+        out.status
+    );
+    assert!(
+        stderr.contains("LINE_CHANNEL_SECRET is not set"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_non_loopback_development_address_is_refused() {
     for public in ["0.0.0.0:0", "[::]:0", "192.0.2.10:8081"] {
-        let out = serve_with_dev_addr(public);
+        let out = serve_briefly(public, &[]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             !out.status.success() && out.status.code().is_some(),
