@@ -145,8 +145,21 @@ fn preview_rejects_bad_arguments_by_name() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("after --to"));
 }
 
+/// Built without `--features aws` (the README's run command), an AWS command says how to
+/// get it instead of failing obscurely. `scripts/test.sh` runs this file both ways.
+#[cfg(not(feature = "aws"))]
+#[test]
+fn aws_commands_name_the_feature_they_need() {
+    let out = sukusuku(&["catalog", "publish", &example(), "--table", "t"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("without the `aws` feature"), "{err}");
+    assert!(err.contains("--features aws"), "{err}");
+}
+
 /// `sukusuku catalog publish` against a table on moto, with the AWS settings a DevOps
 /// engineer would have in the environment.
+#[cfg(feature = "aws")]
 #[tokio::test]
 async fn catalog_publish_validates_then_goes_live() {
     use shared::aws::testing::{moto_config, moto_endpoint, unique_name};
