@@ -58,6 +58,7 @@ pub fn publish(path: &Path, table: &str) -> anyhow::Result<()> {
 #[cfg(not(feature = "aws"))]
 pub fn publish(_path: &Path, _table: &str) -> anyhow::Result<()> {
     Err(anyhow!(
-        "this sukusuku was built without AWS support (--no-default-features); rebuild it with the default features to publish"
+        "`catalog publish` talks to AWS, and this sukusuku was built without the `aws` feature; \
+         run it as `cargo run --release -p sukusuku --features aws -- catalog publish …`"
     ))
 }

@@ -2,6 +2,7 @@
 //! `catalog check`). Thin: argument parsing here, the work in `shared` and the modules below.
 
 mod catalog_file;
+mod local_line;
 mod preview;
 mod serve;
 
@@ -28,10 +29,17 @@ enum Command {
     /// Run the webhook, the daily 09:00 (Asia/Tokyo) scan and the sender on an embedded store.
     ///
     /// Environment: LINE_CHANNEL_SECRET, LINE_CHANNEL_ACCESS_TOKEN, LINE_API_BASE
-    /// (default https://api.line.me).
+    /// (default https://api.line.me). Without LINE_CHANNEL_ACCESS_TOKEN, serve runs in local
+    /// mode: nothing goes to LINE; every reply, push and multicast is printed instead (and
+    /// kept in DIR/outbox.jsonl), and LINE_CHANNEL_SECRET defaults to `sukusuku-local`.
     Serve {
+        /// The public listener, the one LINE reaches: POST /webhook and GET /healthz only.
         #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
         addr: SocketAddr,
+        /// The development listener (POST /dev/daily?date=YYYY-MM-DD). Loopback only: never
+        /// forward it through a proxy.
+        #[arg(long, default_value = serve::DEFAULT_DEV_ADDR, value_name = "HOST:PORT")]
+        dev_addr: serve::DevAddr,
         #[arg(long, value_name = "FILE")]
         catalog: PathBuf,
         /// Keep residents here across restarts (without it, data lives in memory only).
@@ -98,9 +106,15 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve {
             addr,
+            dev_addr,
             catalog,
             data,
-        } => serve::run(addr, &catalog, data.as_deref()),
+        } => serve::run(serve::ServeArgs {
+            addr,
+            dev_addr,
+            catalog: &catalog,
+            data: data.as_deref(),
+        }),
         Command::Preview(args) => preview::run(&args),
         Command::Catalog {
             command: CatalogCommand::Check { file, catalog },

@@ -2,8 +2,10 @@
 //! the embedded store and the in-process queue — the same handlers the Lambda functions run.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
@@ -20,23 +22,74 @@ use shared::dates::{add_days, parse_ymd, tokyo_date, tokyo_instant};
 use shared::handlers::scan::{ScanReport, run_daily_scan};
 use shared::handlers::send::{DrainPolicy, DrainReport, drain};
 use shared::handlers::webhook::{WebhookContext, handle_webhook};
-use shared::line::HttpLineApi;
 use shared::line::limits::{MAX_WEBHOOK_BODY_BYTES, MULTICAST_REQUESTS_PER_SECOND};
 use shared::line::signature::ChannelSecret;
+use shared::line::{HttpLineApi, LineApi};
 use shared::pacer::Pacer;
 use shared::queue::MemoryQueue;
 use shared::store::LocalStore;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
 
 use crate::catalog_file;
+use crate::local_line::{self, LocalLineApi};
 
 /// The daily run goes out at this hour, Asia/Tokyo.
 const DAILY_HOUR: u32 = 9;
 
-struct App {
+/// Where the development routes listen unless `--dev-addr` says otherwise.
+pub const DEFAULT_DEV_ADDR: &str = "127.0.0.1:8081";
+
+/// Local mode's channel secret when `LINE_CHANNEL_SECRET` is not set. It is public, which is
+/// fine: local mode sends nothing to LINE, and signatures are still checked, so requests are
+/// built exactly as LINE builds them.
+pub const LOCAL_CHANNEL_SECRET: &str = "sukusuku-local";
+
+/// The address of the development listener (`/dev/*`). Only a loopback address parses:
+/// anyone who can reach `/dev/daily` can send tomorrow's notices today, and then they never
+/// arrive on the right day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DevAddr(SocketAddr);
+
+impl FromStr for DevAddr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<DevAddr, String> {
+        let addr: SocketAddr = s
+            .parse()
+            .map_err(|_| format!("`{s}` is not HOST:PORT (e.g. {DEFAULT_DEV_ADDR})"))?;
+        if addr.ip().to_canonical().is_loopback() {
+            Ok(DevAddr(addr))
+        } else {
+            Err(format!(
+                "{} is not a loopback address. The development routes (/dev/daily) run days \
+                 early and must not be reachable from other machines; use 127.0.0.1 or [::1], \
+                 e.g. {DEFAULT_DEV_ADDR}",
+                addr.ip()
+            ))
+        }
+    }
+}
+
+impl fmt::Display for DevAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+pub struct ServeArgs<'a> {
+    /// The public listener: `/webhook` and `/healthz` only.
+    pub addr: SocketAddr,
+    pub dev_addr: DevAddr,
+    pub catalog: &'a Path,
+    pub data: Option<&'a Path>,
+}
+
+struct App<L> {
     store: LocalStore,
     queue: MemoryQueue,
-    line: HttpLineApi,
+    line: L,
     catalog: Catalog,
     secret: ChannelSecret,
     pacer: Pacer,
@@ -44,32 +97,66 @@ struct App {
     daily: tokio::sync::Mutex<()>,
 }
 
-fn required_env(name: &str, hint: &str) -> anyhow::Result<String> {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
-        _ => Err(anyhow!("{name} is not set: {hint}")),
+/// Who replies: the real LINE API, or the terminal and the outbox (local mode).
+enum LineMode {
+    Line {
+        secret: String,
+        token: String,
+        base: String,
+    },
+    Local {
+        secret: String,
+        /// `LINE_CHANNEL_SECRET` was not set and [`LOCAL_CHANNEL_SECRET`] is in use.
+        default_secret: bool,
+    },
+}
+
+fn env_value(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+impl LineMode {
+    /// Without an access token there is no LINE to talk to: local mode.
+    fn from_env() -> anyhow::Result<LineMode> {
+        LineMode::from_lookup(env_value)
+    }
+
+    fn from_lookup(env: impl Fn(&str) -> Option<String>) -> anyhow::Result<LineMode> {
+        let secret = env("LINE_CHANNEL_SECRET");
+        match env("LINE_CHANNEL_ACCESS_TOKEN") {
+            Some(token) => Ok(LineMode::Line {
+                secret: secret.ok_or_else(|| {
+                    anyhow!(
+                        "LINE_CHANNEL_SECRET is not set: copy it from the LINE Developers console \
+                         (your Messaging API channel → Basic settings). To try sukusuku without \
+                         LINE, unset LINE_CHANNEL_ACCESS_TOKEN as well (local mode)."
+                    )
+                })?,
+                token,
+                base: env("LINE_API_BASE").unwrap_or_else(|| "https://api.line.me".to_string()),
+            }),
+            None => Ok(LineMode::Local {
+                default_secret: secret.is_none(),
+                secret: secret.unwrap_or_else(|| LOCAL_CHANNEL_SECRET.to_string()),
+            }),
+        }
     }
 }
 
-pub fn run(addr: SocketAddr, catalog_path: &Path, data: Option<&Path>) -> anyhow::Result<()> {
+pub fn run(args: ServeArgs<'_>) -> anyhow::Result<()> {
     // A broken catalog refuses to start, before anything else happens.
-    let catalog = catalog_file::load(catalog_path)?;
-    let secret = required_env(
-        "LINE_CHANNEL_SECRET",
-        "copy it from the LINE Developers console (your Messaging API channel → Basic settings)",
-    )?;
-    let token = required_env(
-        "LINE_CHANNEL_ACCESS_TOKEN",
-        "issue a long-lived token in the LINE Developers console (Messaging API tab)",
-    )?;
-    let base = std::env::var("LINE_API_BASE").unwrap_or_else(|_| "https://api.line.me".to_string());
+    let catalog = catalog_file::load(args.catalog)?;
+    let mode = LineMode::from_env()?;
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
         .init();
-    let store = match data {
+    let store = match args.data {
         Some(dir) => LocalStore::open(dir)
             .with_context(|| format!("cannot open the data directory {}", dir.display()))?,
         None => {
@@ -79,43 +166,153 @@ pub fn run(addr: SocketAddr, catalog_path: &Path, data: Option<&Path>) -> anyhow
             LocalStore::in_memory()
         }
     };
-    let app = Arc::new(App {
-        store,
-        queue: MemoryQueue::new(),
-        line: HttpLineApi::new(&base, &token).map_err(|e| anyhow!("{e}"))?,
-        catalog,
-        secret: ChannelSecret::new(secret),
-        pacer: Pacer::per_second(MULTICAST_REQUESTS_PER_SECOND),
-        daily: tokio::sync::Mutex::new(()),
-    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(app, addr))
+    runtime.block_on(async {
+        let listeners = Listeners::bind(args.addr, args.dev_addr).await?;
+        match mode {
+            LineMode::Line {
+                secret,
+                token,
+                base,
+            } => {
+                let line = HttpLineApi::new(&base, &token).map_err(|e| anyhow!("{e}"))?;
+                let app = App::new(store, line, catalog, &secret);
+                serve(app, listeners).await
+            }
+            LineMode::Local {
+                secret,
+                default_secret,
+            } => {
+                let line = LocalLineApi::new(Box::new(std::io::stdout()), args.data)?;
+                print!(
+                    "{}",
+                    local_banner(&listeners, args.data, &secret, default_secret)
+                );
+                let app = App::new(store, line, catalog, &secret);
+                serve(app, listeners).await
+            }
+        }
+    })
 }
 
-async fn serve(app: Arc<App>, addr: SocketAddr) -> anyhow::Result<()> {
-    let router = Router::new()
-        .route("/webhook", post(webhook))
-        .route("/dev/daily", post(dev_daily))
+impl<L: LineApi + 'static> App<L> {
+    fn new(store: LocalStore, line: L, catalog: Catalog, secret: &str) -> Arc<App<L>> {
+        Arc::new(App {
+            store,
+            queue: MemoryQueue::new(),
+            line,
+            catalog,
+            secret: ChannelSecret::new(secret),
+            pacer: Pacer::per_second(MULTICAST_REQUESTS_PER_SECOND),
+            daily: tokio::sync::Mutex::new(()),
+        })
+    }
+}
+
+/// Both listeners, bound before anything is announced, so a taken port fails the start.
+struct Listeners {
+    public: TcpListener,
+    dev: TcpListener,
+}
+
+impl Listeners {
+    async fn bind(addr: SocketAddr, dev_addr: DevAddr) -> anyhow::Result<Listeners> {
+        let public = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} (--addr)"))?;
+        let dev = TcpListener::bind(dev_addr.0)
+            .await
+            .with_context(|| format!("cannot listen on {dev_addr} (--dev-addr)"))?;
+        Ok(Listeners { public, dev })
+    }
+
+    fn public_addr(&self) -> String {
+        self.public
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default()
+    }
+
+    fn dev_addr(&self) -> String {
+        self.dev
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// What a developer needs to know to drive local mode, printed once at start-up.
+fn local_banner(
+    listeners: &Listeners,
+    data: Option<&Path>,
+    secret: &str,
+    default_secret: bool,
+) -> String {
+    let kept = match data {
+        Some(dir) => format!("and appended to {}", local_line::outbox_path(dir).display()),
+        None => "(add --data DIR to keep them in DIR/outbox.jsonl too)".to_string(),
+    };
+    let secret_line = if default_secret {
+        format!("the local channel secret `{secret}` (LINE_CHANNEL_SECRET is not set)")
+    } else {
+        "LINE_CHANNEL_SECRET".to_string()
+    };
+    format!(
+        "sukusuku is in local mode: LINE_CHANNEL_ACCESS_TOKEN is not set, so nothing is sent to LINE.\n\
+         Every reply, push and multicast is printed here {kept}.\n\
+         Webhook: POST http://{public}/webhook, signed with {secret_line}:\n  \
+         x-line-signature = base64(HMAC-SHA256(secret, body)), e.g. \
+         openssl dgst -sha256 -hmac SECRET -binary | base64\n\
+         Run a day: curl -X POST 'http://{dev}/dev/daily?date=YYYY-MM-DD'\n\n",
+        public = listeners.public_addr(),
+        dev = listeners.dev_addr(),
+    )
+}
+
+/// The public listener (the one LINE reaches through the HTTPS proxy) serves `/webhook` and
+/// `/healthz` only; `/dev/*` is on the loopback-only development listener.
+fn public_routes<L: LineApi + 'static>(app: Arc<App<L>>) -> Router {
+    Router::new()
+        .route("/webhook", post(webhook::<L>))
         .route("/healthz", get(|| async { "ok" }))
         .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY_BYTES))
-        .with_state(app.clone());
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
-    let local = listener.local_addr().unwrap_or(addr);
+        .with_state(app)
+}
+
+fn dev_routes<L: LineApi + 'static>(app: Arc<App<L>>) -> Router {
+    Router::new()
+        .route("/dev/daily", post(dev_daily::<L>))
+        .with_state(app)
+}
+
+async fn serve<L: LineApi + 'static>(app: Arc<App<L>>, listeners: Listeners) -> anyhow::Result<()> {
     tracing::info!(
-        "sukusuku listening on http://{local} — POST /webhook for LINE, POST /dev/daily?date=YYYY-MM-DD to run a day; \
-         {} milestones loaded",
+        "sukusuku listening on http://{} (POST /webhook for LINE); development routes on \
+         http://{} (POST /dev/daily?date=YYYY-MM-DD runs a day); {} milestones loaded",
+        listeners.public_addr(),
+        listeners.dev_addr(),
         app.catalog.milestones().len()
     );
-    tokio::spawn(daily_timer(app));
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("the HTTP server stopped")
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    tokio::spawn(daily_timer(app.clone()));
+    let public = axum::serve(listeners.public, public_routes(app.clone()))
+        .with_graceful_shutdown(stopped(stop_rx.clone()));
+    let dev = axum::serve(listeners.dev, dev_routes(app)).with_graceful_shutdown(stopped(stop_rx));
+    tokio::try_join!(
+        async { public.await.context("the public HTTP server stopped") },
+        async { dev.await.context("the development HTTP server stopped") },
+    )?;
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -137,7 +334,11 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn webhook<L: LineApi>(
+    State(app): State<Arc<App<L>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let signature = headers
         .get("x-line-signature")
         .and_then(|v| v.to_str().ok());
@@ -153,8 +354,8 @@ async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -
     (status, [(header::CONTENT_TYPE, "application/json")], r.body).into_response()
 }
 
-async fn dev_daily(
-    State(app): State<Arc<App>>,
+async fn dev_daily<L: LineApi>(
+    State(app): State<Arc<App<L>>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let date = match query.get("date") {
@@ -180,7 +381,7 @@ async fn dev_daily(
 /// The daily scan as of 09:00 on `date` (Asia/Tokyo), then the send queue drained with
 /// retries. The whole run sees that instant as "now", so a run for any date behaves as it
 /// would have on that day.
-async fn run_daily(app: &App, date: NaiveDate) -> Result<serde_json::Value, String> {
+async fn run_daily<L: LineApi>(app: &App<L>, date: NaiveDate) -> Result<serde_json::Value, String> {
     let _one_at_a_time = app.daily.lock().await;
     let at = tokyo_instant(date, DAILY_HOUR);
     let scan = run_daily_scan(&app.store, &app.queue, &app.catalog, date, at)
@@ -218,7 +419,7 @@ fn next_daily_run(now: DateTime<Utc>) -> DateTime<Utc> {
     }
 }
 
-async fn daily_timer(app: Arc<App>) {
+async fn daily_timer<L: LineApi>(app: Arc<App<L>>) {
     loop {
         let now = Utc::now();
         let next = next_daily_run(now);
@@ -253,5 +454,77 @@ mod tests {
         assert_eq!(next_daily_run(t(2026, 11, 22, 0, 0)), t(2026, 11, 23, 0, 0));
         // 23:30 JST on Dec 31 → Jan 1, 09:00.
         assert_eq!(next_daily_run(t(2026, 12, 31, 14, 30)), t(2027, 1, 1, 0, 0));
+    }
+
+    #[test]
+    fn development_routes_listen_only_on_loopback() {
+        for ok in [
+            "127.0.0.1:8081",
+            "127.0.0.2:0",
+            "[::1]:8081",
+            "[::ffff:127.0.0.1]:8081",
+        ] {
+            assert!(ok.parse::<DevAddr>().is_ok(), "{ok}");
+        }
+        for public in [
+            "0.0.0.0:8081",
+            "[::]:8081",
+            "192.168.1.10:8081",
+            "[::ffff:10.0.0.1]:8081",
+        ] {
+            let err = public.parse::<DevAddr>().expect_err(public);
+            assert!(err.contains("is not a loopback address"), "{err}");
+        }
+        let err = "localhost".parse::<DevAddr>().expect_err("not HOST:PORT");
+        assert!(err.contains("is not HOST:PORT"), "{err}");
+    }
+
+    fn mode(vars: &[(&str, &str)]) -> anyhow::Result<LineMode> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        LineMode::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn without_an_access_token_serve_is_in_local_mode() {
+        match mode(&[]).expect("local mode") {
+            LineMode::Local {
+                secret,
+                default_secret,
+            } => {
+                assert_eq!(secret, LOCAL_CHANNEL_SECRET);
+                assert!(default_secret);
+            }
+            LineMode::Line { .. } => panic!("no token, no LINE"),
+        }
+        // A secret of one's own is used when given (e.g. real LINE events, no token yet).
+        match mode(&[("LINE_CHANNEL_SECRET", "mine")]).expect("local mode") {
+            LineMode::Local {
+                secret,
+                default_secret,
+            } => {
+                assert_eq!(secret, "mine");
+                assert!(!default_secret);
+            }
+            LineMode::Line { .. } => panic!("no token, no LINE"),
+        }
+        match mode(&[
+            ("LINE_CHANNEL_SECRET", "s"),
+            ("LINE_CHANNEL_ACCESS_TOKEN", "t"),
+        ])
+        .expect("LINE mode")
+        {
+            LineMode::Line { base, .. } => assert_eq!(base, "https://api.line.me"),
+            LineMode::Local { .. } => panic!("a token means LINE"),
+        }
+        let err = mode(&[("LINE_CHANNEL_ACCESS_TOKEN", "t")])
+            .err()
+            .expect("a token without its secret is refused");
+        assert!(
+            err.to_string().contains("LINE_CHANNEL_SECRET is not set"),
+            "{err}"
+        );
     }
 }

@@ -35,19 +35,31 @@ pub fn binary() -> PathBuf {
 }
 
 pub fn sign(body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(CHANNEL_SECRET.as_bytes()).expect("hmac key");
+    sign_with(CHANNEL_SECRET, body)
+}
+
+pub fn sign_with(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("hmac key");
     mac.update(body);
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
+/// The channel secret `serve` uses in local mode when `LINE_CHANNEL_SECRET` is not set.
+pub const LOCAL_CHANNEL_SECRET: &str = "sukusuku-local";
+
 pub struct Sukusuku {
     child: Child,
+    /// The public listener: `/webhook`, `/healthz`.
     pub base_url: String,
+    /// The loopback development listener: `/dev/*`.
+    pub dev_url: String,
     log: PathBuf,
+    stdout: PathBuf,
+    secret: String,
     client: reqwest::Client,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -57,27 +69,50 @@ fn free_port() -> u16 {
 impl Sukusuku {
     /// Starts `sukusuku serve` against `line_base` with data in `data` and waits until it answers.
     pub async fn start(line_base: &str, data: &Path, catalog: &Path) -> Sukusuku {
-        let port = free_port();
+        let env = [
+            ("LINE_CHANNEL_SECRET", CHANNEL_SECRET),
+            ("LINE_CHANNEL_ACCESS_TOKEN", ACCESS_TOKEN),
+            ("LINE_API_BASE", line_base),
+        ];
+        Sukusuku::spawn(&env, CHANNEL_SECRET, data, catalog).await
+    }
+
+    /// Starts `sukusuku serve` in local mode: no LINE credentials at all. `line_base` is set
+    /// anyway, so a test can prove nothing is sent there.
+    pub async fn start_local(line_base: &str, data: &Path, catalog: &Path) -> Sukusuku {
+        let env = [("LINE_API_BASE", line_base)];
+        Sukusuku::spawn(&env, LOCAL_CHANNEL_SECRET, data, catalog).await
+    }
+
+    async fn spawn(env: &[(&str, &str)], secret: &str, data: &Path, catalog: &Path) -> Sukusuku {
+        let (port, dev_port) = (free_port(), free_port());
         let log = data.with_extension("log");
+        let stdout = data.with_extension("stdout");
         let log_file = std::fs::File::create(&log).expect("log file");
+        let stdout_file = std::fs::File::create(&stdout).expect("stdout file");
         let child = Command::new(binary())
-            .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--catalog"])
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+            .args(["--dev-addr", &format!("127.0.0.1:{dev_port}"), "--catalog"])
             .arg(catalog)
             .arg("--data")
             .arg(data)
-            .env("LINE_CHANNEL_SECRET", CHANNEL_SECRET)
-            .env("LINE_CHANNEL_ACCESS_TOKEN", ACCESS_TOKEN)
-            .env("LINE_API_BASE", line_base)
+            .env_remove("LINE_CHANNEL_SECRET")
+            .env_remove("LINE_CHANNEL_ACCESS_TOKEN")
+            .env_remove("LINE_API_BASE")
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("log"))
+            .stdout(stdout_file)
             .stderr(log_file)
             .spawn()
             .expect("start sukusuku");
         let mut s = Sukusuku {
             child,
             base_url: format!("http://127.0.0.1:{port}"),
+            dev_url: format!("http://127.0.0.1:{dev_port}"),
             log,
+            stdout,
+            secret: secret.to_string(),
             client: reqwest::Client::new(),
         };
         for _ in 0..200 {
@@ -92,6 +127,11 @@ impl Sukusuku {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("sukusuku did not start:\n{}", s.log_text());
+    }
+
+    /// What `serve` printed on stdout (local mode's transcript).
+    pub fn stdout_text(&self) -> String {
+        std::fs::read_to_string(&self.stdout).unwrap_or_default()
     }
 
     pub fn log_text(&self) -> String {
@@ -112,10 +152,10 @@ impl Sukusuku {
         (status, r.text().await.unwrap_or_default())
     }
 
-    /// Posts LINE-signed events.
+    /// Posts events signed with the channel secret this server uses.
     pub async fn webhook(&self, events: Vec<Value>) -> u16 {
         let body = callback(events);
-        let sig = sign(&body);
+        let sig = sign_with(&self.secret, &body);
         self.webhook_raw(body, Some(sig)).await.0
     }
 
@@ -123,7 +163,7 @@ impl Sukusuku {
     pub async fn daily(&self, date: chrono::NaiveDate) -> Value {
         let r = self
             .client
-            .post(format!("{}/dev/daily?date={date}", self.base_url))
+            .post(format!("{}/dev/daily?date={date}", self.dev_url))
             .send()
             .await
             .expect("daily request");
@@ -131,6 +171,7 @@ impl Sukusuku {
         r.json().await.expect("daily JSON")
     }
 
+    /// Stops the server; returns its log (stderr).
     pub fn stop(mut self) -> String {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -272,7 +272,7 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
 
     // A day that is not a date.
     let resp = reqwest::Client::new()
-        .post(format!("{}/dev/daily?date=2025-02-30", server.base_url))
+        .post(format!("{}/dev/daily?date=2025-02-30", server.dev_url))
         .send()
         .await
         .expect("request");
