@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{EVENT_CLAIM_TTL, EventClaim, SCAN_RECORD_TTL, Store, StoreError};
+use super::{EVENT_CLAIM_TTL, EventClaim, SCAN_RECORD_TTL, Store, StoreError, still_due};
 use crate::delivery::Recipient;
 use crate::domain::{AnchorEntry, AnchorKind, AnchorRange, Resident, UserId};
 
@@ -479,28 +479,19 @@ impl Store for LocalStore {
     ) -> Result<Vec<Recipient>, StoreError> {
         let inner = self.lock();
         let state = &inner.state;
-        Ok(recipients
-            .iter()
-            .filter_map(|r| {
-                let resident = state.residents.get(&r.user)?;
-                let entries = resident.anchor_entries();
-                let subjects: Vec<String> = r
-                    .subjects
-                    .iter()
-                    .filter(|s| entries.iter().any(|e| &&e.subject == s))
-                    .filter(|s| {
-                        !state
-                            .delivered_to(&r.user, s)
-                            .is_some_and(|sent| sent.contains(milestone))
-                    })
-                    .cloned()
-                    .collect();
-                (!subjects.is_empty()).then(|| Recipient {
-                    user: r.user.clone(),
-                    subjects,
-                })
+        Ok(still_due(recipients, |user, subject| {
+            let registered = state
+                .residents
+                .get(user)?
+                .anchor_entries()
+                .iter()
+                .any(|e| e.subject == subject);
+            registered.then(|| {
+                state
+                    .delivered_to(user, subject)
+                    .is_some_and(|sent| sent.contains(milestone))
             })
-            .collect())
+        }))
     }
 
     async fn record_delivery(

@@ -128,3 +128,26 @@ pub trait Store: Send + Sync {
         &self,
     ) -> impl Future<Output = Result<Option<NaiveDate>, StoreError>> + Send;
 }
+
+/// What `undelivered` answers, given `had(user, subject)`: `None` when the subject is not
+/// registered (any more), else whether it already had the milestone.
+pub(crate) fn still_due(
+    recipients: &[Recipient],
+    had: impl Fn(&UserId, &str) -> Option<bool>,
+) -> Vec<Recipient> {
+    recipients
+        .iter()
+        .filter_map(|r| {
+            let subjects: Vec<String> = r
+                .subjects
+                .iter()
+                .filter(|s| had(&r.user, s) == Some(false))
+                .cloned()
+                .collect();
+            (!subjects.is_empty()).then(|| Recipient {
+                user: r.user.clone(),
+                subjects,
+            })
+        })
+        .collect()
+}

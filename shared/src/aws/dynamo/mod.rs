@@ -31,7 +31,7 @@ use self::codec::{
 use self::error::{classify, is_condition_failure, transaction_failure};
 use crate::delivery::Recipient;
 use crate::domain::{AnchorEntry, AnchorRange, Resident, UserId};
-use crate::store::{EVENT_CLAIM_TTL, EventClaim, SCAN_RECORD_TTL, Store, StoreError};
+use crate::store::{EVENT_CLAIM_TTL, EventClaim, SCAN_RECORD_TTL, Store, StoreError, still_due};
 pub use table::create_table;
 
 /// The GSI over (`apk`, `ask`).
@@ -479,26 +479,11 @@ impl Store for DynamoStore {
                 delivered_from(item),
             );
         }
-        Ok(recipients
-            .iter()
-            .filter_map(|r| {
-                let pk = user_pk(&r.user);
-                let subjects: Vec<String> = r
-                    .subjects
-                    .iter()
-                    .filter(|subject| {
-                        delivered
-                            .get(&(pk.clone(), anchor_sk(subject)))
-                            .is_some_and(|sent| !sent.contains(milestone))
-                    })
-                    .cloned()
-                    .collect();
-                (!subjects.is_empty()).then(|| Recipient {
-                    user: r.user.clone(),
-                    subjects,
-                })
-            })
-            .collect())
+        Ok(still_due(recipients, |user, subject| {
+            delivered
+                .get(&(user_pk(user), anchor_sk(subject)))
+                .map(|sent| sent.contains(milestone))
+        }))
     }
 
     async fn record_delivery(
