@@ -4,6 +4,7 @@
 //! The SDK honours `AWS_ENDPOINT_URL`, so the same code runs against moto in tests.
 
 pub mod dynamo;
+pub mod iam;
 pub mod lambda;
 mod retry;
 pub mod sqs;
