@@ -682,4 +682,38 @@ async fn aws_requests_follow_what_is_due_not_who_is_registered() {
     }
     assert_eq!(small, large, "requests grew with the population");
     eprintln!("requests per function: {small:?}");
+    // Every request is one the function's IAM role allows (shared::aws::iam, which the
+    // template test holds template.yaml to).
+    for (function, counts) in &small {
+        let grants = shared::aws::iam::FUNCTIONS
+            .iter()
+            .find(|(name, _)| name == function)
+            .map(|(_, grants)| *grants)
+            .expect("a function in iam.rs");
+        for operation in counts.keys() {
+            for action in iam_actions(operation) {
+                assert!(
+                    grants.iter().any(|g| g.action == action),
+                    "{function} sent {operation}, which needs {action}: not in its IAM role"
+                );
+            }
+        }
+    }
+}
+
+/// The IAM actions one API operation needs.
+fn iam_actions(operation: &str) -> Vec<String> {
+    match operation {
+        // Authorised per contained item; the webhook's transactions put, update and delete.
+        "TransactWriteItems" => ["PutItem", "UpdateItem", "DeleteItem"]
+            .iter()
+            .map(|a| format!("dynamodb:{a}"))
+            .collect(),
+        "SendMessageBatch" => vec!["sqs:SendMessage".to_string()],
+        "DeleteMessageBatch" => vec!["sqs:DeleteMessage".to_string()],
+        "ChangeMessageVisibilityBatch" => vec!["sqs:ChangeMessageVisibility".to_string()],
+        sqs if sqs.contains("Message") || sqs.starts_with("GetQueue") => vec![format!("sqs:{sqs}")],
+        ssm if ssm.starts_with("GetParameter") => vec![format!("ssm:{ssm}")],
+        dynamodb => vec![format!("dynamodb:{dynamodb}")],
+    }
 }

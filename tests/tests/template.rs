@@ -242,7 +242,6 @@ fn the_scan_runs_daily_at_nine_tokyo_time_for_the_scheduled_day() {
 }
 
 #[test]
-#[ignore = "passes once the scanner reads `scheduled_time` (issue 8, the scanner's part)"]
 fn the_scheduled_day_is_scanned_even_when_the_run_is_a_day_late() {
     let t = template();
     let input = daily_schedule(&t)["Input"].as_str().expect("input");

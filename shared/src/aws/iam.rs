@@ -65,7 +65,6 @@ pub const WEBHOOK: &[Grant] = &[
     grant("dynamodb:PutItem", Table),
     grant("dynamodb:UpdateItem", Table),
     grant("dynamodb:DeleteItem", Table),
-    grant("dynamodb:ConditionCheckItem", Table),
     // The channel secret and access token at start (and again after a 401).
     grant("ssm:GetParameters", LineParameters),
     LOGS[0],
