@@ -3,7 +3,7 @@
 //! requests per delivery job. Every HTTP request the SDK transmits is counted by operation
 //! (retries included), so the figures are what AWS would bill.
 //!
-//! `cargo bench -p shared --features aws,testing --bench aws_requests`
+//! `cargo bench --workspace --bench aws_requests` (the workspace turns on `aws,testing`)
 //! (starts moto from target/test-venv — run scripts/test.sh once — unless
 //! SUKUSUKU_MOTO_ENDPOINT names a running one).
 

@@ -1,6 +1,6 @@
 //! The daily scan over 1,000,000 registered children: wall time and store lookups. The
 //! lookups must equal the catalog's anchor ranges for the day (≤ distinct offsets), not grow
-//! with the population. Run: cargo bench -p shared --bench daily_scan
+//! with the population. Run: cargo bench --workspace --bench daily_scan
 
 use std::time::Instant;
 

@@ -1,5 +1,5 @@
 //! Signed webhook events handled per second, in-process, on the embedded in-memory store.
-//! Run: cargo bench -p shared --bench webhook
+//! Run: cargo bench --workspace --bench webhook
 
 use std::time::{Duration, Instant};
 
