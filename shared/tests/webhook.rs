@@ -9,7 +9,10 @@ use serde_json::{Value, json};
 use shared::catalog::Catalog;
 use shared::delivery::Recipient;
 use shared::domain::{AnchorEntry, AnchorRange, Resident, UserId};
-use shared::handlers::webhook::{REPLY_DEADLINE, WebhookContext, WebhookResponse, handle_webhook};
+use shared::handlers::webhook::{
+    REPLY_DEADLINE, STORE_DEADLINE, WebhookContext, WebhookResponse, handle_verified,
+    handle_webhook, verify_request,
+};
 use shared::line::signature::ChannelSecret;
 use shared::line::{LineCall, LineError, MemoryLineApi};
 use shared::store::{EventClaim, LocalStore, Store, StoreError};
@@ -366,8 +369,8 @@ impl Store for FlakyStore {
     async fn record_scan(&self, day: NaiveDate, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.call(self.inner.record_scan(day, now)).await
     }
-    async fn last_scanned_day(&self) -> Result<Option<NaiveDate>, StoreError> {
-        self.call(self.inner.last_scanned_day()).await
+    async fn last_scanned_before(&self, day: NaiveDate) -> Result<Option<NaiveDate>, StoreError> {
+        self.call(self.inner.last_scanned_before(day)).await
     }
 }
 
@@ -456,6 +459,33 @@ impl shared::line::LineApi for SilentLine {
     ) -> Result<shared::line::Accepted, LineError> {
         std::future::pending().await
     }
+}
+
+/// Time spent before the handler (the Lambda adapter's catalog refresh) counts against the
+/// same deadline: a request that already used it up answers 500 without storing anything,
+/// instead of answering LINE late.
+#[tokio::test(start_paused = true)]
+async fn the_deadline_counts_from_the_requests_arrival() {
+    let h = Harness::new();
+    let body = callback(vec![pick("e1", "v1:birth", "2025-11-20")]);
+    let request = verify_request(&h.secret, Some(&h.secret.sign(&body)), &body).expect("verified");
+    let arrived = tokio::time::Instant::now();
+    tokio::time::advance(STORE_DEADLINE).await;
+    let ctx = WebhookContext {
+        store: &h.store,
+        line: &h.line,
+        catalog: &h.catalog,
+        secret: &h.secret,
+        now: now(),
+    };
+    assert_eq!(handle_verified(&ctx, request, arrived).await.status, 500);
+    assert_eq!(h.resident().await, None);
+    assert!(h.line.calls().is_empty());
+    // The same request arriving now has its whole budget.
+    let request = verify_request(&h.secret, Some(&h.secret.sign(&body)), &body).expect("verified");
+    let fresh = tokio::time::Instant::now();
+    assert_eq!(handle_verified(&ctx, request, fresh).await.status, 200);
+    assert!(h.resident().await.is_some());
 }
 
 /// A reply that hangs does not make LINE redeliver a stored change: the request answers

@@ -14,7 +14,7 @@ use super::{ConfigError, DynamoStore, LiveCatalog, SqsQueue, load_catalog};
 use crate::dates::{parse_ymd, tokyo_date};
 use crate::handlers::scan::{ScanReport, run_daily_scan};
 use crate::handlers::send::{DrainPolicy, Settled, settle};
-use crate::handlers::webhook::{WebhookContext, handle_verified, verify_request};
+use crate::handlers::webhook::{WebhookContext, WebhookResponse, handle_verified, verify_request};
 use crate::line::HttpLineApi;
 use crate::line::signature::ChannelSecret;
 use crate::pacer::Pacer;
@@ -57,19 +57,26 @@ impl WebhookFunction {
             Body::Binary(bytes) => bytes,
             _ => &[],
         };
+        let arrived = tokio::time::Instant::now();
         // Signature first: a forged request must not cost a catalog refresh (a table read).
+        // The refresh then counts against the same deadline as the store work.
         let answer = match verify_request(&self.secret, signature, body) {
             Err(refused) => refused,
             Ok(request) => {
-                let catalog = self.catalog.get().await;
-                let ctx = WebhookContext {
-                    store: &self.store,
-                    line: &self.line,
-                    catalog: &catalog,
-                    secret: &self.secret,
-                    now,
-                };
-                handle_verified(&ctx, request).await
+                let deadline = arrived + crate::handlers::webhook::STORE_DEADLINE;
+                match tokio::time::timeout_at(deadline, self.catalog.get()).await {
+                    Err(_) => WebhookResponse::timed_out(),
+                    Ok(catalog) => {
+                        let ctx = WebhookContext {
+                            store: &self.store,
+                            line: &self.line,
+                            catalog: &catalog,
+                            secret: &self.secret,
+                            now,
+                        };
+                        handle_verified(&ctx, request, arrived).await
+                    }
+                }
             }
         };
         Response::builder()
@@ -158,7 +165,7 @@ impl ScannerFunction {
         // Before the scan, so the alarm also hears about the gap when this run fails.
         let last = self
             .store
-            .last_scanned_day()
+            .last_scanned_before(day)
             .await
             .map_err(crate::handlers::scan::ScanError::from)?;
         self.emit(now, &[("ScanDaysMissed", days_missed(last, day) as f64)]);
@@ -175,7 +182,7 @@ impl ScannerFunction {
     }
 }
 
-/// Days between the last completed scan and `day` that have no completed scan (0 when the
+/// Days between the last completed scan before `day` and `day` that have no completed scan (0 when the
 /// previous day completed, when `day` is a backfill, or when nothing was ever scanned).
 pub fn days_missed(last: Option<NaiveDate>, day: NaiveDate) -> i64 {
     match last {

@@ -39,6 +39,11 @@ pub struct WebhookResponse {
 }
 
 impl WebhookResponse {
+    /// The answer when the store step did not finish within [`STORE_DEADLINE`].
+    pub fn timed_out() -> WebhookResponse {
+        WebhookResponse::new(500, "timed out processing the event")
+    }
+
     fn new(status: u16, message: &str) -> WebhookResponse {
         WebhookResponse {
             status,
@@ -105,19 +110,28 @@ pub async fn handle_webhook<S: Store, L: LineApi>(
     signature: Option<&str>,
     body: &[u8],
 ) -> WebhookResponse {
+    let arrived = Instant::now();
     match verify_request(ctx.secret, signature, body) {
-        Ok(request) => handle_verified(ctx, request).await,
+        Ok(request) => handle_verified(ctx, request, arrived).await,
         Err(refused) => refused,
     }
 }
 
-/// Handles the events of a verified request under [`STORE_DEADLINE`] and [`REPLY_DEADLINE`].
+/// Handles the events of a verified request under [`STORE_DEADLINE`] and [`REPLY_DEADLINE`],
+/// counted from `arrived`, when the request came in: whatever ran before (a catalog
+/// refresh) uses up the same budget.
 pub async fn handle_verified<S: Store, L: LineApi>(
     ctx: &WebhookContext<'_, S, L>,
     request: VerifiedRequest,
+    arrived: Instant,
 ) -> WebhookResponse {
-    let arrived = Instant::now();
     for event in &request.events {
+        // `timeout_at` would still run a step that is ready at once; past the deadline,
+        // nothing more is started.
+        if Instant::now() >= arrived + STORE_DEADLINE {
+            tracing::error!("no time left to store the event; asking LINE to redeliver");
+            return WebhookResponse::timed_out();
+        }
         let stored = timeout_at(arrived + STORE_DEADLINE, handle_event(ctx, event)).await;
         let replies = match stored {
             Ok(Ok(replies)) => replies,
@@ -127,7 +141,7 @@ pub async fn handle_verified<S: Store, L: LineApi>(
             }
             Err(_) => {
                 tracing::error!("webhook event not stored in time; asking LINE to redeliver");
-                return WebhookResponse::new(500, "timed out processing the event");
+                return WebhookResponse::timed_out();
             }
         };
         if let Some((token, messages)) = replies {

@@ -432,7 +432,7 @@ async fn large_delivery_batches<S: Store>(store: &S) {
 }
 
 async fn scans_are_recorded<S: Store>(store: &S) {
-    assert_eq!(store.last_scanned_day().await, Ok(None));
+    assert_eq!(store.last_scanned_before(d(2026, 11, 23)).await, Ok(None));
     store
         .record_scan(d(2026, 11, 21), now())
         .await
@@ -445,7 +445,24 @@ async fn scans_are_recorded<S: Store>(store: &S) {
         .record_scan(d(2026, 11, 20), now())
         .await
         .expect("a backfill");
-    assert_eq!(store.last_scanned_day().await, Ok(Some(d(2026, 11, 22))));
+    assert_eq!(
+        store.last_scanned_before(d(2026, 11, 23)).await,
+        Ok(Some(d(2026, 11, 22)))
+    );
+    // A run for a later day (by hand) does not hide the days before it.
+    store
+        .record_scan(d(2026, 12, 24), now())
+        .await
+        .expect("a run for a later day");
+    assert_eq!(
+        store.last_scanned_before(d(2026, 11, 25)).await,
+        Ok(Some(d(2026, 11, 22)))
+    );
+    assert_eq!(
+        store.last_scanned_before(d(2026, 11, 22)).await,
+        Ok(Some(d(2026, 11, 21)))
+    );
+    assert_eq!(store.last_scanned_before(d(2026, 11, 20)).await, Ok(None));
 }
 
 /// The user id of the resident [`deletion_leaves_no_trace`] registers and deletes.

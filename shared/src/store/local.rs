@@ -535,8 +535,14 @@ impl Store for LocalStore {
         )
     }
 
-    async fn last_scanned_day(&self) -> Result<Option<NaiveDate>, StoreError> {
-        Ok(self.lock().state.scans.keys().next_back().copied())
+    async fn last_scanned_before(&self, day: NaiveDate) -> Result<Option<NaiveDate>, StoreError> {
+        Ok(self
+            .lock()
+            .state
+            .scans
+            .range(..day)
+            .next_back()
+            .map(|(d, _)| *d))
     }
 }
 
@@ -642,7 +648,10 @@ mod tests {
             vec![]
         );
         assert_eq!(
-            store.last_scanned_day().await.expect("scan"),
+            store
+                .last_scanned_before(NaiveDate::from_ymd_opt(2026, 11, 23).expect("date"))
+                .await
+                .expect("scan"),
             NaiveDate::from_ymd_opt(2026, 11, 22)
         );
         let range = AnchorRange {

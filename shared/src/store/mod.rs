@@ -123,9 +123,11 @@ pub trait Store: Send + Sync {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The latest day whose scan completed, if any is remembered.
-    fn last_scanned_day(
+    /// The latest day before `day` whose scan completed, if any is remembered. Only days
+    /// before count, so a run for a later day (by hand) cannot hide a gap.
+    fn last_scanned_before(
         &self,
+        day: NaiveDate,
     ) -> impl Future<Output = Result<Option<NaiveDate>, StoreError>> + Send;
 }
 

@@ -521,13 +521,14 @@ impl Store for DynamoStore {
         Ok(())
     }
 
-    async fn last_scanned_day(&self) -> Result<Option<NaiveDate>, StoreError> {
+    async fn last_scanned_before(&self, day: NaiveDate) -> Result<Option<NaiveDate>, StoreError> {
         let out = self
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
+            .key_condition_expression("pk = :pk AND sk < :day")
             .expression_attribute_values(":pk", s(SCAN_PK))
+            .expression_attribute_values(":day", s(&day.to_string()))
             .projection_expression("sk")
             .scan_index_forward(false)
             .limit(1)
