@@ -47,7 +47,9 @@ pub fn unique_name(prefix: &str) -> String {
 
 /// Counts every request the SDK transmits (retries included), by its `x-amz-target`
 /// operation (`Query`, `TransactWriteItems`, `SendMessageBatch`, …): what AWS would bill,
-/// and what IAM must allow. Install with `interceptor(counter.clone())` on a client config.
+/// and what IAM must allow. A transaction also counts its items by kind
+/// (`TransactWriteItems.Put`, `.Update`, `.Delete`, `.ConditionCheck`), since IAM authorises
+/// each kind separately. Install with `interceptor(counter.clone())` on a client config.
 #[derive(Debug, Clone, Default)]
 pub struct RequestCounter(
     std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>>,
@@ -87,12 +89,24 @@ impl aws_sdk_dynamodb::config::Intercept for RequestCounter {
             .and_then(|t| t.rsplit('.').next())
             .unwrap_or("?")
             .to_string();
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(op)
-            .or_default() += 1;
+        let mut kinds = Vec::new();
+        if op == "TransactWriteItems"
+            && let Some(body) = context.request().body().bytes()
+            && let Ok(request) = serde_json::from_slice::<serde_json::Value>(body)
+        {
+            for item in request["TransactItems"].as_array().into_iter().flatten() {
+                if let Some(kind) = item.as_object().and_then(|o| o.keys().next()) {
+                    kinds.push(format!("{op}.{kind}"));
+                }
+            }
+            kinds.sort();
+            kinds.dedup();
+        }
+        let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *counts.entry(op).or_default() += 1;
+        for kind in kinds {
+            *counts.entry(kind).or_default() += 1;
+        }
         Ok(())
     }
 }
