@@ -16,6 +16,11 @@ pub enum Command {
     RegisterDue,
     /// Register a child's birthdate.
     RegisterBirth,
+    /// Which child's birthdate to correct.
+    CorrectMenu,
+    /// Correct this child's birthdate (a date picker's postback carries the date); the child
+    /// stays the same child, so milestones already received do not come again.
+    CorrectBirth(String),
     /// 登録内容
     Show,
     /// 受信設定
@@ -42,6 +47,8 @@ impl Command {
         let body = match self {
             Command::RegisterDue => "due".to_string(),
             Command::RegisterBirth => "birth".to_string(),
+            Command::CorrectMenu => "fix".to_string(),
+            Command::CorrectBirth(id) => format!("fix:{id}"),
             Command::Show => "show".to_string(),
             Command::Settings => "settings".to_string(),
             Command::SetEasyJapanese(true) => "easy:on".to_string(),
@@ -73,6 +80,7 @@ impl Command {
             None => match body {
                 "due" => Command::RegisterDue,
                 "birth" => Command::RegisterBirth,
+                "fix" => Command::CorrectMenu,
                 "show" => Command::Show,
                 "settings" => Command::Settings,
                 "rm" => Command::RemoveMenu,
@@ -85,6 +93,10 @@ impl Command {
             Some(("easy", "on")) => Command::SetEasyJapanese(true),
             Some(("easy", "off")) => Command::SetEasyJapanese(false),
             Some(("rm", t)) => Command::RemoveAsk(target(t)?),
+            Some(("fix", t)) => match target(t)? {
+                Target::Child(id) => Command::CorrectBirth(id),
+                Target::Pregnancy => return None,
+            },
             Some(("rm-ok", t)) => Command::RemoveConfirm(target(t)?),
             _ => return None,
         })
@@ -149,6 +161,8 @@ mod tests {
             Command::SetEasyJapanese(true),
             Command::SetEasyJapanese(false),
             Command::RemoveMenu,
+            Command::CorrectMenu,
+            Command::CorrectBirth("c2".into()),
             Command::RemoveAsk(Target::Pregnancy),
             Command::RemoveAsk(Target::Child("c12".into())),
             Command::RemoveConfirm(Target::Child("c3".into())),
@@ -177,6 +191,8 @@ mod tests {
             "v1:rm:c1x",
             "v1:easy:maybe",
             "v1:rm-ok:c99999999",
+            "v1:fix:due",
+            "v1:fix:x",
         ] {
             assert_eq!(Command::from_postback(bad), None, "{bad}");
         }

@@ -110,6 +110,8 @@ fn run(
     match command {
         Command::RegisterDue => registration::due_date(turn, resident, date),
         Command::RegisterBirth => registration::birth_date(turn, resident, date),
+        Command::CorrectMenu => review::correct_menu(turn, resident),
+        Command::CorrectBirth(id) => registration::correct_birth(turn, resident, &id, date),
         Command::Show => review::show(turn, resident),
         Command::RemoveMenu => review::remove_menu(turn, resident),
         Command::RemoveAsk(target) => review::remove_ask(turn, resident, &target),

@@ -181,3 +181,48 @@ impl Response {
         self
     }
 }
+
+/// Corrects one child's birthdate. The child keeps its id, so its index entry (and the
+/// milestones it already received) stays: a corrected date does not send them again.
+pub fn correct_birth(
+    turn: &Turn<'_>,
+    resident: Option<&Resident>,
+    child_id: &str,
+    date: Option<&str>,
+) -> Response {
+    let Some(child) = resident.and_then(|r| r.child(child_id)) else {
+        return super::review::correct_menu(turn, resident);
+    };
+    let picker = super::review::correct_picker(turn.today, child);
+    let birth = match picked(
+        date,
+        "正しい生年月日を、下のボタンのカレンダーから選んでください。",
+        &picker,
+    ) {
+        Ok(birth) => birth,
+        Err(ask) => return ask,
+    };
+    let (min, max) = birth_date_window(turn.today);
+    if birth > max || birth < min {
+        return ask_again(
+            format!(
+                "生年月日は{}から今日までの日付を選んでください。",
+                japanese_date(min)
+            ),
+            picker,
+        );
+    }
+    let mut r = editable(turn, resident);
+    if let Some(c) = r.children.iter_mut().find(|c| c.id == child_id) {
+        c.birth_date = birth;
+    }
+    r.children.sort_by_key(|c| c.birth_date);
+    let text = format!(
+        "お子さまの生年月日を{}に変更しました。\n今日で{}です。\n\n\
+         これからのお知らせは新しい生年月日でお届けします。すでにお届けしたお知らせが、もう一度届くことはありません。",
+        japanese_date(birth),
+        describe_age(birth, turn.today)
+    );
+    let actions = main_actions(turn.today, Some(&r));
+    Response::reply(Change::Save(r), Message::text_with(text, actions))
+}

@@ -1,9 +1,10 @@
-//! 登録内容: what is registered, and removing one registration with a confirmation.
+//! 登録内容: what is registered, correcting a child's birthdate, and removing one registration
+//! with a confirmation.
 
-use super::common::{action, birth_picker, due_picker, main_actions};
+use super::common::{action, birth_date_window, birth_picker, due_picker, main_actions};
 use super::{Change, Command, Response, Target, Turn};
 use crate::dates::{describe_age, describe_pregnancy, japanese_date, japanese_date_short};
-use crate::domain::{MAX_CHILDREN, Resident};
+use crate::domain::{Child, MAX_CHILDREN, Resident};
 use crate::line::{Action, Message};
 
 fn nothing_registered(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
@@ -46,6 +47,9 @@ pub fn show(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
     let mut actions = vec![due_picker(turn.today, Some(r))];
     if r.children.len() < MAX_CHILDREN {
         actions.push(birth_picker(turn.today, Some(r)));
+    }
+    if !r.children.is_empty() {
+        actions.push(action("生年月日を変更", Command::CorrectMenu));
     }
     actions.push(action("登録を削除", Command::RemoveMenu));
     actions.push(action("受信設定", Command::Settings));
@@ -135,4 +139,39 @@ pub fn remove_confirm(turn: &Turn<'_>, resident: Option<&Resident>, target: &Tar
     }
     let actions = main_actions(turn.today, Some(&r));
     Response::reply(Change::Save(r), Message::text_with(text, actions))
+}
+
+/// One date picker per child, opening at the registered birthdate: tapping one and choosing
+/// the right date corrects that child.
+pub fn correct_menu(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
+    let Some(r) = resident.filter(|r| !r.children.is_empty()) else {
+        return nothing_registered(turn, resident);
+    };
+    let mut actions: Vec<_> = r
+        .children
+        .iter()
+        .map(|c| correct_picker(turn.today, c))
+        .collect();
+    actions.push(action("キャンセル", Command::Cancel));
+    Response::reply(
+        Change::Keep,
+        Message::text_with(
+            "生年月日を変更するお子さまのボタンを押して、正しい日付をカレンダーから選んでください。\n\
+             すでにお届けしたお知らせが、変更でもう一度届くことはありません。"
+                .to_string(),
+            actions,
+        ),
+    )
+}
+
+/// The date picker that corrects one child's birthdate.
+pub fn correct_picker(today: chrono::NaiveDate, child: &Child) -> Action {
+    let (min, max) = birth_date_window(today);
+    Action::date_picker(
+        &format!("{}生まれを変更", japanese_date_short(child.birth_date)),
+        &Command::CorrectBirth(child.id.clone()).data(),
+        child.birth_date.clamp(min, max),
+        min,
+        max,
+    )
 }

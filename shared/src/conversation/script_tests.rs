@@ -455,3 +455,30 @@ fn labels_use_the_words_residents_expect() {
         }
     }
 }
+
+#[test]
+fn a_childs_birthdate_is_corrected_as_the_same_child() {
+    let mut chat = Chat::new("2027-01-20");
+    chat.follow();
+    chat.pick("子どもの生年月日を登録", "2025-11-20");
+    chat.say("登録内容").expect_buttons(&["生年月日を変更"]);
+    chat.tap("生年月日を変更")
+        .expect("生年月日を変更するお子さまのボタンを押して")
+        .expect_buttons(&["2025年11月20日生まれを変更", "キャンセル"]);
+    chat.pick_anyway("2025年11月20日生まれを変更", "2027-01-21")
+        .expect("今日までの日付を選んでください")
+        .expect_buttons(&["2025年11月20日生まれを変更"]);
+    assert_eq!(
+        chat.resident.as_ref().map(|r| r.children[0].birth_date),
+        Some(d("2025-11-20")),
+        "a refused date changes nothing"
+    );
+    chat.pick("2025年11月20日生まれを変更", "2025-11-13")
+        .expect("お子さまの生年月日を2025年11月13日（木）に変更しました。")
+        .expect("もう一度届くことはありません");
+    let r = chat.resident.as_ref().expect("stored");
+    assert_eq!(r.children.len(), 1);
+    // The same child (same id: its index entry and delivered milestones stay).
+    assert_eq!(r.children[0].id, "c1");
+    assert_eq!(r.children[0].birth_date, d("2025-11-13"));
+}
