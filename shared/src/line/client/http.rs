@@ -18,6 +18,8 @@ use crate::line::message::Message;
 /// queue message for long.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// The warm-up is only an optimisation: a slow LINE must not hold a cold start for long.
+const WARM_TIMEOUT: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct HttpLineApi {
@@ -103,7 +105,7 @@ impl HttpLineApi {
             .client
             .get(format!("{}/v2/bot/info", self.base))
             .bearer_auth(&*self.token.current())
-            .timeout(self.send_timeout)
+            .timeout(self.send_timeout.min(WARM_TIMEOUT))
             .send()
             .await;
         match result {
@@ -248,5 +250,31 @@ impl LineApi for HttpLineApi {
             self.send_timeout,
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A LINE that accepts the connection and never answers delays a cold start by at most
+    /// the warm-up bound, not the 10 s a send may take.
+    #[tokio::test]
+    async fn warming_up_gives_up_on_a_silent_line_quickly() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                open.push(socket);
+            }
+        });
+        let line = HttpLineApi::new(&format!("http://{addr}"), "token").expect("client");
+        // Generous against a busy machine, and still far below the 10 s send timeout.
+        tokio::time::timeout(Duration::from_secs(5), line.warm())
+            .await
+            .expect("warm() gave up by itself");
     }
 }
