@@ -7,6 +7,9 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+/// The anchor subject of a resident's pregnancy; a child's is its id (`c1`, `c2`, …).
+pub const PREGNANCY_SUBJECT: &str = "pregnancy";
+
 /// At most this many children per resident: the removal menu must fit one quick reply.
 pub const MAX_CHILDREN: usize = 10;
 
@@ -126,6 +129,16 @@ impl Resident {
         self.children.iter().find(|c| c.id == id)
     }
 
+    /// Whether `subject` names one of this resident's anchor entries (the pregnancy or a
+    /// child), without building them.
+    pub fn has_subject(&self, subject: &str) -> bool {
+        if subject == PREGNANCY_SUBJECT {
+            self.pregnancy.is_some()
+        } else {
+            self.child(subject).is_some()
+        }
+    }
+
     /// The anchor-index entries this resident should have: what the daily scan looks up.
     pub fn anchor_entries(&self) -> Vec<AnchorEntry> {
         let mut entries = Vec::with_capacity(self.children.len() + 1);
@@ -134,7 +147,7 @@ impl Resident {
                 kind: AnchorKind::DueDate,
                 date: p.due_date,
                 user_id: self.user_id.clone(),
-                subject: "pregnancy".to_string(),
+                subject: PREGNANCY_SUBJECT.to_string(),
                 easy_japanese: self.easy_japanese,
                 delivered: BTreeSet::new(),
             });

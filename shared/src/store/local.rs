@@ -86,11 +86,10 @@ impl State {
         match op {
             Op::Put { resident, claim } => {
                 self.remove_anchors(&resident.user_id);
-                let entries = resident.anchor_entries();
                 if let Some(sent) = self.delivered.get_mut(&resident.user_id) {
-                    sent.retain(|subject, _| entries.iter().any(|e| &e.subject == subject));
+                    sent.retain(|subject, _| resident.has_subject(subject));
                 }
-                for e in entries {
+                for e in resident.anchor_entries() {
                     self.anchors
                         .entry((e.kind, e.date))
                         .or_default()
@@ -111,11 +110,7 @@ impl State {
                 subject,
                 milestones,
             } => {
-                let registered = self
-                    .residents
-                    .get(&user_id)
-                    .is_some_and(|r| r.anchor_entries().iter().any(|e| e.subject == subject));
-                if registered {
+                if self.registered(&user_id, &subject) {
                     self.delivered
                         .entry(user_id)
                         .or_default()
@@ -129,6 +124,13 @@ impl State {
             }
             Op::Release {} | Op::Delivered {} => {}
         }
+    }
+
+    /// Whether `subject` is still one of `user`'s pregnancy or children.
+    fn registered(&self, user: &UserId, subject: &str) -> bool {
+        self.residents
+            .get(user)
+            .is_some_and(|r| r.has_subject(subject))
     }
 
     fn claim(&mut self, claim: Option<Claimed>) {
@@ -430,13 +432,14 @@ impl Store for LocalStore {
         if inner.state.claimed(claim) {
             return Err(StoreError::DuplicateEvent);
         }
+        // Delivery records only exist for registered residents (see `State::apply`), so the
+        // profile tells whether anything is held.
         let existed = inner.state.residents.contains_key(user);
-        let held = existed || inner.state.delivered.contains_key(user);
         let op = Op::Delete {
             user_id: user.clone(),
             claim: claim.map(Claimed::new),
         };
-        if held {
+        if existed {
             Self::commit_rewriting(&mut inner, op)?;
         } else if claim.is_some() {
             Self::commit(&mut inner, op)?;
@@ -480,13 +483,7 @@ impl Store for LocalStore {
         let inner = self.lock();
         let state = &inner.state;
         Ok(still_due(recipients, |user, subject| {
-            let registered = state
-                .residents
-                .get(user)?
-                .anchor_entries()
-                .iter()
-                .any(|e| e.subject == subject);
-            registered.then(|| {
+            state.registered(user, subject).then(|| {
                 state
                     .delivered_to(user, subject)
                     .is_some_and(|sent| sent.contains(milestone))
@@ -504,12 +501,8 @@ impl Store for LocalStore {
         for r in recipients {
             // Only what is still registered gets a record (`State::apply` checks too), so a
             // resident who stopped meanwhile adds no journal line.
-            let Some(resident) = inner.state.residents.get(&r.user) else {
-                continue;
-            };
-            let entries = resident.anchor_entries();
             for subject in &r.subjects {
-                if entries.iter().any(|e| &e.subject == subject) {
+                if inner.state.registered(&r.user, subject) {
                     ops.push(Op::Sent {
                         user_id: r.user.clone(),
                         subject: subject.clone(),
