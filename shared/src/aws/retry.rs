@@ -11,7 +11,7 @@ use backon::{ExponentialBuilder, Retryable};
 const RETRY_ROUNDS: usize = 7;
 
 #[derive(Debug)]
-pub(crate) enum Leftover<E> {
+enum Leftover<E> {
     /// The call failed; not retried.
     Failed(E),
     /// This many items were still unprocessed after every round.
@@ -19,11 +19,13 @@ pub(crate) enum Leftover<E> {
 }
 
 /// Calls `round` with `items`, then again with whatever it reports as unprocessed, until
-/// nothing is left or the rounds are spent.
+/// nothing is left or the rounds are spent; then `unprocessed(count)` is the error. An error
+/// of `round` itself is returned as it is, at once.
 pub(crate) async fn until_processed<T, E, F, Fut>(
     items: Vec<T>,
     round: F,
-) -> Result<(), Leftover<E>>
+    unprocessed: impl FnOnce(usize) -> E,
+) -> Result<(), E>
 where
     T: Send,
     F: Fn(Vec<T>) -> Fut,
@@ -53,6 +55,10 @@ where
         )
         .when(|e| matches!(e, Leftover::Unprocessed(_)))
         .await
+        .map_err(|e| match e {
+            Leftover::Failed(e) => e,
+            Leftover::Unprocessed(n) => unprocessed(n),
+        })
 }
 
 #[cfg(test)]
@@ -64,12 +70,16 @@ mod tests {
     async fn leftovers_are_sent_again_until_none_remain() {
         let calls = AtomicUsize::new(0);
         let seen = std::sync::Mutex::new(Vec::new());
-        let result: Result<(), Leftover<()>> = until_processed(vec![1, 2, 3, 4], |batch| {
-            calls.fetch_add(1, Ordering::Relaxed);
-            seen.lock().expect("lock").push(batch.clone());
-            // Each round processes only the first item.
-            async move { Ok(batch.into_iter().skip(1).collect()) }
-        })
+        let result: Result<(), String> = until_processed(
+            vec![1, 2, 3, 4],
+            |batch| {
+                calls.fetch_add(1, Ordering::Relaxed);
+                seen.lock().expect("lock").push(batch.clone());
+                // Each round processes only the first item.
+                async move { Ok(batch.into_iter().skip(1).collect()) }
+            },
+            |n| format!("{n} unprocessed"),
+        )
         .await;
         assert!(result.is_ok());
         assert_eq!(calls.load(Ordering::Relaxed), 4);
@@ -81,16 +91,24 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn gives_up_with_the_count_and_never_retries_a_failed_call() {
-        let stuck: Result<(), Leftover<()>> =
-            until_processed(vec![1, 2], |batch| async move { Ok(batch) }).await;
-        assert!(matches!(stuck, Err(Leftover::Unprocessed(2))));
-        let calls = AtomicUsize::new(0);
-        let failed: Result<(), Leftover<&str>> = until_processed(vec![1], |_| {
-            calls.fetch_add(1, Ordering::Relaxed);
-            async { Err("refused") }
-        })
+        let stuck: Result<(), String> = until_processed(
+            vec![1, 2],
+            |batch| async move { Ok(batch) },
+            |n| format!("{n} unprocessed"),
+        )
         .await;
-        assert!(matches!(failed, Err(Leftover::Failed("refused"))));
+        assert_eq!(stuck, Err("2 unprocessed".to_string()));
+        let calls = AtomicUsize::new(0);
+        let failed: Result<(), String> = until_processed(
+            vec![1],
+            |_| {
+                calls.fetch_add(1, Ordering::Relaxed);
+                async { Err("refused".to_string()) }
+            },
+            |n| format!("{n} unprocessed"),
+        )
+        .await;
+        assert_eq!(failed, Err("refused".to_string()));
         assert_eq!(calls.load(Ordering::Relaxed), 1);
     }
 }

@@ -11,7 +11,7 @@ use aws_sdk_sqs::types::{
     SendMessageBatchRequestEntry,
 };
 
-use super::retry::{Leftover, until_processed};
+use super::retry::until_processed;
 use crate::queue::{Queue, QueueDepth, QueueError, QueuedJob, receive_count};
 
 /// SQS's limits per message and per batch request.
@@ -64,45 +64,43 @@ impl SqsQueue {
 
     async fn send_batch(&self, bodies: &[&String]) -> Result<(), QueueError> {
         let numbered: Vec<(usize, &String)> = bodies.iter().copied().enumerate().collect();
-        until_processed(numbered, |pending| async move {
-            let entries = pending
-                .iter()
-                .map(|(i, body)| {
-                    SendMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .message_body(body.as_str())
-                        .build()
-                        .map_err(|e| QueueError::BadMessage(e.to_string()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let out = self
-                .client
-                .send_message_batch()
-                .queue_url(&self.queue_url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(unavailable)?;
-            let failed = out.failed();
-            if let Some(fault) = failed.iter().find(|f| f.sender_fault) {
-                return Err(QueueError::BadMessage(format!(
-                    "SQS refused a message: {} {}",
-                    fault.code,
-                    fault.message.as_deref().unwrap_or("")
-                )));
-            }
-            Ok(pending
-                .into_iter()
-                .filter(|(i, _)| failed.iter().any(|f| f.id == i.to_string()))
-                .collect())
-        })
+        until_processed(
+            numbered,
+            |pending| async move {
+                let entries = pending
+                    .iter()
+                    .map(|(i, body)| {
+                        SendMessageBatchRequestEntry::builder()
+                            .id(i.to_string())
+                            .message_body(body.as_str())
+                            .build()
+                            .map_err(|e| QueueError::BadMessage(e.to_string()))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let out = self
+                    .client
+                    .send_message_batch()
+                    .queue_url(&self.queue_url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                let failed = out.failed();
+                if let Some(fault) = failed.iter().find(|f| f.sender_fault) {
+                    return Err(QueueError::BadMessage(format!(
+                        "SQS refused a message: {} {}",
+                        fault.code,
+                        fault.message.as_deref().unwrap_or("")
+                    )));
+                }
+                Ok(pending
+                    .into_iter()
+                    .filter(|(i, _)| failed.iter().any(|f| f.id == i.to_string()))
+                    .collect())
+            },
+            |n| QueueError::Unavailable(format!("{n} messages not accepted after retries")),
+        )
         .await
-        .map_err(|e| match e {
-            Leftover::Failed(e) => e,
-            Leftover::Unprocessed(n) => {
-                QueueError::Unavailable(format!("{n} messages not accepted after retries"))
-            }
-        })
     }
 }
 
