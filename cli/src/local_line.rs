@@ -15,9 +15,9 @@ use std::sync::Mutex;
 use anyhow::Context;
 use serde_json::json;
 use shared::domain::UserId;
-use shared::line::limits::MAX_MULTICAST_RECIPIENTS;
-use shared::line::message::validate_messages;
-use shared::line::{Accepted, Action, LineApi, LineError, Message, RetryKey, Template};
+use shared::line::{
+    Accepted, Action, LineApi, LineError, Message, RetryKey, Template, check_request,
+};
 
 /// The transcript's file name under `--data`.
 pub const OUTBOX_FILE: &str = "outbox.jsonl";
@@ -91,15 +91,23 @@ impl LocalLineApi {
         retry_key: Option<&RetryKey>,
     ) -> Result<Accepted, LineError> {
         let mut sinks = self.sinks.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(reason) = check(&call, messages) {
+        let multicast_to = match &call {
+            Call::Multicast(to) => Some(*to),
+            _ => None,
+        };
+        if let Err(refused) = check_request(messages, multicast_to) {
             // A bug in sukusuku, not in the developer's input: show it where they look.
+            let reason = match &refused {
+                LineError::Invalid(reason) => reason.clone(),
+                other => other.to_string(),
+            };
             let _ = writeln!(
                 sinks.terminal,
                 "── {} refused: LINE would reject it: {reason}\n",
                 call.kind()
             );
             let _ = sinks.terminal.flush();
-            return Err(LineError::Invalid(reason));
+            return Err(refused);
         }
         if let Some(key) = retry_key
             && sinks.accepted_keys.contains(key.as_str())
@@ -135,21 +143,6 @@ impl LocalLineApi {
 
 pub fn outbox_path(data: &Path) -> PathBuf {
     data.join(OUTBOX_FILE)
-}
-
-/// What the real client checks before a request leaves: 1–5 valid messages, 1–500
-/// multicast recipients.
-fn check(call: &Call<'_>, messages: &[Message]) -> Result<(), String> {
-    validate_messages(messages)?;
-    if let Call::Multicast(to) = call
-        && (to.is_empty() || to.len() > MAX_MULTICAST_RECIPIENTS)
-    {
-        return Err(format!(
-            "multicast to {} users; LINE takes 1–{MAX_MULTICAST_RECIPIENTS}",
-            to.len()
-        ));
-    }
-    Ok(())
 }
 
 /// `U0123…cdef`: tells test residents apart without printing a whole LINE user id.

@@ -9,6 +9,6 @@ pub mod webhook;
 
 pub use client::{
     Accepted, AccessTokenSource, HttpLineApi, HttpLineApiBuilder, LineApi, LineCall, LineError,
-    MemoryLineApi, RetryKey, TokenFuture,
+    MemoryLineApi, RetryKey, TokenFuture, check_request,
 };
 pub use message::{Action, Message, QuickReply, QuickReplyItem, Template};

@@ -83,8 +83,11 @@ pub trait LineApi: Send + Sync {
 }
 
 /// What LINE would reject, caught before the request: 1–5 valid messages and, for a
-/// multicast, 1–500 recipients.
-fn check_request(messages: &[Message], multicast_to: Option<&[UserId]>) -> Result<(), LineError> {
+/// multicast, 1–500 recipients. Every `LineApi` implementation checks this first.
+pub fn check_request(
+    messages: &[Message],
+    multicast_to: Option<&[UserId]>,
+) -> Result<(), LineError> {
     validate_messages(messages).map_err(LineError::Invalid)?;
     if let Some(to) = multicast_to
         && (to.is_empty() || to.len() > limits::MAX_MULTICAST_RECIPIENTS)
