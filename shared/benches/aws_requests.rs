@@ -8,13 +8,12 @@
 //! SUKUSUKU_MOTO_ENDPOINT names a running one).
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{Days, NaiveDate, TimeZone, Utc};
 use shared::aws::dynamo::create_table;
 use shared::aws::sqs::create_queues;
-use shared::aws::testing::{MOTO_ENDPOINT_VAR, RequestCounter, moto_config, unique_name};
+use shared::aws::testing::{RequestCounter, moto_config, moto_for_bench, unique_name};
 use shared::aws::{DynamoStore, SqsQueue, publish_catalog};
 use shared::catalog::Catalog;
 use shared::domain::{Pregnancy, Resident, UserId};
@@ -25,34 +24,6 @@ use shared::pacer::Pacer;
 
 const RESIDENTS: u32 = 10_000;
 
-fn start_moto() -> (String, Option<Child>) {
-    if let Ok(ep) = std::env::var(MOTO_ENDPOINT_VAR) {
-        return (ep, None);
-    }
-    let bin = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../target/test-venv/bin/moto_server"
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(5077);
-    let child = Command::new(bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {bin} ({e}); run scripts/test.sh once first"));
-    let ep = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (ep, Some(child))
-}
-
 fn summary(counts: &BTreeMap<String, u64>) -> (u64, String) {
     let total = counts.values().sum();
     let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -60,13 +31,9 @@ fn summary(counts: &BTreeMap<String, u64>) -> (u64, String) {
 }
 
 fn main() {
-    let (endpoint, mut moto) = start_moto();
+    let (endpoint, _moto) = moto_for_bench();
     let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("runtime: {e}"));
     runtime.block_on(run(&endpoint));
-    if let Some(child) = moto.as_mut() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
 }
 
 async fn run(endpoint: &str) {

@@ -21,7 +21,7 @@
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -31,7 +31,7 @@ use axum::http::{Method, StatusCode, Uri};
 use axum::routing::get;
 use shared::aws::dynamo::create_table;
 use shared::aws::sqs::create_queues;
-use shared::aws::testing::{MOTO_ENDPOINT_VAR, moto_config, unique_name};
+use shared::aws::testing::{moto_config, moto_for_bench, unique_name};
 use shared::aws::{DynamoStore, publish_catalog};
 use sukusuku_tests::fake_line::FakeLine;
 use sukusuku_tests::server::{ACCESS_TOKEN, CHANNEL_SECRET};
@@ -179,48 +179,6 @@ fn mib(bytes: u64) -> String {
         "{:.2} MiB ({bytes} bytes)",
         bytes as f64 / (1024.0 * 1024.0)
     )
-}
-
-/// The moto server this run started, stopped when the benchmark ends or fails.
-struct Moto(Option<Child>);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn start_moto() -> (String, Moto) {
-    if let Ok(ep) = std::env::var(MOTO_ENDPOINT_VAR) {
-        return (ep, Moto(None));
-    }
-    let bin = workspace().join("target/test-venv/bin/moto_server");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port");
-    let child = Command::new(&bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot start {} ({e}); run scripts/test.sh once first",
-                bin.display()
-            )
-        });
-    let moto = Moto(Some(child));
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (format!("http://127.0.0.1:{port}"), moto)
 }
 
 /// What a function did on the Runtime API, and when.
@@ -471,7 +429,7 @@ fn main() {
         );
     }
 
-    let (moto_endpoint, _moto) = start_moto();
+    let (moto_endpoint, _moto) = moto_for_bench();
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let (sender, calls) = mpsc::channel();
     let (stack, runtime_api, line) = runtime.block_on(async {

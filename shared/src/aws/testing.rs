@@ -142,3 +142,46 @@ pub async fn table_dump(client: &aws_sdk_dynamodb::Client, table: &str) -> Strin
         }
     }
 }
+
+/// A moto server a benchmark started itself, stopped when this is dropped (also on a panic).
+pub struct StartedMoto(Option<std::process::Child>);
+
+impl Drop for StartedMoto {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// For benchmarks: the moto endpoint named by `SUKUSUKU_MOTO_ENDPOINT`, or a moto server
+/// started from `target/test-venv` (which `scripts/test.sh` installs) on a free loopback
+/// port. Panics with what to do if it cannot be started.
+pub fn moto_for_bench() -> (String, StartedMoto) {
+    if let Ok(ep) = std::env::var(MOTO_ENDPOINT_VAR) {
+        return (ep, StartedMoto(None));
+    }
+    let bin = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/test-venv/bin/moto_server"
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port");
+    let child = std::process::Command::new(bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin} ({e}); run scripts/test.sh once first"));
+    let moto = StartedMoto(Some(child));
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    (format!("http://127.0.0.1:{port}"), moto)
+}
