@@ -6,8 +6,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use shared::aws::lambda::{SenderFunction, sender_policy};
 use shared::aws::{
-    DynamoStore, LineCredentials, Settings, SqsQueue, SsmAccessToken, init_tracing, number_setting,
-    sdk_config,
+    DynamoStore, LineCredentials, Settings, SqsQueue, init_tracing, number_setting, sdk_config,
 };
 use shared::delivery::Recipient;
 use shared::domain::UserId;
@@ -28,7 +27,7 @@ async fn main() -> Result<(), Error> {
     let store = DynamoStore::from_config(&config, &settings.table);
     // A rotated token is read again from SSM on LINE's first 401.
     let line = HttpLineApi::builder(&settings.line_api_base, &credentials.access_token)
-        .reread_token_from(SsmAccessToken::from_env(&config)?)
+        .reread_token_from(credentials.token_source())
         .build()?;
     // Open both connections before the first batch arrives.
     // (A read of a key that never exists, with the one read action the sender may use.)

@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use lambda_http::{Error, Request, run, service_fn};
 use shared::aws::lambda::{WebhookFunction, webhook_sdk_config};
-use shared::aws::{
-    DynamoStore, LineCredentials, LiveCatalog, Settings, SsmAccessToken, init_tracing, sdk_config,
-};
+use shared::aws::{DynamoStore, LineCredentials, LiveCatalog, Settings, init_tracing, sdk_config};
 use shared::line::HttpLineApi;
 
 /// How long a warm instance keeps a catalog before reading the published one again.
@@ -25,7 +23,7 @@ async fn main() -> Result<(), Error> {
     // A rotated token is read again from SSM on LINE's first 401.
     // Replies must come back well inside LINE's 2 seconds (see `REPLY_DEADLINE`).
     let line = HttpLineApi::builder(&settings.line_api_base, &credentials.access_token)
-        .reread_token_from(SsmAccessToken::from_env(&config)?)
+        .reread_token_from(credentials.token_source())
         .connect_timeout(Duration::from_millis(300))
         .reply_timeout(Duration::from_secs(1))
         .build()?;

@@ -123,6 +123,8 @@ pub async fn sdk_config() -> SdkConfig {
 pub struct LineCredentials {
     pub secret: ChannelSecret,
     pub access_token: String,
+    /// Where the access token was read, to read it again after a 401.
+    token: SsmAccessToken,
 }
 
 impl LineCredentials {
@@ -138,21 +140,29 @@ impl LineCredentials {
         token_name: &str,
     ) -> Result<LineCredentials, ConfigError> {
         let ssm = aws_sdk_ssm::Client::new(config);
-        let values = secure_strings(&ssm, &[secret_name, token_name]).await?;
-        let [secret, access_token] = <[String; 2]>::try_from(values)
-            .map_err(|_| ConfigError::Parameters("expected two values".to_string()))?;
+        let [secret, access_token] = secure_strings(&ssm, [secret_name, token_name]).await?;
         Ok(LineCredentials {
             secret: ChannelSecret::new(secret),
             access_token,
+            token: SsmAccessToken {
+                ssm,
+                name: token_name.to_string(),
+            },
         })
+    }
+
+    /// The access token's parameter, for `HttpLineApi::builder(..).reread_token_from(..)`:
+    /// the same parameter and SSM client the token was just read with.
+    pub fn token_source(&self) -> SsmAccessToken {
+        self.token.clone()
     }
 }
 
 /// The values of SecureString parameters, in the order of `names`; one GetParameters call.
-async fn secure_strings(
+async fn secure_strings<const N: usize>(
     ssm: &aws_sdk_ssm::Client,
-    names: &[&str],
-) -> Result<Vec<String>, ConfigError> {
+    names: [&str; N],
+) -> Result<[String; N], ConfigError> {
     let out = ssm
         .get_parameters()
         .set_names(Some(names.iter().map(|n| n.to_string()).collect()))
@@ -162,26 +172,27 @@ async fn secure_strings(
         .map_err(|e| {
             ConfigError::Parameters(aws_sdk_ssm::error::DisplayErrorContext(&e).to_string())
         })?;
-    names
-        .iter()
-        .map(|name| {
-            out.parameters()
-                .iter()
-                .find(|p| p.name() == Some(*name))
-                .and_then(|p| p.value())
-                .filter(|v| !v.trim().is_empty())
-                .map(str::to_string)
-                .ok_or_else(|| {
-                    ConfigError::Parameters(format!(
-                        "parameter {name} does not exist or is empty; create it as a SecureString"
-                    ))
-                })
-        })
-        .collect()
+    let mut values: [String; N] = std::array::from_fn(|_| String::new());
+    for (value, name) in values.iter_mut().zip(names) {
+        *value = out
+            .parameters()
+            .iter()
+            .find(|p| p.name() == Some(name))
+            .and_then(|p| p.value())
+            .filter(|v| !v.trim().is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                ConfigError::Parameters(format!(
+                    "parameter {name} does not exist or is empty; create it as a SecureString"
+                ))
+            })?;
+    }
+    Ok(values)
 }
 
 /// The channel access token's SSM parameter, read again when LINE refuses the token in use
 /// (it was rotated or reissued): `HttpLineApi::builder(..).reread_token_from(..)`.
+#[derive(Clone)]
 pub struct SsmAccessToken {
     ssm: aws_sdk_ssm::Client,
     name: String,
@@ -194,25 +205,15 @@ impl SsmAccessToken {
             name: parameter_name.to_string(),
         }
     }
-
-    /// The parameter named by `LINE_CHANNEL_ACCESS_TOKEN_PARAM`, as [`LineCredentials::from_ssm`].
-    pub fn from_env(config: &SdkConfig) -> Result<SsmAccessToken, ConfigError> {
-        Ok(SsmAccessToken::new(
-            config,
-            &required("LINE_CHANNEL_ACCESS_TOKEN_PARAM")?,
-        ))
-    }
 }
 
 impl AccessTokenSource for SsmAccessToken {
     fn read(&self) -> TokenFuture<'_> {
         Box::pin(async move {
-            let mut values = secure_strings(&self.ssm, &[&self.name])
+            let [token] = secure_strings(&self.ssm, [self.name.as_str()])
                 .await
                 .map_err(|e| LineError::TokenUnavailable(e.to_string()))?;
-            values
-                .pop()
-                .ok_or_else(|| LineError::TokenUnavailable(format!("{} has no value", self.name)))
+            Ok(token)
         })
     }
 }
