@@ -79,16 +79,12 @@ impl FakeLine {
         }
     }
 
-    /// The next push/multicast requests are answered with these statuses, in order (429
-    /// as a rate limit with `Retry-After: 2`).
+    /// The next push/multicast requests are answered with these statuses, in order (for
+    /// a particular message or `Retry-After`, use [`FakeLine::refuse_next_send`]).
     pub fn fail_next_sends(&self, statuses: &[u16]) {
-        let refusals = statuses.iter().map(|&status| {
-            if status == 429 {
-                Refusal::too_many_requests(Some(std::time::Duration::from_secs(2)))
-            } else {
-                Refusal::new(status, "simulated failure")
-            }
-        });
+        let refusals = statuses
+            .iter()
+            .map(|&status| Refusal::new(status, "simulated failure"));
         lock(&self.shared).failures.extend(refusals);
     }
 

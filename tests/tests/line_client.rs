@@ -4,7 +4,7 @@
 //! the per-call timeouts.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use shared::domain::UserId;
@@ -123,10 +123,7 @@ async fn a_wrong_token_or_no_server_fails_as_it_should() {
     assert!(!e.is_retryable());
     assert_eq!(line.received().len(), 1);
     // Nobody listening: a transport failure, worth retrying.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
+    let port = sukusuku_tests::server::free_port();
     let gone = HttpLineApi::new(&format!("http://127.0.0.1:{port}"), ACCESS_TOKEN).expect("client");
     let e = gone
         .push(&user(1), &msg(), &RetryKey::derive("f"))
@@ -137,12 +134,11 @@ async fn a_wrong_token_or_no_server_fails_as_it_should() {
 }
 
 /// A stand-in for the token's parameter: holds a value, counts reads, can be slow or fail.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct StoredToken(Arc<StoredTokenInner>);
 
-#[derive(Default)]
 struct StoredTokenInner {
-    value: Mutex<String>,
+    value: String,
     reads: AtomicUsize,
     delay: Option<Duration>,
     unavailable: bool,
@@ -155,7 +151,7 @@ impl StoredToken {
 
     fn with(value: &str, delay: Option<Duration>, unavailable: bool) -> StoredToken {
         StoredToken(Arc::new(StoredTokenInner {
-            value: Mutex::new(value.to_string()),
+            value: value.to_string(),
             reads: AtomicUsize::new(0),
             delay,
             unavailable,
@@ -177,7 +173,7 @@ impl AccessTokenSource for StoredToken {
             if self.0.unavailable {
                 return Err(LineError::TokenUnavailable("throttled".into()));
             }
-            Ok(self.0.value.lock().expect("lock").clone())
+            Ok(self.0.value.clone())
         })
     }
 }
@@ -440,4 +436,29 @@ async fn a_token_rotated_in_ssm_is_picked_up_on_401() {
         .expect_err("no parameter");
     assert!(matches!(e, LineError::TokenUnavailable(_)), "{e:?}");
     assert!(e.is_retryable());
+}
+
+/// The fake holds every send to a valid bearer token: an empty or missing one is a spec
+/// violation, not a pass.
+#[tokio::test]
+async fn the_fake_reports_a_send_without_a_token() {
+    let line = FakeLine::start(ACCESS_TOKEN).await;
+    let body = serde_json::json!({"to": "U0123456789abcdef0123456789abcdef", "messages": [{"type": "text", "text": "hi"}]});
+    let client = reqwest::Client::new();
+    for authorization in [Some("Bearer "), None] {
+        let mut request = client
+            .post(format!("{}/v2/bot/message/push", line.base_url))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        request.send().await.expect("the fake answers");
+    }
+    let violations = line.violations();
+    let about_the_token = violations
+        .iter()
+        .filter(|v| v.contains("Authorization"))
+        .count();
+    assert_eq!(about_the_token, 2, "{violations:?}");
 }
