@@ -3,8 +3,8 @@
 //! a rotated channel access token again (from a stand-in source, and from SSM on moto), and
 //! the per-call timeouts.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use shared::domain::UserId;

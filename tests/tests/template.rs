@@ -350,33 +350,55 @@ fn target(t: &Value, v: &Value, own_log_group: &str) -> String {
     };
     let index =
         json!({ "Fn::Sub": format!("${{Table.Arn}}/index/{}", shared::aws::dynamo::ANCHOR_INDEX) });
-    let found = if *v == get_att("Table", "Arn") {
-        kind("Table", "AWS::DynamoDB::Table");
-        Resource::Table
-    } else if *v == index {
-        kind("Table", "AWS::DynamoDB::Table");
-        Resource::AnchorIndex
-    } else if *v == get_att("DeliveryQueue", "Arn") {
-        kind("DeliveryQueue", "AWS::SQS::Queue");
-        Resource::DeliveryQueue
-    } else if *v == get_att("DeliveryDeadLetterQueue", "Arn") {
-        kind("DeliveryDeadLetterQueue", "AWS::SQS::Queue");
-        Resource::DeliveryDeadLetterQueue
-    } else if *v == get_att("ScanDeadLetterQueue", "Arn") {
-        kind("ScanDeadLetterQueue", "AWS::SQS::Queue");
-        Resource::ScanDeadLetterQueue
-    } else if *v == get_att(own_log_group, "Arn") {
-        kind(own_log_group, "AWS::Logs::LogGroup");
-        Resource::OwnLogGroup
-    } else {
-        for param in LINE_PARAMETERS {
-            if *v == ssm(param) {
-                return format!("{:?}:{param}", Resource::LineParameters);
-            }
+    // (exact ARN, the template resource it must be, its type, what iam.rs calls it)
+    let known = [
+        (
+            get_att("Table", "Arn"),
+            "Table",
+            "AWS::DynamoDB::Table",
+            Resource::Table,
+        ),
+        (
+            index,
+            "Table",
+            "AWS::DynamoDB::Table",
+            Resource::AnchorIndex,
+        ),
+        (
+            get_att("DeliveryQueue", "Arn"),
+            "DeliveryQueue",
+            "AWS::SQS::Queue",
+            Resource::DeliveryQueue,
+        ),
+        (
+            get_att("DeliveryDeadLetterQueue", "Arn"),
+            "DeliveryDeadLetterQueue",
+            "AWS::SQS::Queue",
+            Resource::DeliveryDeadLetterQueue,
+        ),
+        (
+            get_att("ScanDeadLetterQueue", "Arn"),
+            "ScanDeadLetterQueue",
+            "AWS::SQS::Queue",
+            Resource::ScanDeadLetterQueue,
+        ),
+        (
+            get_att(own_log_group, "Arn"),
+            own_log_group,
+            "AWS::Logs::LogGroup",
+            Resource::OwnLogGroup,
+        ),
+    ];
+    if let Some((_, name, expected, found)) = known.iter().find(|(arn, ..)| arn == v) {
+        kind(name, expected);
+        return format!("{found:?}");
+    }
+    for param in LINE_PARAMETERS {
+        if *v == ssm(param) {
+            return format!("{:?}:{param}", Resource::LineParameters);
         }
-        panic!("unrecognised resource {v}: name one of iam.rs's resources by its exact ARN");
-    };
-    format!("{found:?}")
+    }
+    panic!("unrecognised resource {v}: name one of iam.rs's resources by its exact ARN");
 }
 
 const LINE_PARAMETERS: [&str; 2] = [
