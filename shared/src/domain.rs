@@ -1,7 +1,7 @@
 //! Residents and what they registered, in the words the municipality uses. No AWS or LINE
 //! types here: the store and the conversation both speak these.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use chrono::NaiveDate;
@@ -68,6 +68,77 @@ pub struct Child {
     /// Stable within the resident (`c1`, `c2`, …) so postbacks can name a child.
     pub id: String,
     pub birth_date: NaiveDate,
+    /// ニックネーム the resident registered, used by the catalog's `{nickname}` placeholder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
+}
+
+/// 受信設定: what a resident chose. Ids refer to the catalog's categories and questions; an
+/// id the catalog no longer has is simply ignored, so removing a choice breaks nobody.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Categories turned off. Stored as opt-outs so a category the city adds later reaches
+    /// everyone (the documented default: every category on).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub muted: BTreeSet<String>,
+    /// 地区 (one of the catalog's districts), if answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    /// 世帯の状況 (ひとり親, 多胎, 外国にルーツ, …): any number of the catalog's choices.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub household: BTreeSet<String>,
+    /// 保育所（園）の申込状況 (one of the catalog's choices), if answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nursery: Option<String>,
+}
+
+impl Settings {
+    /// Whether the resident receives notices of `category` (every category unless muted).
+    pub fn receives(&self, category: &str) -> bool {
+        !self.muted.contains(category)
+    }
+}
+
+/// Who a notice is for beyond its category: each non-empty list must match. Reusable by
+/// anything that selects residents by their settings (milestones, series, broadcasts).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Audience {
+    /// The resident's 地区 is one of these. A resident who has not answered is not in it.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub districts: BTreeSet<String>,
+    /// The household has at least one of these attributes.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub household: BTreeSet<String>,
+    /// The 保育所 status is one of these. A resident who has not answered is not in it.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub nursery: BTreeSet<String>,
+}
+
+impl Audience {
+    pub fn is_everyone(&self) -> bool {
+        self.districts.is_empty() && self.household.is_empty() && self.nursery.is_empty()
+    }
+
+    pub fn admits(&self, settings: &Settings) -> bool {
+        let one_of = |wanted: &BTreeSet<String>, answer: &Option<String>| {
+            wanted.is_empty() || answer.as_ref().is_some_and(|a| wanted.contains(a))
+        };
+        one_of(&self.districts, &settings.district)
+            && one_of(&self.nursery, &settings.nursery)
+            && (self.household.is_empty()
+                || self
+                    .household
+                    .iter()
+                    .any(|h| settings.household.contains(h)))
+    }
+}
+
+/// A question the conversation asked and whose answer is the resident's next text message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Awaiting {
+    /// The ニックネーム of this child.
+    Nickname { child: String },
 }
 
 /// One person on the LINE account and everything they chose to register.
@@ -81,9 +152,14 @@ pub struct Resident {
     pub pregnancy: Option<Pregnancy>,
     #[serde(default)]
     pub children: Vec<Child>,
-    /// Receive やさしい日本語 where the catalog has it.
+    /// Receive やさしい日本語: the catalog's `easy_text` where it has one, and every reply.
     #[serde(default)]
     pub easy_japanese: bool,
+    #[serde(default)]
+    pub settings: Settings,
+    /// Set while the resident is asked to type something (a nickname).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting: Option<Awaiting>,
     #[serde(default)]
     pub next_child_no: u32,
     /// Newest LINE event timestamp applied (ms), so a late redelivered follow/unfollow
@@ -100,6 +176,8 @@ impl Resident {
             pregnancy: None,
             children: Vec::new(),
             easy_japanese: false,
+            settings: Settings::default(),
+            awaiting: None,
             next_child_no: 1,
             last_event_ms: 0,
         }
@@ -115,6 +193,7 @@ impl Resident {
         self.children.push(Child {
             id: format!("c{no}"),
             birth_date,
+            nickname: None,
         });
         self.children.sort_by_key(|c| c.birth_date);
         let index = self
@@ -149,7 +228,10 @@ impl Resident {
                 user_id: self.user_id.clone(),
                 subject: PREGNANCY_SUBJECT.to_string(),
                 easy_japanese: self.easy_japanese,
+                settings: self.settings.clone(),
+                nickname: None,
                 delivered: BTreeSet::new(),
+                steps: BTreeMap::new(),
             });
         }
         for c in &self.children {
@@ -159,15 +241,19 @@ impl Resident {
                 user_id: self.user_id.clone(),
                 subject: c.id.clone(),
                 easy_japanese: self.easy_japanese,
+                settings: self.settings.clone(),
+                nickname: c.nickname.clone(),
                 delivered: BTreeSet::new(),
+                steps: BTreeMap::new(),
             });
         }
         entries
     }
 }
 
-/// One row of the anchor index: enough to address and filter a delivery without reading
-/// the resident.
+/// One row of the anchor index: enough to address, target and word a delivery without
+/// reading the resident. The resident's settings are copied here on every save, so the
+/// daily scan filters by category and audience on what it looked up anyway.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnchorEntry {
     pub kind: AnchorKind,
@@ -175,10 +261,33 @@ pub struct AnchorEntry {
     pub user_id: UserId,
     pub subject: String,
     pub easy_japanese: bool,
+    #[serde(default)]
+    pub settings: Settings,
+    /// The child's ニックネーム (never for a pregnancy).
+    #[serde(default)]
+    pub nickname: Option<String>,
     /// Catalog milestone ids already delivered for this pregnancy or child, whatever its
     /// date was then: a corrected date does not make a milestone come again.
     #[serde(default)]
     pub delivered: BTreeSet<String>,
+    /// Per catalog series, the last step (its day number) delivered: one number per series
+    /// instead of one id per day, so a daily programme does not grow the entry.
+    #[serde(default)]
+    pub steps: BTreeMap<String, u32>,
+}
+
+impl AnchorEntry {
+    /// Whether the entry carries the same resident-side facts (what a save writes); the
+    /// delivery records are the store's and do not count.
+    pub fn same_registration(&self, other: &AnchorEntry) -> bool {
+        self.kind == other.kind
+            && self.date == other.date
+            && self.user_id == other.user_id
+            && self.subject == other.subject
+            && self.easy_japanese == other.easy_japanese
+            && self.settings == other.settings
+            && self.nickname == other.nickname
+    }
 }
 
 /// An inclusive run of anchor dates of one kind inside one calendar month: what one index

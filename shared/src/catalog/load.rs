@@ -174,6 +174,7 @@ impl Catalog {
             categories.push(Category {
                 id: id.value.clone(),
                 label: label.value.trim().to_string(),
+                easy_label: None,
             });
         }
 
@@ -235,6 +236,7 @@ impl Catalog {
                     id: m.id.value.clone(),
                     offset,
                     category: m.category.value.clone(),
+                    audience: crate::domain::Audience::default(),
                     text: m.text.value.clone(),
                     easy_text: m
                         .easy_text
@@ -249,7 +251,9 @@ impl Catalog {
         if problems.is_empty() {
             Ok(Catalog {
                 categories,
+                questions: super::Questions::default(),
                 milestones,
+                series: Vec::new(),
             })
         } else {
             Err(CatalogError { problems })

@@ -56,17 +56,20 @@ pub async fn run_daily_scan<S: Store, Q: Queue>(
     };
     // Jobs are enqueued in full batches of ten (one SQS request each) as they accumulate.
     let mut jobs = Vec::new();
-    for (range, milestones) in catalog.lookups_for(day) {
-        let entries = store.anchored(&range).await?;
+    for lookup in catalog.lookups_for(day) {
+        let entries = store.anchored(&lookup.range).await?;
         report.lookups += 1;
         if entries.is_empty() {
             continue;
         }
-        for milestone in milestones {
+        for (fires_for, milestone) in lookup.milestones {
             // One message per resident per milestone, even for twins (recorded on each);
             // grouped by the text variant each resident receives.
             let mut by_text: BTreeMap<&str, BTreeMap<&UserId, Vec<String>>> = BTreeMap::new();
-            for e in &entries {
+            for e in entries
+                .iter()
+                .filter(|e| fires_for.contains(e.kind, e.date))
+            {
                 report.due += 1;
                 if e.delivered.contains(&milestone.id) {
                     report.already_delivered += 1;

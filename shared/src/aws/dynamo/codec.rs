@@ -135,7 +135,10 @@ pub(super) fn anchor_from(item: &Item) -> Result<AnchorEntry, StoreError> {
         user_id,
         subject: string(item, "subject")?,
         easy_japanese: matches!(item.get("easy"), Some(AttributeValue::Bool(true))),
+        settings: Default::default(),
+        nickname: None,
         delivered: delivered_from(item),
+        steps: Default::default(),
     })
 }
 
