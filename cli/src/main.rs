@@ -46,7 +46,7 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         data: Option<PathBuf>,
     },
-    /// Print the dated milestones one resident would receive.
+    /// Print, day by day, what one resident with the given 受信設定 would receive.
     Preview(PreviewArgs),
     /// Staff tools for the milestone catalog.
     Catalog {
@@ -72,9 +72,24 @@ struct PreviewArgs {
     /// Last day to list (inclusive).
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
     to: Option<NaiveDate>,
-    /// Show the やさしい日本語 text where the catalog has one.
+    /// The resident reads やさしい日本語: show `easy_text` where the catalog has one.
     #[arg(long)]
     easy: bool,
+    /// Categories the resident receives (repeat the flag; default: every category).
+    #[arg(long, value_name = "ID")]
+    category: Vec<String>,
+    /// The resident's 地区 (a district id of the catalog's settings).
+    #[arg(long, value_name = "ID")]
+    district: Option<String>,
+    /// A household attribute (repeat the flag), e.g. single-parent.
+    #[arg(long, value_name = "ID")]
+    household: Vec<String>,
+    /// The 保育所 application status (a nursery choice id), e.g. planning.
+    #[arg(long, value_name = "ID")]
+    nursery: Option<String>,
+    /// The child's ニックネーム, for texts that use {nickname}.
+    #[arg(long, value_name = "NAME")]
+    nickname: Option<String>,
 }
 
 #[derive(Subcommand)]

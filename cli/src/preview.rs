@@ -1,8 +1,16 @@
-//! `sukusuku preview`: what one resident would receive, day by day, as staff would check it.
+//! `sukusuku preview`: what one resident with given settings would receive, day by day, as
+//! staff would check it before publishing. It runs the daily scan's own decision
+//! (`shared::targeting`) for an imagined resident on every day, so what it shows is what
+//! the scan will do.
 
 use std::io::Write;
 
-use shared::domain::AnchorKind;
+use anyhow::{anyhow, bail};
+use chrono::NaiveDate;
+use shared::catalog::{Catalog, Question, day_number};
+use shared::delivery::Mark;
+use shared::domain::{AnchorEntry, AnchorKind, Settings, UserId};
+use shared::targeting::{Outcome, notices_for};
 
 use crate::PreviewArgs;
 use crate::catalog_file;
@@ -12,36 +20,165 @@ pub fn run(args: &PreviewArgs) -> anyhow::Result<()> {
     let (kind, anchor, who) = match (args.due, args.birth) {
         (Some(due), _) => (AnchorKind::DueDate, due, format!("出産予定日 {due}")),
         (None, Some(birth)) => (AnchorKind::BirthDate, birth, format!("生年月日 {birth}")),
-        (None, None) => anyhow::bail!("give --due or --birth"),
+        (None, None) => bail!("give --due or --birth"),
     };
     if let (Some(from), Some(to)) = (args.from, args.to)
         && from > to
     {
-        anyhow::bail!("--from {from} is after --to {to}");
+        bail!("--from {from} is after --to {to}");
     }
-    let schedule = catalog.schedule(kind, anchor, args.from, args.to);
+    let settings = settings(&catalog, args)?;
+    let resident = AnchorEntry {
+        kind,
+        date: anchor,
+        user_id: UserId::parse("Upreview").ok_or_else(|| anyhow!("preview id"))?,
+        subject: "preview".into(),
+        easy_japanese: args.easy,
+        settings,
+        nickname: args.nickname.clone(),
+        delivered: Default::default(),
+        steps: Default::default(),
+    };
+    let Some((first, last)) = span(&catalog, kind, anchor) else {
+        return write(format!(
+            "# {who}: 0 件（このカタログにはお知らせがありません）\n"
+        ));
+    };
+    let first = args.from.map_or(first, |f| f.max(first));
+    let last = args.to.map_or(last, |t| t.min(last));
+
+    let mut body = String::new();
+    let (mut sent, mut not_targeted) = (0usize, 0usize);
+    for day in first.iter_days().take_while(|d| *d <= last) {
+        for lookup in catalog.lookups_for(day) {
+            if !lookup.range.contains(kind, anchor) {
+                continue;
+            }
+            for notice in notices_for(&catalog, &lookup, day, &resident) {
+                if notice.outcome != Outcome::Send {
+                    not_targeted += 1;
+                    continue;
+                }
+                sent += 1;
+                let (id, timing) = match notice.mark {
+                    Mark::Milestone(id) => (
+                        id.to_string(),
+                        catalog
+                            .milestone(id)
+                            .map(|m| m.offset.label())
+                            .unwrap_or_default(),
+                    ),
+                    Mark::Step { series, day: n } => (series.to_string(), step_label(kind, n)),
+                };
+                body.push_str(&format!(
+                    "\n{day}  {id}  （{timing}）  [{}]\n",
+                    notice.category
+                ));
+                for line in notice.text.lines() {
+                    body.push_str(&format!("    {line}\n"));
+                }
+            }
+        }
+    }
     let mut out = format!(
-        "# {who}: {} 件{}\n",
-        schedule.len(),
+        "# {who}: {sent} 件{}\n",
         if args.easy {
             "（やさしい日本語）"
         } else {
             ""
         }
     );
-    for (day, milestone) in schedule {
+    if not_targeted > 0 {
         out.push_str(&format!(
-            "\n{day}  {}  （{}）\n",
-            milestone.id,
-            milestone.offset.label()
+            "# この受信設定では届かないお知らせ: {not_targeted} 件（カテゴリがオフ、または対象外）\n"
         ));
-        for line in milestone.text_for(args.easy).lines() {
-            out.push_str(&format!("    {line}\n"));
-        }
     }
+    out.push_str(&body);
+    write(out)
+}
+
+fn write(out: String) -> anyhow::Result<()> {
     // A reader that stops early (`| head`) is not an error.
     match std::io::stdout().lock().write_all(out.as_bytes()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
+    }
+}
+
+/// The resident's 受信設定 from the flags, every id checked against the catalog.
+fn settings(catalog: &Catalog, args: &PreviewArgs) -> anyhow::Result<Settings> {
+    let mut settings = Settings::default();
+    if !args.category.is_empty() {
+        let known: Vec<&str> = catalog.categories().iter().map(|c| c.id.as_str()).collect();
+        for id in &args.category {
+            if !known.contains(&id.as_str()) {
+                bail!(
+                    "--category {id}: the catalog has no such category (it has: {})",
+                    known.join(", ")
+                );
+            }
+        }
+        // Only the categories named are on.
+        settings.muted = known
+            .iter()
+            .filter(|c| !args.category.iter().any(|a| a == *c))
+            .map(|c| c.to_string())
+            .collect();
+    }
+    let q = catalog.questions();
+    settings.district = one_of(&q.district, "--district", args.district.as_deref())?;
+    settings.nursery = one_of(&q.nursery, "--nursery", args.nursery.as_deref())?;
+    for h in &args.household {
+        settings
+            .household
+            .extend(one_of(&q.household, "--household", Some(h))?);
+    }
+    Ok(settings)
+}
+
+fn one_of(question: &Question, flag: &str, id: Option<&str>) -> anyhow::Result<Option<String>> {
+    let Some(id) = id else { return Ok(None) };
+    if question.choice(id).is_none() {
+        let known: Vec<String> = question
+            .choices
+            .iter()
+            .map(|c| format!("{} ({})", c.id, c.label))
+            .collect();
+        bail!(
+            "{flag} {id}: not one of the catalog's choices{}",
+            if known.is_empty() {
+                " (the catalog asks no such question)".to_string()
+            } else {
+                format!(": {}", known.join(", "))
+            }
+        );
+    }
+    Ok(Some(id.to_string()))
+}
+
+/// The first and last day anything in the catalog can reach an anchor.
+fn span(catalog: &Catalog, kind: AnchorKind, anchor: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    let milestones = catalog
+        .schedule(kind, anchor, None, None)
+        .into_iter()
+        .map(|(d, _)| d);
+    let steps = catalog
+        .series()
+        .iter()
+        .filter(|s| s.anchor == kind)
+        .flat_map(|s| [s.first, s.last])
+        .filter_map(|n| {
+            let offset = n as i64 - day_number(kind, anchor, anchor);
+            anchor.checked_add_signed(chrono::Duration::days(offset))
+        });
+    let days: Vec<NaiveDate> = milestones.chain(steps).collect();
+    Some((*days.iter().min()?, *days.iter().max()?))
+}
+
+/// 妊娠5週2日 / 生後12日: a series step's timing.
+fn step_label(kind: AnchorKind, n: u32) -> String {
+    match kind {
+        AnchorKind::DueDate => format!("妊娠{}週{}日", n / 7, n % 7),
+        AnchorKind::BirthDate => format!("生後{n}日"),
     }
 }

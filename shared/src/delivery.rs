@@ -2,11 +2,13 @@
 //! enqueues and the sender sends. A job's id is derived from its content, so re-running the
 //! same scan yields the same ids, the same `X-Line-Retry-Key`s, and no second send.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::domain::UserId;
+use crate::domain::{AnchorEntry, UserId};
 use crate::line::{Message, RetryKey};
 
 /// One resident of a job and the pregnancy/children (anchor subjects) the milestone is for:
@@ -17,13 +19,48 @@ pub struct Recipient {
     pub subjects: Vec<String>,
 }
 
+/// What a job delivers, as recorded on each recipient's anchor entry once sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Mark<'a> {
+    /// A catalog milestone, added to the entry's `delivered` set.
+    Milestone(&'a str),
+    /// The step on day number `day` of a series: stored as the series' last step sent, so a
+    /// daily programme keeps one number per series instead of a growing list.
+    Step { series: &'a str, day: u32 },
+}
+
+impl Mark<'_> {
+    /// Whether an entry with these delivery records already had it. A step counts as had
+    /// when a later one was sent (a corrected date must not send a day twice).
+    pub fn had(
+        &self,
+        delivered: Option<&BTreeSet<String>>,
+        steps: Option<&BTreeMap<String, u32>>,
+    ) -> bool {
+        match *self {
+            Mark::Milestone(id) => delivered.is_some_and(|d| d.contains(id)),
+            Mark::Step { series, day } => steps
+                .and_then(|s| s.get(series))
+                .is_some_and(|last| *last >= day),
+        }
+    }
+
+    pub fn delivered_on(&self, entry: &AnchorEntry) -> bool {
+        self.had(Some(&entry.delivered), Some(&entry.steps))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryJob {
     pub id: String,
     /// The scan day the job was made for.
     pub day: NaiveDate,
-    /// The catalog milestone id, recorded on each recipient's subjects once sent.
+    /// The catalog milestone id, or the series id when `step` is set; recorded on each
+    /// recipient's subjects once sent.
     pub milestone: String,
+    /// The series step's day number, for a job of a series.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
     pub recipients: Vec<Recipient>,
     pub messages: Vec<Message>,
 }
@@ -32,14 +69,22 @@ impl DeliveryJob {
     /// `recipients` must already be sorted and de-duplicated; the id covers all of it.
     pub fn new(
         day: NaiveDate,
-        milestone: String,
+        mark: Mark<'_>,
         recipients: Vec<Recipient>,
         messages: Vec<Message>,
     ) -> DeliveryJob {
+        let (milestone, step) = match mark {
+            Mark::Milestone(id) => (id.to_string(), None),
+            Mark::Step { series, day } => (series.to_string(), Some(day)),
+        };
         let mut h = Sha256::new();
         h.update(day.to_string().as_bytes());
         h.update([0u8]);
         h.update(milestone.as_bytes());
+        if let Some(step) = step {
+            h.update([4u8]);
+            h.update(step.to_be_bytes());
+        }
         for m in &messages {
             h.update([1u8]);
             h.update(serde_json::to_vec(m).unwrap_or_default());
@@ -62,8 +107,19 @@ impl DeliveryJob {
             id,
             day,
             milestone,
+            step,
             recipients,
             messages,
+        }
+    }
+
+    pub fn mark(&self) -> Mark<'_> {
+        match self.step {
+            Some(day) => Mark::Step {
+                series: &self.milestone,
+                day,
+            },
+            None => Mark::Milestone(&self.milestone),
         }
     }
 
@@ -84,10 +140,34 @@ mod tests {
     }
 
     #[test]
+    fn a_step_counts_as_had_once_it_or_a_later_one_was_sent() {
+        let steps: BTreeMap<String, u32> = [("daily".to_string(), 30)].into();
+        let had = |day| {
+            Mark::Step {
+                series: "daily",
+                day,
+            }
+            .had(None, Some(&steps))
+        };
+        assert!(had(29) && had(30));
+        assert!(!had(31));
+        assert!(
+            !Mark::Step {
+                series: "other",
+                day: 1
+            }
+            .had(None, Some(&steps))
+        );
+        let delivered: BTreeSet<String> = ["m".to_string()].into();
+        assert!(Mark::Milestone("m").had(Some(&delivered), None));
+        assert!(!Mark::Milestone("n").had(Some(&delivered), None));
+    }
+
+    #[test]
     fn ids_depend_on_everything_in_the_job() {
         let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
         let job = |day: NaiveDate, m: &str, rs: Vec<Recipient>, text: &str| {
-            DeliveryJob::new(day, m.into(), rs, vec![Message::text(text)])
+            DeliveryJob::new(day, Mark::Milestone(m), rs, vec![Message::text(text)])
         };
         let both = || vec![r("U1", &["c1"]), r("U2", &["c1", "c2"])];
         let a = job(day, "m", both(), "x");
@@ -102,7 +182,29 @@ mod tests {
             job(day, "m", vec![r("U1", &["c1"]), r("U2", &["c1"])], "x").id
         );
         assert_ne!(a.id, job(day, "m", both(), "y").id);
-        let json = serde_json::to_string(&a).expect("json");
-        assert_eq!(serde_json::from_str::<DeliveryJob>(&json).expect("back"), a);
+        let step = |n| {
+            DeliveryJob::new(
+                day,
+                Mark::Step {
+                    series: "m",
+                    day: n,
+                },
+                both(),
+                vec![Message::text("x")],
+            )
+        };
+        assert_ne!(a.id, step(1).id);
+        assert_ne!(step(1).id, step(2).id);
+        assert_eq!(
+            step(2).mark(),
+            Mark::Step {
+                series: "m",
+                day: 2
+            }
+        );
+        for j in [a, step(7)] {
+            let json = serde_json::to_string(&j).expect("json");
+            assert_eq!(serde_json::from_str::<DeliveryJob>(&json).expect("back"), j);
+        }
     }
 }

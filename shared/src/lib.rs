@@ -15,3 +15,4 @@ pub mod line;
 pub mod pacer;
 pub mod queue;
 pub mod store;
+pub mod targeting;

@@ -352,7 +352,7 @@ impl Store for FlakyStore {
     }
     async fn undelivered(
         &self,
-        milestone: &str,
+        milestone: &shared::delivery::Mark<'_>,
         recipients: &[Recipient],
     ) -> Result<Vec<Recipient>, StoreError> {
         self.call(self.inner.undelivered(milestone, recipients))
@@ -360,7 +360,7 @@ impl Store for FlakyStore {
     }
     async fn record_delivery(
         &self,
-        milestone: &str,
+        milestone: &shared::delivery::Mark<'_>,
         recipients: &[Recipient],
     ) -> Result<(), StoreError> {
         self.call(self.inner.record_delivery(milestone, recipients))

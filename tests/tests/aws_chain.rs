@@ -604,7 +604,7 @@ async fn requests_with_population(ep: &str, others: usize) -> [(&'static str, Co
         .map(days_ago)
         .filter(|d| {
             !due.iter()
-                .any(|(range, _)| range.contains(shared::domain::AnchorKind::BirthDate, *d))
+                .any(|l| l.range.contains(shared::domain::AnchorKind::BirthDate, *d))
         })
         .collect();
     let mut population = Vec::new();

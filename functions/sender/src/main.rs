@@ -36,7 +36,9 @@ async fn main() -> Result<(), Error> {
             user: nobody,
             subjects: vec!["none".to_string()],
         };
-        let _ = store.undelivered("warm-up", &[probe]).await;
+        let _ = store
+            .undelivered(&shared::delivery::Mark::Milestone("warm-up"), &[probe])
+            .await;
     }
     line.warm().await;
     let function = &*Box::leak(Box::new(SenderFunction {

@@ -1,8 +1,11 @@
-//! The daily milestone scan for one Asia/Tokyo date: one anchor-index lookup per distinct
-//! anchor range in the catalog, never a walk over residents; identical messages grouped into
-//! delivery jobs of at most 500 recipients; a pregnancy or child that already received a
-//! milestone (the index entry carries what it received) is skipped, whatever day that was.
+//! The daily milestone scan for one Asia/Tokyo date: one anchor-index lookup per run of
+//! anchor dates in one month that the catalog's milestones and series need, never a walk
+//! over residents. Each entry found carries the resident's settings, so targeting (category
+//! on, audience matched) costs nothing more; texts are filled in per recipient and identical
+//! messages grouped into delivery jobs of at most 500 recipients. A pregnancy or child that
+//! already received a milestone or a series step (the entry carries that) is skipped.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -10,12 +13,13 @@ use serde::Serialize;
 
 use crate::catalog::Catalog;
 use crate::conversation::common::notice_actions;
-use crate::delivery::{DeliveryJob, Recipient};
+use crate::delivery::{DeliveryJob, Mark, Recipient};
 use crate::domain::UserId;
 use crate::line::Message;
 use crate::line::limits::MAX_MULTICAST_RECIPIENTS;
 use crate::queue::{Queue, QueueError};
 use crate::store::{Store, StoreError};
+use crate::targeting::{Outcome, notices_for};
 
 /// SQS takes ten messages per `SendMessageBatch`.
 const ENQUEUE_BATCH: usize = 10;
@@ -25,8 +29,12 @@ pub struct ScanReport {
     pub date: Option<NaiveDate>,
     /// Anchor-index lookups made: the scan's cost, independent of the population.
     pub lookups: usize,
-    /// (milestone, pregnancy or child) pairs due on the date.
+    /// Index entries the lookups returned.
+    pub entries_read: usize,
+    /// (milestone or series step, pregnancy or child) pairs due on the date.
     pub due: usize,
+    /// Of those, not for this resident: the category is off, or the audience does not match.
+    pub not_targeted: usize,
     /// Of those, already delivered (by an earlier run, or before a date was corrected).
     pub already_delivered: usize,
     pub jobs: usize,
@@ -42,6 +50,10 @@ pub enum ScanError {
     Queue(#[from] QueueError),
 }
 
+/// Who gets one message: by what is delivered and the text it renders to, the residents and
+/// their subjects (one message per resident even for twins, recorded on each).
+type Groups<'c> = BTreeMap<(Mark<'c>, Cow<'c, str>), BTreeMap<UserId, Vec<String>>>;
+
 /// Scans `day` and records it as completed (the missed-day alarm reads that record).
 pub async fn run_daily_scan<S: Store, Q: Queue>(
     store: &S,
@@ -54,55 +66,45 @@ pub async fn run_daily_scan<S: Store, Q: Queue>(
         date: Some(day),
         ..ScanReport::default()
     };
-    // Jobs are enqueued in full batches of ten (one SQS request each) as they accumulate.
-    let mut jobs = Vec::new();
+    let mut groups: Groups<'_> = BTreeMap::new();
     for lookup in catalog.lookups_for(day) {
         let entries = store.anchored(&lookup.range).await?;
         report.lookups += 1;
-        if entries.is_empty() {
-            continue;
-        }
-        for (fires_for, milestone) in lookup.milestones {
-            // One message per resident per milestone, even for twins (recorded on each);
-            // grouped by the text variant each resident receives.
-            let mut by_text: BTreeMap<&str, BTreeMap<&UserId, Vec<String>>> = BTreeMap::new();
-            for e in entries
-                .iter()
-                .filter(|e| fires_for.contains(e.kind, e.date))
-            {
+        report.entries_read += entries.len();
+        for e in &entries {
+            for notice in notices_for(catalog, &lookup, day, e) {
                 report.due += 1;
-                if e.delivered.contains(&milestone.id) {
-                    report.already_delivered += 1;
-                    continue;
-                }
-                by_text
-                    .entry(milestone.text_for(e.easy_japanese))
-                    .or_default()
-                    .entry(&e.user_id)
-                    .or_default()
-                    .push(e.subject.clone());
-            }
-            for (text, users) in by_text {
-                let pending: Vec<Recipient> = users
-                    .into_iter()
-                    .map(|(user, mut subjects)| {
-                        subjects.sort();
-                        Recipient {
-                            user: user.clone(),
-                            subjects,
-                        }
-                    })
-                    .collect();
-                for chunk in pending.chunks(MAX_MULTICAST_RECIPIENTS) {
-                    report.enqueued += chunk.len();
-                    jobs.push(DeliveryJob::new(
-                        day,
-                        milestone.id.clone(),
-                        chunk.to_vec(),
-                        vec![Message::text_with(text, notice_actions())],
-                    ));
+                match notice.outcome {
+                    Outcome::NotTargeted => report.not_targeted += 1,
+                    Outcome::AlreadyDelivered => report.already_delivered += 1,
+                    Outcome::Send => groups
+                        .entry((notice.mark, notice.text))
+                        .or_default()
+                        .entry(e.user_id.clone())
+                        .or_default()
+                        .push(e.subject.clone()),
                 }
             }
+        }
+    }
+    // Jobs go out in full batches of ten (one SQS request each) as they are made.
+    let mut jobs = Vec::new();
+    for ((mark, text), users) in groups {
+        let pending: Vec<Recipient> = users
+            .into_iter()
+            .map(|(user, mut subjects)| {
+                subjects.sort();
+                Recipient { user, subjects }
+            })
+            .collect();
+        for chunk in pending.chunks(MAX_MULTICAST_RECIPIENTS) {
+            report.enqueued += chunk.len();
+            jobs.push(DeliveryJob::new(
+                day,
+                mark,
+                chunk.to_vec(),
+                vec![Message::text_with(text.as_ref(), notice_actions())],
+            ));
         }
         let full = jobs.len() - jobs.len() % ENQUEUE_BATCH;
         if full > 0 {
@@ -118,7 +120,9 @@ pub async fn run_daily_scan<S: Store, Q: Queue>(
     store.record_scan(day, now).await?;
     tracing::info!(
         lookups = report.lookups,
+        entries_read = report.entries_read,
         due = report.due,
+        not_targeted = report.not_targeted,
         jobs = report.jobs,
         enqueued = report.enqueued,
         "daily scan done"

@@ -50,7 +50,7 @@ pub async fn send_job<S: Store, L: LineApi>(
             }
         }
     };
-    let to = match store.undelivered(&job.milestone, &job.recipients).await {
+    let to = match store.undelivered(&job.mark(), &job.recipients).await {
         Ok(to) => to,
         Err(e) => return store_failure(e),
     };
@@ -77,7 +77,7 @@ pub async fn send_job<S: Store, L: LineApi>(
         };
     }
     // If this write fails the job is retried; the retry key makes LINE answer 409.
-    if let Err(e) = store.record_delivery(&job.milestone, &to).await {
+    if let Err(e) = store.record_delivery(&job.mark(), &to).await {
         return store_failure(e);
     }
     SendOutcome::Delivered {

@@ -16,9 +16,10 @@ fn job(n: usize, recipients: usize) -> DeliveryJob {
             subjects: vec!["c1".to_string()],
         })
         .collect();
+    let milestone = format!("m{n}");
     DeliveryJob::new(
         chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date"),
-        format!("m{n}"),
+        crate::delivery::Mark::Milestone(&milestone),
         users,
         vec![Message::text(
             "妊婦歯科検診のご案内です。母子手帳をお持ちください。",

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
 use super::{EVENT_CLAIM_TTL, EventClaim, Store, StoreError};
-use crate::delivery::Recipient;
-use crate::domain::{AnchorKind, AnchorRange, Pregnancy, Resident, UserId};
+use crate::delivery::{Mark, Recipient};
+use crate::domain::{AnchorKind, AnchorRange, Pregnancy, Resident, Settings, UserId};
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).expect("valid test date")
@@ -35,6 +35,8 @@ pub async fn run_all<S: Store, F: Fn() -> Fut, Fut: std::future::Future<Output =
     no_delivery_record_outlives_a_stop(&make().await).await;
     large_delivery_batches(&make().await).await;
     scans_are_recorded(&make().await).await;
+    settings_reach_the_index_entries(&make().await).await;
+    series_steps_are_one_number_per_series(&make().await).await;
 }
 
 fn now() -> DateTime<Utc> {
@@ -298,25 +300,44 @@ async fn deliveries_are_remembered_per_subject<S: Store>(store: &S) {
         to(&user(3), &["c1"]),
     ];
     assert_eq!(
-        store.undelivered("m1", &job).await.expect("check"),
+        store
+            .undelivered(&Mark::Milestone("m1"), &job)
+            .await
+            .expect("check"),
         vec![to(&user(1), &["c1", "c2"]), to(&user(2), &["c1"])],
         "an unregistered resident is nobody to send to"
     );
     store
-        .record_delivery("m1", &[to(&user(1), &["c1"])])
+        .record_delivery(&Mark::Milestone("m1"), &[to(&user(1), &["c1"])])
         .await
         .expect("record");
     assert_eq!(
-        store.undelivered("m1", &job).await.expect("check"),
+        store
+            .undelivered(&Mark::Milestone("m1"), &job)
+            .await
+            .expect("check"),
         vec![to(&user(1), &["c2"]), to(&user(2), &["c1"])]
     );
     store
-        .record_delivery("m1", &[to(&user(1), &["c2"]), to(&user(2), &["c1"])])
+        .record_delivery(
+            &Mark::Milestone("m1"),
+            &[to(&user(1), &["c2"]), to(&user(2), &["c1"])],
+        )
         .await
         .expect("record");
-    assert_eq!(store.undelivered("m1", &job).await.expect("check"), vec![]);
     assert_eq!(
-        store.undelivered("m2", &job).await.expect("check").len(),
+        store
+            .undelivered(&Mark::Milestone("m1"), &job)
+            .await
+            .expect("check"),
+        vec![]
+    );
+    assert_eq!(
+        store
+            .undelivered(&Mark::Milestone("m2"), &job)
+            .await
+            .expect("check")
+            .len(),
         2,
         "other milestones are not affected"
     );
@@ -343,7 +364,10 @@ async fn corrections_keep_what_was_delivered<S: Store>(store: &S) {
     });
     let r = store.save_resident(&r, None).await.expect("save");
     store
-        .record_delivery("pregnancy-2m", &[to(&user(1), &["pregnancy"])])
+        .record_delivery(
+            &Mark::Milestone("pregnancy-2m"),
+            &[to(&user(1), &["pregnancy"])],
+        )
         .await
         .expect("record");
     let mut corrected = r.clone();
@@ -362,7 +386,10 @@ async fn corrections_keep_what_was_delivered<S: Store>(store: &S) {
     assert!(found[0].delivered.contains("pregnancy-2m"));
     assert_eq!(
         store
-            .undelivered("pregnancy-2m", &[to(&user(1), &["pregnancy"])])
+            .undelivered(
+                &Mark::Milestone("pregnancy-2m"),
+                &[to(&user(1), &["pregnancy"])]
+            )
             .await
             .expect("check"),
         vec![]
@@ -381,7 +408,10 @@ async fn corrections_keep_what_was_delivered<S: Store>(store: &S) {
         .expect("new pregnancy");
     assert_eq!(
         store
-            .undelivered("pregnancy-2m", &[to(&user(1), &["pregnancy"])])
+            .undelivered(
+                &Mark::Milestone("pregnancy-2m"),
+                &[to(&user(1), &["pregnancy"])]
+            )
             .await
             .expect("check"),
         vec![to(&user(1), &["pregnancy"])]
@@ -395,7 +425,7 @@ async fn no_delivery_record_outlives_a_stop<S: Store>(store: &S) {
     store.save_resident(&r, None).await.expect("save");
     assert_eq!(store.delete_resident(&user(1), None).await, Ok(true));
     store
-        .record_delivery("m1", &[to(&user(1), &["c1"])])
+        .record_delivery(&Mark::Milestone("m1"), &[to(&user(1), &["c1"])])
         .await
         .expect("recording for nobody is not an error");
     let mut back = Resident::new(user(1));
@@ -406,7 +436,7 @@ async fn no_delivery_record_outlives_a_stop<S: Store>(store: &S) {
         .expect("register again");
     assert_eq!(
         store
-            .undelivered("m1", &[to(&user(1), &["c1"])])
+            .undelivered(&Mark::Milestone("m1"), &[to(&user(1), &["c1"])])
             .await
             .expect("check"),
         vec![to(&user(1), &["c1"])]
@@ -424,10 +454,13 @@ async fn large_delivery_batches<S: Store>(store: &S) {
         recipients.push(to(u, &["c1"]));
     }
     store
-        .record_delivery("big", &recipients[..230])
+        .record_delivery(&Mark::Milestone("big"), &recipients[..230])
         .await
         .expect("record");
-    let left = store.undelivered("big", &recipients).await.expect("check");
+    let left = store
+        .undelivered(&Mark::Milestone("big"), &recipients)
+        .await
+        .expect("check");
     assert_eq!(left, recipients[230..].to_vec());
 }
 
@@ -487,6 +520,8 @@ where
     });
     r.add_child(d(2023, 8, 17));
     r.add_child(d(2023, 8, 17));
+    r.children[0].nickname = Some("ひまりちゃん".into());
+    r.settings.district = Some("kita-district".into());
     let r = store
         .save_resident(&r, Some(&claim("ev-register", now())))
         .await
@@ -501,17 +536,38 @@ where
         .expect("correct");
     store
         .record_delivery(
-            "fluoride-1y2m",
+            &Mark::Milestone("fluoride-1y2m"),
             &[to(&gone, &["c1", "c2"]), to(&user(7), &["c1"])],
         )
         .await
         .expect("record");
     store
-        .record_delivery("pregnancy-7m", &[to(&gone, &["pregnancy"])])
+        .record_delivery(
+            &Mark::Milestone("pregnancy-7m"),
+            &[to(&gone, &["pregnancy"])],
+        )
+        .await
+        .expect("record");
+    store
+        .record_delivery(
+            &Mark::Step {
+                series: "pregnancy-daily",
+                day: 61,
+            },
+            &[to(&gone, &["pregnancy"])],
+        )
         .await
         .expect("record");
     let before = dump(store).await;
-    for trace in [NO_TRACE_USER, "2027-09-26", "2023-08-17", "fluoride-1y2m"] {
+    for trace in [
+        NO_TRACE_USER,
+        "2027-09-26",
+        "2023-08-17",
+        "fluoride-1y2m",
+        "ひまりちゃん",
+        "kita-district",
+        "pregnancy-daily",
+    ] {
         assert!(
             before.contains(trace),
             "the dump shows {trace} before the stop"
@@ -532,6 +588,9 @@ where
         "2027-09",
         "2023-08",
         "pregnancy-7m",
+        "ひまりちゃん",
+        "kita-district",
+        "pregnancy-daily",
     ] {
         assert!(
             !after.contains(trace),
@@ -540,4 +599,158 @@ where
     }
     assert!(after.contains("2024-04-04"), "the other resident stays");
     assert!(after.contains(user(7).as_str()));
+}
+
+/// The daily scan filters on what the index lookup returns, so every save must copy the
+/// resident's settings (and nicknames) onto the entries, and a settings change alone must
+/// rewrite them, keeping what was delivered.
+async fn settings_reach_the_index_entries<S: Store>(store: &S) {
+    let mut r = Resident::new(user(1));
+    r.add_child(d(2025, 11, 20));
+    r.pregnancy = Some(Pregnancy {
+        due_date: d(2027, 3, 1),
+    });
+    let r = store.save_resident(&r, None).await.expect("save");
+    store
+        .record_delivery(&Mark::Milestone("one-week"), &[to(&user(1), &["c1"])])
+        .await
+        .expect("record");
+    let births = range(AnchorKind::BirthDate, d(2025, 11, 20), d(2025, 11, 20));
+    let entry = store.anchored(&births).await.expect("lookup").remove(0);
+    assert_eq!(entry.settings, Settings::default());
+    assert_eq!(entry.nickname, None);
+
+    let mut changed = r.clone();
+    changed.settings.muted.insert("events".into());
+    changed.settings.district = Some("chuo".into());
+    changed.settings.household.insert("single-parent".into());
+    changed.settings.nursery = Some("planning".into());
+    changed.easy_japanese = true;
+    changed.children[0].nickname = Some("はるちゃん".into());
+    let changed = store
+        .save_resident(&changed, None)
+        .await
+        .expect("save settings");
+    let entry = store.anchored(&births).await.expect("lookup").remove(0);
+    assert_eq!(
+        entry.settings, changed.settings,
+        "settings are on the child's entry"
+    );
+    assert_eq!(entry.nickname.as_deref(), Some("はるちゃん"));
+    assert!(entry.easy_japanese);
+    assert!(
+        entry.delivered.contains("one-week"),
+        "a settings change keeps deliveries"
+    );
+    let dues = range(AnchorKind::DueDate, d(2027, 3, 1), d(2027, 3, 1));
+    let pregnancy = store.anchored(&dues).await.expect("lookup").remove(0);
+    assert_eq!(
+        pregnancy.settings, changed.settings,
+        "and on the pregnancy's"
+    );
+    assert_eq!(pregnancy.nickname, None);
+
+    // Back to the default: nothing stale is left on the entry.
+    let mut reset = changed.clone();
+    reset.settings = Settings::default();
+    reset.children[0].nickname = None;
+    store.save_resident(&reset, None).await.expect("save reset");
+    let entry = store.anchored(&births).await.expect("lookup").remove(0);
+    assert_eq!(entry.settings, Settings::default());
+    assert_eq!(entry.nickname, None);
+}
+
+async fn series_steps_are_one_number_per_series<S: Store>(store: &S) {
+    let mut r = Resident::new(user(1));
+    r.add_child(d(2026, 10, 1));
+    let r = store.save_resident(&r, None).await.expect("save");
+    let step = |day| Mark::Step {
+        series: "newborn-daily",
+        day,
+    };
+    let child = [to(&user(1), &["c1"])];
+    assert_eq!(
+        store
+            .undelivered(&step(5), &child)
+            .await
+            .expect("check")
+            .len(),
+        1
+    );
+    store
+        .record_delivery(&step(5), &child)
+        .await
+        .expect("record");
+    assert_eq!(
+        store.undelivered(&step(5), &child).await.expect("check"),
+        vec![]
+    );
+    assert_eq!(
+        store.undelivered(&step(4), &child).await.expect("check"),
+        vec![],
+        "an earlier step counts as sent"
+    );
+    assert_eq!(
+        store
+            .undelivered(&step(6), &child)
+            .await
+            .expect("check")
+            .len(),
+        1
+    );
+    store
+        .record_delivery(&step(9), &child)
+        .await
+        .expect("record");
+    // A late record of an earlier step never lowers the last one.
+    store
+        .record_delivery(&step(6), &child)
+        .await
+        .expect("record");
+    let other = Mark::Step {
+        series: "weekly",
+        day: 9,
+    };
+    assert_eq!(
+        store
+            .undelivered(&other, &child)
+            .await
+            .expect("check")
+            .len(),
+        1,
+        "series are separate"
+    );
+    assert_eq!(
+        store
+            .undelivered(&Mark::Milestone("newborn-daily"), &child)
+            .await
+            .expect("check")
+            .len(),
+        1,
+        "a series is not a milestone"
+    );
+    let births = range(AnchorKind::BirthDate, d(2026, 10, 1), d(2026, 10, 1));
+    let entry = store.anchored(&births).await.expect("lookup").remove(0);
+    assert_eq!(entry.steps.get("newborn-daily"), Some(&9));
+    assert!(entry.delivered.is_empty());
+    // A corrected birthdate keeps the series where it was.
+    let mut corrected = r.clone();
+    corrected.children[0].birth_date = d(2026, 10, 2);
+    store
+        .save_resident(&corrected, None)
+        .await
+        .expect("correct");
+    let moved = range(AnchorKind::BirthDate, d(2026, 10, 2), d(2026, 10, 2));
+    let entry = store.anchored(&moved).await.expect("lookup").remove(0);
+    assert_eq!(entry.steps.get("newborn-daily"), Some(&9));
+    // A subject that is gone gets no step record.
+    let gone = [to(&user(1), &["c7"]), to(&user(2), &["c1"])];
+    store
+        .record_delivery(&step(20), &gone)
+        .await
+        .expect("record");
+    assert_eq!(
+        store.undelivered(&step(20), &gone).await.expect("check"),
+        vec![]
+    );
 }

@@ -15,7 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{EVENT_CLAIM_TTL, EventClaim, SCAN_RECORD_TTL, Store, StoreError, still_due};
-use crate::delivery::Recipient;
+use crate::delivery::{Mark, Recipient};
 use crate::domain::{AnchorEntry, AnchorKind, AnchorRange, Resident, UserId};
 
 const JOURNAL_FILE: &str = "store.jsonl";
@@ -59,6 +59,13 @@ enum Op {
         subject: String,
         milestones: Vec<String>,
     },
+    /// The last step of a series delivered to one pregnancy or child.
+    Stepped {
+        user_id: UserId,
+        subject: String,
+        series: String,
+        day: u32,
+    },
     Scanned {
         day: NaiveDate,
         expires: DateTime<Utc>,
@@ -77,6 +84,8 @@ struct State {
     anchors: BTreeMap<(AnchorKind, NaiveDate), AnchorDay>,
     /// Per resident and subject, the milestones delivered.
     delivered: HashMap<UserId, BTreeMap<String, BTreeSet<String>>>,
+    /// Per resident and subject, the last step delivered of each series.
+    steps: HashMap<UserId, BTreeMap<String, BTreeMap<String, u32>>>,
     events: HashMap<String, DateTime<Utc>>,
     scans: BTreeMap<NaiveDate, DateTime<Utc>>,
 }
@@ -88,6 +97,9 @@ impl State {
                 self.remove_anchors(&resident.user_id);
                 if let Some(sent) = self.delivered.get_mut(&resident.user_id) {
                     sent.retain(|subject, _| resident.has_subject(subject));
+                }
+                if let Some(steps) = self.steps.get_mut(&resident.user_id) {
+                    steps.retain(|subject, _| resident.has_subject(subject));
                 }
                 for e in resident.anchor_entries() {
                     self.anchors
@@ -102,6 +114,7 @@ impl State {
                 self.remove_anchors(&user_id);
                 self.residents.remove(&user_id);
                 self.delivered.remove(&user_id);
+                self.steps.remove(&user_id);
                 self.claim(claim);
             }
             Op::Claim { event_id, expires } => self.claim(Some(Claimed { event_id, expires })),
@@ -117,6 +130,24 @@ impl State {
                         .entry(subject)
                         .or_default()
                         .extend(milestones);
+                }
+            }
+            Op::Stepped {
+                user_id,
+                subject,
+                series,
+                day,
+            } => {
+                if self.registered(&user_id, &subject) {
+                    let last = self
+                        .steps
+                        .entry(user_id)
+                        .or_default()
+                        .entry(subject)
+                        .or_default()
+                        .entry(series)
+                        .or_default();
+                    *last = (*last).max(day);
                 }
             }
             Op::Scanned { day, expires } => {
@@ -165,6 +196,10 @@ impl State {
         self.delivered.get(user).and_then(|s| s.get(subject))
     }
 
+    fn steps_of(&self, user: &UserId, subject: &str) -> Option<&BTreeMap<String, u32>> {
+        self.steps.get(user).and_then(|s| s.get(subject))
+    }
+
     /// The live records as ops, for compaction.
     fn snapshot(&self, now: DateTime<Utc>) -> Vec<Op> {
         let mut ops: Vec<Op> = self
@@ -182,6 +217,18 @@ impl State {
                     subject: subject.clone(),
                     milestones: milestones.iter().cloned().collect(),
                 });
+            }
+        }
+        for (user, subjects) in &self.steps {
+            for (subject, series) in subjects {
+                for (id, day) in series {
+                    ops.push(Op::Stepped {
+                        user_id: user.clone(),
+                        subject: subject.clone(),
+                        series: id.clone(),
+                        day: *day,
+                    });
+                }
             }
         }
         ops.extend(
@@ -470,6 +517,9 @@ impl Store for LocalStore {
                 if let Some(sent) = state.delivered_to(&e.user_id, &e.subject) {
                     e.delivered = sent.clone();
                 }
+                if let Some(steps) = state.steps_of(&e.user_id, &e.subject) {
+                    e.steps = steps.clone();
+                }
                 e
             })
             .collect())
@@ -477,23 +527,24 @@ impl Store for LocalStore {
 
     async fn undelivered(
         &self,
-        milestone: &str,
+        mark: &Mark<'_>,
         recipients: &[Recipient],
     ) -> Result<Vec<Recipient>, StoreError> {
         let inner = self.lock();
         let state = &inner.state;
         Ok(still_due(recipients, |user, subject| {
             state.registered(user, subject).then(|| {
-                state
-                    .delivered_to(user, subject)
-                    .is_some_and(|sent| sent.contains(milestone))
+                mark.had(
+                    state.delivered_to(user, subject),
+                    state.steps_of(user, subject),
+                )
             })
         }))
     }
 
     async fn record_delivery(
         &self,
-        milestone: &str,
+        mark: &Mark<'_>,
         recipients: &[Recipient],
     ) -> Result<(), StoreError> {
         let mut inner = self.lock();
@@ -503,10 +554,18 @@ impl Store for LocalStore {
             // resident who stopped meanwhile adds no journal line.
             for subject in &r.subjects {
                 if inner.state.registered(&r.user, subject) {
-                    ops.push(Op::Sent {
-                        user_id: r.user.clone(),
-                        subject: subject.clone(),
-                        milestones: vec![milestone.to_string()],
+                    ops.push(match *mark {
+                        Mark::Milestone(id) => Op::Sent {
+                            user_id: r.user.clone(),
+                            subject: subject.clone(),
+                            milestones: vec![id.to_string()],
+                        },
+                        Mark::Step { series, day } => Op::Stepped {
+                            user_id: r.user.clone(),
+                            subject: subject.clone(),
+                            series: series.to_string(),
+                            day,
+                        },
                     });
                 }
             }
@@ -611,7 +670,7 @@ mod tests {
             store.save_resident(&r, None).await.expect("save");
             assert!(store.claim_event(&claim("ev1", now)).await.expect("claim"));
             store
-                .record_delivery("m1", &[recipient(&user, "c1")])
+                .record_delivery(&Mark::Milestone("m1"), &[recipient(&user, "c1")])
                 .await
                 .expect("record");
             store
@@ -635,7 +694,7 @@ mod tests {
         assert!(!store.claim_event(&claim("ev1", now)).await.expect("claim"));
         assert_eq!(
             store
-                .undelivered("m1", &[recipient(&user, "c1")])
+                .undelivered(&Mark::Milestone("m1"), &[recipient(&user, "c1")])
                 .await
                 .expect("d"),
             vec![]

@@ -16,7 +16,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use crate::delivery::Recipient;
+use crate::delivery::{Mark, Recipient};
 use crate::domain::{AnchorEntry, AnchorRange, Resident, UserId};
 pub use local::LocalStore;
 
@@ -94,25 +94,27 @@ pub trait Store: Send + Sync {
         claim: &EventClaim,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// One index lookup: every anchor entry in the range, with its delivered milestones.
+    /// One index lookup: every anchor entry in the range, with the resident's settings as of
+    /// their last save and its delivery records.
     fn anchored(
         &self,
         range: &AnchorRange,
     ) -> impl Future<Output = Result<Vec<AnchorEntry>, StoreError>> + Send;
 
-    /// Of `recipients`, who still should get `milestone`: each keeps only the subjects that
-    /// are still registered and have not had it. Recipients left with none are dropped.
+    /// Of `recipients`, who still should get what `mark` names: each keeps only the subjects
+    /// that are still registered and have not had it. Recipients left with none are dropped.
     fn undelivered(
         &self,
-        milestone: &str,
+        mark: &Mark<'_>,
         recipients: &[Recipient],
     ) -> impl Future<Output = Result<Vec<Recipient>, StoreError>> + Send;
 
-    /// Marks `milestone` delivered on each recipient's subjects that still exist; a subject
-    /// deleted in the meantime gets no record (nothing is left behind after a stop).
+    /// Records `mark` delivered on each recipient's subjects that still exist; a subject
+    /// deleted in the meantime gets no record (nothing is left behind after a stop). A step
+    /// never lowers the series' last step.
     fn record_delivery(
         &self,
-        milestone: &str,
+        mark: &Mark<'_>,
         recipients: &[Recipient],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 

@@ -3,7 +3,7 @@
 //! | item | pk | sk | notes |
 //! |---|---|---|---|
 //! | resident | `user#<id>` | `profile` | the resident's fields as attributes, `version` |
-//! | anchor entry | `user#<id>` | `anchor#<subject>` | GSI `apk` = `birth#2025-11`, `ask` = `20#<id>#<subject>`; `delivered`: milestone ids (string set) |
+//! | anchor entry | `user#<id>` | `anchor#<subject>` | GSI `apk` = `birth#2025-11`, `ask` = `20#<id>#<subject>`; `settings` (map), `nickname`, `easy`: what targeting and placeholders need; `delivered`: milestone ids (string set); `step#<series>`: the last step sent of each series (number) |
 //! | webhook event seen | `event#<id>` | `claim` | `expires_at` (TTL) |
 //! | daily scan done | `scan` | `2026-11-22` | `completed_at`, `expires_at` (TTL) |
 //! | catalog | `catalog` | `current` | `yaml`, `sha256`, `published_at` |
@@ -11,12 +11,12 @@
 //! Everything of a resident shares the partition `user#<id>`: one Query finds it all for
 //! deletion. The scan reads the anchor entries (with `delivered`) from the GSI projection.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::NaiveDate;
 
-use crate::domain::{AnchorEntry, AnchorKind, Resident, UserId};
+use crate::domain::{AnchorEntry, AnchorKind, Resident, Settings, UserId};
 use crate::store::StoreError;
 
 pub(super) type Item = HashMap<String, AttributeValue>;
@@ -28,6 +28,13 @@ pub(super) const SCAN_PK: &str = "scan";
 pub(super) const CLAIM_SK: &str = "claim";
 /// The string set of milestone ids on an anchor entry.
 pub(super) const DELIVERED: &str = "delivered";
+/// Prefix of the number attribute holding a series' last step sent, one per series.
+const STEP_PREFIX: &str = "step#";
+
+/// The attribute holding the last step sent of `series` on an anchor entry.
+pub(super) fn step_attribute(series: &str) -> String {
+    format!("{STEP_PREFIX}{series}")
+}
 
 pub(super) fn user_pk(user: &UserId) -> String {
     format!("user#{}", user.as_str())
@@ -97,6 +104,19 @@ pub(super) fn anchor_attributes(e: &AnchorEntry) -> Vec<(&'static str, Attribute
         ("user", s(e.user_id.as_str())),
         ("subject", s(&e.subject)),
         ("easy", AttributeValue::Bool(e.easy_japanese)),
+        (
+            "settings",
+            // A struct of strings and string sets always converts; an empty map is the default.
+            serde_dynamo::to_attribute_value(&e.settings)
+                .unwrap_or_else(|_| AttributeValue::M(HashMap::new())),
+        ),
+        (
+            "nickname",
+            match &e.nickname {
+                Some(name) => s(name),
+                None => AttributeValue::Null(true),
+            },
+        ),
     ]
 }
 
@@ -113,6 +133,19 @@ pub(super) fn delivered_from(item: &Item) -> BTreeSet<String> {
         Some(AttributeValue::Ss(ids)) => ids.iter().cloned().collect(),
         _ => BTreeSet::new(),
     }
+}
+
+/// The last step sent of each series, from an entry's `step#<series>` attributes.
+pub(super) fn steps_from(item: &Item) -> BTreeMap<String, u32> {
+    item.iter()
+        .filter_map(|(name, value)| {
+            let series = name.strip_prefix(STEP_PREFIX)?;
+            match value {
+                AttributeValue::N(n) => Some((series.to_string(), n.parse().ok()?)),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 pub(super) fn anchor_from(item: &Item) -> Result<AnchorEntry, StoreError> {
@@ -135,10 +168,18 @@ pub(super) fn anchor_from(item: &Item) -> Result<AnchorEntry, StoreError> {
         user_id,
         subject: string(item, "subject")?,
         easy_japanese: matches!(item.get("easy"), Some(AttributeValue::Bool(true))),
-        settings: Default::default(),
-        nickname: None,
+        // Entries written before settings existed have none: the default.
+        settings: match item.get("settings") {
+            Some(v) => serde_dynamo::from_attribute_value(v.clone())
+                .map_err(|e| StoreError::Corrupt(format!("anchor settings: {e}")))?,
+            None => Settings::default(),
+        },
+        nickname: match item.get("nickname") {
+            Some(AttributeValue::S(name)) => Some(name.clone()),
+            _ => None,
+        },
         delivered: delivered_from(item),
-        steps: Default::default(),
+        steps: steps_from(item),
     })
 }
 
@@ -186,6 +227,16 @@ mod tests {
         assert_eq!(anchor_from(&item).expect("entry"), e);
         item.insert(DELIVERED.into(), AttributeValue::Ss(vec!["m1".into()]));
         e.delivered.insert("m1".into());
+        assert_eq!(anchor_from(&item).expect("entry"), e);
+        item.insert(step_attribute("daily"), n(12));
+        e.steps.insert("daily".into(), 12);
+        assert_eq!(anchor_from(&item).expect("entry"), e);
+        e.settings.district = Some("chuo".into());
+        e.settings.muted.insert("events".into());
+        e.nickname = Some("はる".into());
+        let mut item = anchor_item(&e);
+        item.insert(DELIVERED.into(), AttributeValue::Ss(vec!["m1".into()]));
+        item.insert(step_attribute("daily"), n(12));
         assert_eq!(anchor_from(&item).expect("entry"), e);
         assert_eq!(item.get("apk"), Some(&s("birth#2025-01")));
     }

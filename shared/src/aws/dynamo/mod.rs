@@ -26,10 +26,10 @@ use self::batch::{batch_get, batch_write};
 use self::codec::{
     CATALOG_PK, CATALOG_SK, CLAIM_SK, DELIVERED, Item, PROFILE_SK, SCAN_PK, anchor_attributes,
     anchor_from, anchor_item, anchor_partition, anchor_sk, delivered_from, event_pk, key, n,
-    profile_item, resident_from, s, set_expression, string, user_pk,
+    profile_item, resident_from, s, set_expression, step_attribute, steps_from, string, user_pk,
 };
 use self::error::{classify, is_condition_failure, transaction_failure};
-use crate::delivery::Recipient;
+use crate::delivery::{Mark, Recipient};
 use crate::domain::{AnchorEntry, AnchorRange, Resident, UserId};
 use crate::store::{EVENT_CLAIM_TTL, EventClaim, SCAN_RECORD_TTL, Store, StoreError, still_due};
 pub use table::create_table;
@@ -273,27 +273,37 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
-    /// Adds `milestone` to one anchor entry's `delivered` set if the entry still exists.
+    /// Records `mark` on one anchor entry if the entry still exists: a milestone is added to
+    /// `delivered`; a step raises `step#<series>` and never lowers it.
     async fn mark_delivered(
         &self,
         user: &UserId,
         subject: &str,
-        milestone: &str,
+        mark: &Mark<'_>,
     ) -> Result<(), StoreError> {
-        let out = self
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(&user_pk(user), &anchor_sk(subject))))
-            .update_expression("ADD #d :m")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#d", DELIVERED)
-            .expression_attribute_values(":m", AttributeValue::Ss(vec![milestone.to_string()]))
-            .send()
-            .await;
-        match out {
+            .set_key(Some(key(&user_pk(user), &anchor_sk(subject))));
+        let request = match *mark {
+            Mark::Milestone(id) => request
+                .update_expression("ADD #d :m")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_names("#d", DELIVERED)
+                .expression_attribute_values(":m", AttributeValue::Ss(vec![id.to_string()])),
+            Mark::Step { series, day } => request
+                .update_expression("SET #s = :n")
+                .condition_expression(
+                    "attribute_exists(pk) AND (attribute_not_exists(#s) OR #s < :n)",
+                )
+                .expression_attribute_names("#s", step_attribute(series))
+                .expression_attribute_values(":n", n(day as i64)),
+        };
+        match request.send().await {
             Ok(_) => Ok(()),
             // Deleted meanwhile (a stop, a removed child): nothing to record, nothing left.
+            // Or, for a step, a later one is already recorded: keep it.
             Err(e) if is_condition_failure(&e) => Ok(()),
             Err(e) => Err(classify(e)),
         }
@@ -454,7 +464,7 @@ impl Store for DynamoStore {
 
     async fn undelivered(
         &self,
-        milestone: &str,
+        mark: &Mark<'_>,
         recipients: &[Recipient],
     ) -> Result<Vec<Recipient>, StoreError> {
         let mut keys = BTreeSet::new();
@@ -464,31 +474,32 @@ impl Store for DynamoStore {
             }
         }
         let keys = keys.iter().map(|(pk, sk)| key(pk, sk)).collect();
+        // Only the record this mark is about is read back.
+        let record = match *mark {
+            Mark::Milestone(_) => DELIVERED.to_string(),
+            Mark::Step { series, .. } => step_attribute(series),
+        };
         let found = batch_get(
             &self.client,
             &self.table,
             keys,
-            "pk, sk, #d",
-            &[("#d", DELIVERED)],
+            "pk, sk, #r",
+            &[("#r", record.as_str())],
         )
         .await?;
-        let mut delivered: HashMap<(String, String), BTreeSet<String>> = HashMap::new();
+        let mut had: HashMap<(String, String), bool> = HashMap::new();
         for item in &found {
-            delivered.insert(
-                (string(item, "pk")?, string(item, "sk")?),
-                delivered_from(item),
-            );
+            let done = mark.had(Some(&delivered_from(item)), Some(&steps_from(item)));
+            had.insert((string(item, "pk")?, string(item, "sk")?), done);
         }
         Ok(still_due(recipients, |user, subject| {
-            delivered
-                .get(&(user_pk(user), anchor_sk(subject)))
-                .map(|sent| sent.contains(milestone))
+            had.get(&(user_pk(user), anchor_sk(subject))).copied()
         }))
     }
 
     async fn record_delivery(
         &self,
-        milestone: &str,
+        mark: &Mark<'_>,
         recipients: &[Recipient],
     ) -> Result<(), StoreError> {
         let mut marks = Vec::new();
@@ -498,9 +509,7 @@ impl Store for DynamoStore {
             }
         }
         stream::iter(marks)
-            .map(|(user, subject)| async move {
-                self.mark_delivered(&user, &subject, milestone).await
-            })
+            .map(|(user, subject)| async move { self.mark_delivered(&user, &subject, mark).await })
             .buffer_unordered(RECORD_CONCURRENCY)
             .try_collect::<Vec<()>>()
             .await?;
