@@ -225,7 +225,10 @@ async fn residents_register_in_line_and_get_each_milestone_on_its_day() {
         .into_iter()
         .filter(|(user, _)| gone.contains(user))
         .collect();
-    assert!(to_gone.is_empty(), "sent after a stop or a block: {to_gone:?}");
+    assert!(
+        to_gone.is_empty(),
+        "sent after a stop or a block: {to_gone:?}"
+    );
 
     assert_eq!(
         line.violations(),
