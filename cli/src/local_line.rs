@@ -16,7 +16,8 @@ use anyhow::Context;
 use serde_json::json;
 use shared::domain::UserId;
 use shared::line::{
-    Accepted, Action, LineApi, LineError, Message, RetryKey, Template, check_request,
+    Accepted, Action, Bubble, FlexBox, FlexComponent, LineApi, LineError, Message, RetryKey,
+    Template, check_request,
 };
 
 /// The transcript's file name under `--data`.
@@ -190,6 +191,11 @@ fn render(call: &Call<'_>, messages: &[Message]) -> String {
                 field(&mut out, "confirm", text);
                 field(&mut out, "buttons", &buttons(actions.iter()));
             }
+            Message::Flex { contents, .. } => {
+                for (i, bubble) in contents.bubbles().iter().enumerate() {
+                    field(&mut out, &format!("card {}", i + 1), &card(bubble));
+                }
+            }
         }
         if let Some(quick) = message.quick_reply() {
             let actions = quick.items.iter().map(|item| &item.action);
@@ -214,6 +220,42 @@ fn field(out: &mut String, label: &str, value: &str) {
             out.push_str(&format!("{indent}{line}\n"));
         }
     }
+}
+
+/// A Flex bubble as lines: plain texts, and each tappable row or button with its data.
+fn card(bubble: &Bubble) -> String {
+    fn walk(b: &FlexBox, lines: &mut Vec<String>) {
+        if let Some(action) = &b.action {
+            let texts: Vec<&str> = b
+                .contents
+                .iter()
+                .filter_map(|c| match c {
+                    FlexComponent::Text(t) => Some(t.text.as_str()),
+                    _ => None,
+                })
+                .collect();
+            lines.push(format!("[{} → {}]", texts.join(" "), action.data()));
+            return;
+        }
+        for c in &b.contents {
+            match c {
+                FlexComponent::Box(inner) => walk(inner, lines),
+                FlexComponent::Text(t) => lines.push(t.text.clone()),
+                FlexComponent::Button(button) => {
+                    lines.push(buttons(std::iter::once(&button.action)))
+                }
+                FlexComponent::Separator { .. } => {}
+            }
+        }
+    }
+    let mut lines = Vec::new();
+    for b in [&bubble.header, &bubble.body, &bubble.footer]
+        .into_iter()
+        .flatten()
+    {
+        walk(b, &mut lines);
+    }
+    lines.join("\n")
 }
 
 fn buttons<'a>(actions: impl Iterator<Item = &'a Action>) -> String {

@@ -142,6 +142,41 @@ pub fn describe_age(birth: NaiveDate, today: NaiveDate) -> String {
     }
 }
 
+/// にんしん 16しゅう 3にち（5かげつ）: the same in やさしい日本語 (hiragana, spaced).
+pub fn describe_pregnancy_easy(due: NaiveDate, today: NaiveDate) -> String {
+    let ga = gestational_age_days(due, today).max(0);
+    let (weeks, days) = (ga / 7, ga % 7);
+    let month = (weeks / 4 + 1).min(10);
+    format!("にんしん {weeks}しゅう {days}にち（{month}かげつ）")
+}
+
+/// うまれて 10にち / うまれて 3かげつ / 1さい 2かげつ: the same in やさしい日本語.
+pub fn describe_age_easy(birth: NaiveDate, today: NaiveDate) -> String {
+    match age_months_days(birth, today) {
+        None => "まだ うまれて いません".to_string(),
+        Some((0, days)) => format!("うまれて {days}にち"),
+        Some((months, _)) if months < 12 => format!("うまれて {months}かげつ"),
+        Some((months, _)) => format!("{}さい {}かげつ", months / 12, months % 12),
+    }
+}
+
+/// `first..=last` cut at month ends: the anchor index keeps one partition per month, so each
+/// piece is one lookup.
+pub fn month_pieces(first: NaiveDate, last: NaiveDate) -> Vec<(NaiveDate, NaiveDate)> {
+    let mut out = Vec::new();
+    let mut start = first;
+    while start <= last {
+        let month_end = last_day_of_month(start.year(), start.month());
+        let end = start.with_day(month_end).unwrap_or(start).min(last);
+        out.push((start, end));
+        match end.succ_opt() {
+            Some(next) => start = next,
+            None => break,
+        }
+    }
+    out
+}
+
 /// Years between two dates, counted the way an age is (birthday reached or not).
 pub fn years_between(earlier: NaiveDate, later: NaiveDate) -> Option<u32> {
     age_months_days(earlier, later).map(|(m, _)| m / 12)
@@ -247,6 +282,16 @@ mod tests {
         assert_eq!(describe_age(birth, d("2027-01-20")), "1歳2カ月");
         assert_eq!(describe_age(d("2024-01-31"), d("2024-02-29")), "生後1カ月");
         assert_eq!(describe_age(d("2024-01-31"), d("2024-02-28")), "生後28日");
+        assert_eq!(describe_age_easy(birth, d("2025-11-27")), "うまれて 7にち");
+        assert_eq!(
+            describe_age_easy(birth, d("2026-02-20")),
+            "うまれて 3かげつ"
+        );
+        assert_eq!(describe_age_easy(birth, d("2027-01-20")), "1さい 2かげつ");
+        assert_eq!(
+            describe_pregnancy_easy(d("2027-05-07"), d("2026-11-22")),
+            "にんしん 16しゅう 2にち（5かげつ）"
+        );
         assert_eq!(
             age_months_days(d("2024-02-29"), d("2025-02-28")),
             Some((12, 0))

@@ -137,8 +137,19 @@ impl Audience {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Awaiting {
-    /// The ニックネーム of this child.
-    Nickname { child: String },
+    /// The ニックネーム of this child, asked at `asked_ms` (LINE event time).
+    Nickname { child: String, asked_ms: i64 },
+}
+
+impl Awaiting {
+    /// How long a question waits for its answer: a text typed days later is not a reply to it.
+    pub const WAITS_MS: i64 = 10 * 60 * 1000;
+
+    pub fn still_open(&self, now_ms: i64) -> bool {
+        match self {
+            Awaiting::Nickname { asked_ms, .. } => now_ms - asked_ms <= Self::WAITS_MS,
+        }
+    }
 }
 
 /// One person on the LINE account and everything they chose to register.

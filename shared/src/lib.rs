@@ -14,5 +14,6 @@ pub mod handlers;
 pub mod line;
 pub mod pacer;
 pub mod queue;
+pub mod segment;
 pub mod store;
 pub mod targeting;

@@ -162,6 +162,18 @@ fn check_message(m: &Value, path: &str, problems: &mut Vec<String>) {
                 None => problems.push(format!("{path}.template is required")),
             }
         }
+        "flex" => {
+            if let Some(alt) = str_field(m, "altText", path, problems) {
+                if alt.is_empty() {
+                    problems.push(format!("{path}.altText is empty"));
+                }
+                max_chars(alt, 1500, &format!("{path}.altText"), problems);
+            }
+            match m.get("contents") {
+                Some(c) => check_flex_container(c, &format!("{path}.contents"), problems),
+                None => problems.push(format!("{path}.contents is required")),
+            }
+        }
         other => problems.push(format!(
             "{path}.type `{other}` is not a message sukusuku should send"
         )),
@@ -182,6 +194,118 @@ fn check_message(m: &Value, path: &str, problems: &mut Vec<String>) {
             }
             _ => problems.push(format!("{path}.quickReply.items must have 1–13 items")),
         }
+    }
+}
+
+fn json_bytes(v: &Value) -> usize {
+    serde_json::to_vec(v).map_or(usize::MAX, |b| b.len())
+}
+
+/// Flex Message containers (messaging-api.yml FlexContainer, FlexBubble, FlexCarousel) and
+/// the reference's limits: a carousel holds 1–12 bubbles and at most 50 KB of JSON, a bubble
+/// at most 30 KB.
+fn check_flex_container(c: &Value, path: &str, problems: &mut Vec<String>) {
+    match str_field(c, "type", path, problems) {
+        Some("bubble") => check_bubble(c, path, problems),
+        Some("carousel") => {
+            match c.get("contents").and_then(Value::as_array) {
+                Some(bubbles) if !bubbles.is_empty() && bubbles.len() <= 12 => {
+                    for (i, b) in bubbles.iter().enumerate() {
+                        let bpath = format!("{path}.contents[{i}]");
+                        if b.get("type").and_then(Value::as_str) != Some("bubble") {
+                            problems.push(format!("{bpath}.type must be `bubble`"));
+                        }
+                        check_bubble(b, &bpath, problems);
+                    }
+                }
+                _ => problems.push(format!("{path}.contents must be 1–12 bubbles")),
+            }
+            if json_bytes(c) > 50 * 1024 {
+                problems.push(format!("{path} is over 50 KB of JSON"));
+            }
+        }
+        Some(other) => problems.push(format!("{path}.type `{other}` is not bubble or carousel")),
+        None => {}
+    }
+}
+
+fn check_bubble(b: &Value, path: &str, problems: &mut Vec<String>) {
+    if let Some(size) = b.get("size") {
+        let sizes = ["nano", "micro", "deca", "hecto", "kilo", "mega", "giga"];
+        if !size.as_str().is_some_and(|s| sizes.contains(&s)) {
+            problems.push(format!("{path}.size {size} is not a bubble size"));
+        }
+    }
+    let blocks: Vec<&str> = ["header", "hero", "body", "footer"]
+        .into_iter()
+        .filter(|k| b.get(*k).is_some())
+        .collect();
+    if blocks.is_empty() {
+        problems.push(format!("{path} has no header, hero, body or footer"));
+    }
+    for block in blocks {
+        let bpath = format!("{path}.{block}");
+        let v = &b[block];
+        if block != "hero" && v.get("type").and_then(Value::as_str) != Some("box") {
+            problems.push(format!("{bpath} must be a box"));
+        }
+        check_flex_component(v, &bpath, problems);
+    }
+    if json_bytes(b) > 30 * 1024 {
+        problems.push(format!("{path} is over 30 KB of JSON"));
+    }
+}
+
+fn check_flex_component(c: &Value, path: &str, problems: &mut Vec<String>) {
+    let Some(kind) = str_field(c, "type", path, problems) else {
+        return;
+    };
+    match kind {
+        "box" => {
+            let layout = str_field(c, "layout", path, problems).unwrap_or("");
+            if !["horizontal", "vertical", "baseline"].contains(&layout) {
+                problems.push(format!("{path}.layout `{layout}` is not a box layout"));
+            }
+            match c.get("contents").and_then(Value::as_array) {
+                Some(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        check_flex_component(item, &format!("{path}.contents[{i}]"), problems);
+                    }
+                }
+                None => problems.push(format!("{path}.contents must be an array")),
+            }
+            if let Some(a) = c.get("action") {
+                check_action(a, &format!("{path}.action"), problems);
+            }
+        }
+        "text" => {
+            let has_spans = c.get("contents").is_some_and(Value::is_array);
+            match c.get("text").and_then(Value::as_str) {
+                Some("") if !has_spans => problems.push(format!("{path}.text is empty")),
+                None if !has_spans => problems.push(format!("{path}.text is required")),
+                _ => {}
+            }
+            if let Some(a) = c.get("action") {
+                check_action(a, &format!("{path}.action"), problems);
+            }
+        }
+        "button" => match c.get("action") {
+            Some(a) => check_action(a, &format!("{path}.action"), problems),
+            None => problems.push(format!("{path}.action is required")),
+        },
+        "separator" | "filler" => {}
+        "image" | "icon" => {
+            if !c
+                .get("url")
+                .and_then(Value::as_str)
+                .is_some_and(|u| u.starts_with("https://") && u.len() <= 2000)
+            {
+                problems.push(format!(
+                    "{path}.url must be an https URL of ≤ 2000 characters"
+                ));
+            }
+        }
+        other => problems.push(format!("{path}.type `{other}` is not a Flex component")),
     }
 }
 
@@ -326,6 +450,66 @@ mod tests {
             )
             .is_empty()
         );
+        let row = |label: &str| json!({"type": "box", "layout": "horizontal", "contents": [{"type": "text", "text": label}], "action": {"type": "postback", "label": label, "data": "v1:x"}});
+        let bubble = json!({"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [row("a")]}});
+        let flex = |contents: Value| json!({"to": "U1", "messages": [{"type": "flex", "altText": "x", "contents": contents}]});
+        let push = |body: &Value| {
+            check_request(
+                "/v2/bot/message/push",
+                Some("Bearer t"),
+                Some("application/json"),
+                Some(key),
+                body,
+                "t",
+            )
+        };
+        assert!(
+            push(&flex(bubble.clone())).is_empty(),
+            "{:?}",
+            push(&flex(bubble.clone()))
+        );
+        let flex_cases = vec![
+            (
+                flex(json!({"type": "carousel", "contents": vec![bubble.clone(); 13]})),
+                "1–12 bubbles",
+            ),
+            (flex(json!({"type": "bubble"})), "no header"),
+            (
+                flex(
+                    json!({"type": "bubble", "body": {"type": "box", "layout": "grid", "contents": []}}),
+                ),
+                "not a box layout",
+            ),
+            (
+                flex(
+                    json!({"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [row(&"長".repeat(21))]}}),
+                ),
+                "max 20",
+            ),
+            (
+                flex(
+                    json!({"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [{"type": "text", "text": ""}]}}),
+                ),
+                "text is empty",
+            ),
+            (
+                flex(
+                    json!({"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": vec![row(&"x".repeat(20)); 400]}}),
+                ),
+                "over 30 KB",
+            ),
+            (
+                json!({"to": "U1", "messages": [{"type": "flex", "altText": "x".repeat(1501), "contents": bubble.clone()}]}),
+                "altText has 1501",
+            ),
+        ];
+        for (body, expected) in flex_cases {
+            let p = push(&body);
+            assert!(
+                p.iter().any(|x| x.contains(expected)),
+                "expected {expected:?} in {p:?}"
+            );
+        }
         let many = json!({"to": (0..501).map(|i| format!("U{i}")).collect::<Vec<_>>(), "messages": [{"type": "text", "text": "x"}]});
         assert!(
             !check_request(

@@ -10,6 +10,46 @@ pub enum Target {
     Child(String),
 }
 
+/// A catalog id as a postback carries it: 1–64 letters, digits, `-` or `_` (what the catalog
+/// allows). Whether the catalog still has it is the flow's question, not the parser's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChoiceId(String);
+
+impl ChoiceId {
+    pub fn parse(raw: &str) -> Option<ChoiceId> {
+        let ok = (1..=64).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ok.then(|| ChoiceId(raw.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One 受信設定 answer, as a button sets it. Each names the state it sets (not a toggle), so
+/// an old button tapped twice does what it says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettingChange {
+    Category {
+        id: ChoiceId,
+        on: bool,
+    },
+    /// Every category back on.
+    AllCategories,
+    /// 地区; `None` clears the answer.
+    District(Option<ChoiceId>),
+    Household {
+        id: ChoiceId,
+        on: bool,
+    },
+    /// 保育所（園）の申込状況; `None` clears the answer.
+    Nursery(Option<ChoiceId>),
+    EasyJapanese(bool),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Register or change the due date (a date picker's postback carries the date).
@@ -23,9 +63,16 @@ pub enum Command {
     CorrectBirth(String),
     /// 登録内容
     Show,
-    /// 受信設定
+    /// 受信設定: every question with its current answer.
     Settings,
-    SetEasyJapanese(bool),
+    /// Change one 受信設定 answer.
+    Set(SettingChange),
+    /// Which child's ニックネーム to register.
+    NicknameMenu,
+    /// Ask for this child's ニックネーム (the next text message is the answer).
+    AskNickname(String),
+    /// Forget this child's ニックネーム.
+    RemoveNickname(String),
     /// Which registration to remove.
     RemoveMenu,
     RemoveAsk(Target),
@@ -51,8 +98,25 @@ impl Command {
             Command::CorrectBirth(id) => format!("fix:{id}"),
             Command::Show => "show".to_string(),
             Command::Settings => "settings".to_string(),
-            Command::SetEasyJapanese(true) => "easy:on".to_string(),
-            Command::SetEasyJapanese(false) => "easy:off".to_string(),
+            Command::Set(change) => {
+                let on = |on: &bool| if *on { "on" } else { "off" };
+                fn or_none(id: &Option<ChoiceId>) -> &str {
+                    id.as_ref().map_or("-", ChoiceId::as_str)
+                }
+                match change {
+                    SettingChange::Category { id, on: o } => format!("cat:{}:{}", id.0, on(o)),
+                    SettingChange::AllCategories => "cat-all".to_string(),
+                    SettingChange::District(id) => format!("district:{}", or_none(id)),
+                    SettingChange::Household { id, on: o } => {
+                        format!("household:{}:{}", id.0, on(o))
+                    }
+                    SettingChange::Nursery(id) => format!("nursery:{}", or_none(id)),
+                    SettingChange::EasyJapanese(o) => format!("easy:{}", on(o)),
+                }
+            }
+            Command::NicknameMenu => "nick".to_string(),
+            Command::AskNickname(id) => format!("nick:{id}"),
+            Command::RemoveNickname(id) => format!("nick-rm:{id}"),
             Command::RemoveMenu => "rm".to_string(),
             Command::RemoveAsk(t) => format!("rm:{}", target(t)),
             Command::RemoveConfirm(t) => format!("rm-ok:{}", target(t)),
@@ -76,6 +140,19 @@ impl Command {
             }
             _ => None,
         };
+        let on = |s: &str| match s {
+            "on" => Some(true),
+            "off" => Some(false),
+            _ => None,
+        };
+        let id_or_none = |s: &str| match s {
+            "-" => Some(None),
+            id => ChoiceId::parse(id).map(Some),
+        };
+        let child = |t: &str| match target(t)? {
+            Target::Child(id) => Some(id),
+            Target::Pregnancy => None,
+        };
         Some(match body.split_once(':') {
             None => match body {
                 "due" => Command::RegisterDue,
@@ -88,15 +165,31 @@ impl Command {
                 "stop-ok" => Command::StopConfirm,
                 "cancel" => Command::Cancel,
                 "menu" => Command::Menu,
+                "cat-all" => Command::Set(SettingChange::AllCategories),
+                "nick" => Command::NicknameMenu,
                 _ => return None,
             },
-            Some(("easy", "on")) => Command::SetEasyJapanese(true),
-            Some(("easy", "off")) => Command::SetEasyJapanese(false),
+            Some(("easy", o)) => Command::Set(SettingChange::EasyJapanese(on(o)?)),
+            Some(("cat", rest)) => {
+                let (id, o) = rest.split_once(':')?;
+                Command::Set(SettingChange::Category {
+                    id: ChoiceId::parse(id)?,
+                    on: on(o)?,
+                })
+            }
+            Some(("household", rest)) => {
+                let (id, o) = rest.split_once(':')?;
+                Command::Set(SettingChange::Household {
+                    id: ChoiceId::parse(id)?,
+                    on: on(o)?,
+                })
+            }
+            Some(("district", id)) => Command::Set(SettingChange::District(id_or_none(id)?)),
+            Some(("nursery", id)) => Command::Set(SettingChange::Nursery(id_or_none(id)?)),
+            Some(("nick", t)) => Command::AskNickname(child(t)?),
+            Some(("nick-rm", t)) => Command::RemoveNickname(child(t)?),
             Some(("rm", t)) => Command::RemoveAsk(target(t)?),
-            Some(("fix", t)) => match target(t)? {
-                Target::Child(id) => Command::CorrectBirth(id),
-                Target::Pregnancy => return None,
-            },
+            Some(("fix", t)) => Command::CorrectBirth(child(t)?),
             Some(("rm-ok", t)) => Command::RemoveConfirm(target(t)?),
             _ => return None,
         })
@@ -116,7 +209,9 @@ impl Command {
             Command::Show
         } else if has(&["削除"]) {
             Command::RemoveMenu
-        } else if has(&["受信設定", "設定", "やさしい", "にほんご"]) {
+        } else if has(&["ニックネーム", "にっくねーむ", "呼び名"]) {
+            Command::NicknameMenu
+        } else if has(&["受信設定", "設定", "やさしい", "にほんご", "せってい"]) {
             Command::Settings
         } else if has(&["予定日", "妊娠"]) {
             Command::RegisterDue
@@ -151,6 +246,10 @@ impl Command {
 mod tests {
     use super::*;
 
+    fn id(s: &str) -> ChoiceId {
+        ChoiceId::parse(s).expect("valid id")
+    }
+
     #[test]
     fn postback_data_round_trips() {
         let all = [
@@ -158,8 +257,28 @@ mod tests {
             Command::RegisterBirth,
             Command::Show,
             Command::Settings,
-            Command::SetEasyJapanese(true),
-            Command::SetEasyJapanese(false),
+            Command::Set(SettingChange::EasyJapanese(true)),
+            Command::Set(SettingChange::EasyJapanese(false)),
+            Command::Set(SettingChange::Category {
+                id: id("dental"),
+                on: false,
+            }),
+            Command::Set(SettingChange::Category {
+                id: id(&"x".repeat(64)),
+                on: true,
+            }),
+            Command::Set(SettingChange::AllCategories),
+            Command::Set(SettingChange::District(Some(id("kita_2")))),
+            Command::Set(SettingChange::District(None)),
+            Command::Set(SettingChange::Household {
+                id: id("single-parent"),
+                on: true,
+            }),
+            Command::Set(SettingChange::Nursery(Some(id("planning")))),
+            Command::Set(SettingChange::Nursery(None)),
+            Command::NicknameMenu,
+            Command::AskNickname("c3".into()),
+            Command::RemoveNickname("c10".into()),
             Command::RemoveMenu,
             Command::CorrectMenu,
             Command::CorrectBirth("c2".into()),
@@ -193,6 +312,17 @@ mod tests {
             "v1:rm-ok:c99999999",
             "v1:fix:due",
             "v1:fix:x",
+            "v1:cat:dental",
+            "v1:cat:dental:maybe",
+            "v1:cat::on",
+            "v1:cat:a b:on",
+            "v1:cat:a:b:on",
+            "v1:district:",
+            "v1:district:中央",
+            "v1:nursery:a:b",
+            "v1:household:x",
+            "v1:nick:due",
+            "v1:nick-rm:x",
         ] {
             assert_eq!(Command::from_postback(bad), None, "{bad}");
         }
@@ -212,6 +342,10 @@ mod tests {
         );
         assert_eq!(Command::from_text("登録"), Some(Command::Menu));
         assert_eq!(Command::from_text("受信設定"), Some(Command::Settings));
+        assert_eq!(
+            Command::from_text("ニックネーム"),
+            Some(Command::NicknameMenu)
+        );
         assert_eq!(Command::from_text("こんにちは"), None);
     }
 }

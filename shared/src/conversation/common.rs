@@ -1,13 +1,59 @@
-//! Pieces every flow shares: the date windows residents may pick from (the same window
-//! drives the picker and the server-side check), and the quick-reply menus that make sure
-//! no reply is a dead end.
+//! Pieces every flow shares: the resident's register (ふつう or やさしい日本語), the date
+//! windows residents may pick from (the same window drives the picker and the server-side
+//! check), and the quick-reply menus that make sure no reply is a dead end.
 
 use chrono::{Months, NaiveDate};
 
 use super::command::Command;
+use crate::catalog::Catalog;
 use crate::dates::{self, GESTATION_AT_DUE_DAYS};
-use crate::domain::{MAX_CHILDREN, Resident};
+use crate::domain::{AnchorKind, MAX_CHILDREN, Resident, Settings};
 use crate::line::Action;
+
+/// The register a resident reads: every reply has a ふつう and a やさしい日本語 wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lang {
+    easy: bool,
+}
+
+impl Lang {
+    pub const PLAIN: Lang = Lang { easy: false };
+    pub const EASY: Lang = Lang { easy: true };
+
+    /// What the resident chose; someone not yet registered reads ふつうの日本語.
+    pub fn of(resident: Option<&Resident>) -> Lang {
+        Lang {
+            easy: resident.is_some_and(|r| r.easy_japanese),
+        }
+    }
+
+    pub fn easy(self) -> bool {
+        self.easy
+    }
+
+    /// One of two wordings of the same thing.
+    pub fn pick<'a>(self, plain: &'a str, easy: &'a str) -> &'a str {
+        if self.easy { easy } else { plain }
+    }
+
+    /// 妊娠16週2日（妊娠5ヶ月） / にんしん 16しゅう 2にち（5かげつ）
+    pub fn pregnancy(self, due: NaiveDate, today: NaiveDate) -> String {
+        if self.easy {
+            dates::describe_pregnancy_easy(due, today)
+        } else {
+            dates::describe_pregnancy(due, today)
+        }
+    }
+
+    /// 1歳2カ月 / 1さい 2かげつ
+    pub fn age(self, birth: NaiveDate, today: NaiveDate) -> String {
+        if self.easy {
+            dates::describe_age_easy(birth, today)
+        } else {
+            dates::describe_age(birth, today)
+        }
+    }
+}
 
 /// Due dates from today up to 280 days ahead (gestational age ≥ 0; 妊娠10ヶ月 in Japanese
 /// counting).
@@ -29,6 +75,7 @@ pub fn birth_date_window(today: NaiveDate) -> (NaiveDate, NaiveDate) {
 }
 
 pub fn due_picker(today: NaiveDate, resident: Option<&Resident>) -> Action {
+    let l = Lang::of(resident);
     let (min, max) = due_date_window(today);
     let current = resident
         .and_then(|r| r.pregnancy.as_ref())
@@ -36,20 +83,21 @@ pub fn due_picker(today: NaiveDate, resident: Option<&Resident>) -> Action {
     // A typical first registration is around 12 weeks, ~196 days before the due date.
     let initial = current.unwrap_or_else(|| dates::add_days(today, 196).unwrap_or(today));
     let label = if current.is_some() {
-        "出産予定日を変更"
+        l.pick("出産予定日を変更", "予定日を かえる")
     } else {
-        "出産予定日を登録"
+        l.pick("出産予定日を登録", "予定日を いれる")
     };
     Action::date_picker(label, &Command::RegisterDue.data(), initial, min, max)
 }
 
 pub fn birth_picker(today: NaiveDate, resident: Option<&Resident>) -> Action {
+    let l = Lang::of(resident);
     let (min, max) = birth_date_window(today);
     let has_children = resident.is_some_and(|r| !r.children.is_empty());
     let label = if has_children {
-        "生年月日を追加登録"
+        l.pick("生年月日を追加登録", "ほかの子の 誕生日")
     } else {
-        "子どもの生年月日を登録"
+        l.pick("子どもの生年月日を登録", "子どもの 誕生日を いれる")
     };
     Action::date_picker(label, &Command::RegisterBirth.data(), today, min, max)
 }
@@ -58,50 +106,78 @@ pub fn action(label: &str, command: Command) -> Action {
     Action::postback(label, &command.data())
 }
 
+pub fn show_action(l: Lang) -> Action {
+    action(l.pick("登録内容を見る", "とうろくを みる"), Command::Show)
+}
+
+pub fn settings_action(l: Lang) -> Action {
+    action(
+        l.pick("受信設定", "受信設定（せってい）"),
+        Command::Settings,
+    )
+}
+
+pub fn stop_action(l: Lang) -> Action {
+    action(l.pick("配信停止", "配信停止（やめる）"), Command::Stop)
+}
+
+pub fn menu_action(l: Lang) -> Action {
+    action(l.pick("使い方", "つかいかた"), Command::Menu)
+}
+
 /// The menu offered after most replies: what makes sense from where the resident is.
 pub fn main_actions(today: NaiveDate, resident: Option<&Resident>) -> Vec<Action> {
+    let l = Lang::of(resident);
     let registered = resident.is_some_and(Resident::has_registrations);
     let mut actions = Vec::new();
     if registered {
-        actions.push(action("登録内容を見る", Command::Show));
+        actions.push(show_action(l));
     }
     actions.push(due_picker(today, resident));
     if resident.is_none_or(|r| r.children.len() < MAX_CHILDREN) {
         actions.push(birth_picker(today, resident));
     }
-    actions.push(action("受信設定", Command::Settings));
+    actions.push(settings_action(l));
     if registered {
-        actions.push(action("配信停止", Command::Stop));
+        actions.push(stop_action(l));
     } else {
-        actions.push(action("使い方", Command::Menu));
+        actions.push(menu_action(l));
     }
     actions
 }
 
 /// Buttons on every pushed notice, so a resident can check, adjust or stop right there.
-pub fn notice_actions() -> Vec<Action> {
-    vec![
-        action("登録内容を見る", Command::Show),
-        action("受信設定", Command::Settings),
-        action("配信停止", Command::Stop),
-    ]
+pub fn notice_actions(easy: bool) -> Vec<Action> {
+    let l = if easy { Lang::EASY } else { Lang::PLAIN };
+    vec![show_action(l), settings_action(l), stop_action(l)]
 }
 
-/// 次のお知らせ line for a confirmation, if the catalog has anything ahead.
+/// 次のお知らせ line for a confirmation: the next milestone this resident's 受信設定 lets
+/// through, if the catalog has one ahead.
 pub fn next_notice(
-    catalog: &crate::catalog::Catalog,
-    kind: crate::domain::AnchorKind,
+    catalog: &Catalog,
+    kind: AnchorKind,
     anchor: NaiveDate,
     today: NaiveDate,
+    settings: &Settings,
+    l: Lang,
 ) -> Option<String> {
     let from = dates::add_days(today, 1)?;
     let (day, m) = catalog
         .schedule(kind, anchor, Some(from), None)
         .into_iter()
-        .next()?;
-    Some(format!(
-        "次のお知らせは{}（{}）の予定です。",
-        dates::japanese_date(day),
-        m.offset.label()
-    ))
+        .find(|(_, m)| m.reaches(settings))?;
+    Some(if l.easy() {
+        format!(
+            "つぎの おしらせは {}（{}）に おくります。",
+            dates::japanese_date(day),
+            m.offset.label()
+        )
+    } else {
+        format!(
+            "次のお知らせは{}（{}）の予定です。",
+            dates::japanese_date(day),
+            m.offset.label()
+        )
+    })
 }

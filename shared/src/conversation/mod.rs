@@ -4,6 +4,7 @@
 
 pub mod command;
 pub mod common;
+mod nickname;
 mod registration;
 mod review;
 mod settings;
@@ -13,9 +14,9 @@ mod welcome;
 use chrono::NaiveDate;
 
 use crate::catalog::Catalog;
-use crate::domain::{Resident, UserId};
+use crate::domain::{Awaiting, Resident, UserId};
 use crate::line::Message;
-pub use command::{Command, Target};
+pub use command::{ChoiceId, Command, SettingChange, Target};
 
 /// What the resident did, reduced to what the conversation needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,9 +86,13 @@ pub fn respond(turn: &Turn<'_>, resident: Option<&Resident>, incoming: Incoming<
             None => Change::Keep,
         }),
         Incoming::Join => welcome::group_notice(),
-        Incoming::Text(text) => match Command::from_text(text) {
-            Some(command) => run(turn, resident, command, None),
-            None => welcome::fallback(turn, resident, None),
+        Incoming::Text(text) => match (asked(turn, resident), Command::from_text(text)) {
+            // 配信停止 is always 配信停止, even when a nickname was asked for.
+            (_, Some(Command::Stop)) => run(turn, resident, Command::Stop, None),
+            (Some((r, child)), _) if !is_cancel(text) => nickname::answer(turn, r, child, text),
+            (Some(_), _) => run(turn, resident, Command::Cancel, None),
+            (None, Some(command)) => run(turn, resident, command, None),
+            (None, None) => welcome::fallback(turn, resident, None),
         },
         Incoming::OtherMessage(kind) => welcome::fallback(turn, resident, Some(kind)),
         Incoming::Postback { data, date } => match Command::from_postback(data) {
@@ -117,7 +122,10 @@ fn run(
         Command::RemoveAsk(target) => review::remove_ask(turn, resident, &target),
         Command::RemoveConfirm(target) => review::remove_confirm(turn, resident, &target),
         Command::Settings => settings::show(turn, resident),
-        Command::SetEasyJapanese(on) => settings::set_easy(turn, resident, on),
+        Command::Set(change) => settings::set(turn, resident, &change),
+        Command::NicknameMenu => nickname::menu(turn, resident),
+        Command::AskNickname(child) => nickname::ask(turn, resident, &child),
+        Command::RemoveNickname(child) => nickname::remove(turn, resident, &child),
         Command::Stop => stop::ask(turn, resident),
         Command::StopConfirm => stop::confirm(turn, resident),
         Command::Cancel => welcome::cancelled(turn, resident),
@@ -128,6 +136,22 @@ fn run(
 /// What the account says when invited into a group chat (no resident involved).
 pub fn group_notice() -> Vec<Message> {
     welcome::group_notice().replies
+}
+
+/// The open question whose answer a text message is: the resident and the child whose
+/// ニックネーム was asked for, if asked within [`Awaiting::WAITS_MS`].
+fn asked<'r>(turn: &Turn<'_>, resident: Option<&'r Resident>) -> Option<(&'r Resident, &'r str)> {
+    let r = resident?;
+    match r.awaiting.as_ref()? {
+        a @ Awaiting::Nickname { child, .. } if a.still_open(turn.timestamp_ms) => {
+            Some((r, child.as_str()))
+        }
+        Awaiting::Nickname { .. } => None,
+    }
+}
+
+fn is_cancel(text: &str) -> bool {
+    matches!(text.trim(), "やめる" | "キャンセル" | "やめます" | "中止")
 }
 
 /// The resident to change: the stored one, or a fresh record for a first registration.

@@ -4,10 +4,10 @@
 use chrono::NaiveDate;
 
 use super::common::{
-    birth_date_window, birth_picker, due_date_window, due_picker, main_actions, next_notice,
+    Lang, birth_date_window, birth_picker, due_date_window, due_picker, main_actions, next_notice,
 };
 use super::{Change, Response, Turn, editable};
-use crate::dates::{self, describe_age, describe_pregnancy, japanese_date};
+use crate::dates::{self, japanese_date};
 use crate::domain::{AnchorKind, MAX_CHILDREN, Pregnancy, Resident};
 use crate::line::Message;
 
@@ -23,6 +23,7 @@ fn ask_again(text: String, picker: crate::line::Action) -> Response {
 /// The date the picker sent, or the reply that asks for one again (a button tapped without
 /// a date, or a date that is not one).
 fn picked(
+    l: Lang,
     date: Option<&str>,
     prompt: &str,
     picker: &crate::line::Action,
@@ -32,18 +33,26 @@ fn picked(
     };
     dates::parse_ymd(raw.trim()).ok_or_else(|| {
         ask_again(
-            "日付を読み取れませんでした。お手数ですが、カレンダーからもう一度選んでください。"
-                .to_string(),
+            l.pick(
+                "日付を読み取れませんでした。お手数ですが、カレンダーからもう一度選んでください。",
+                "ひにちが わかりませんでした。カレンダーから もう いちど えらんで ください。",
+            )
+            .to_string(),
             picker.clone(),
         )
     })
 }
 
 pub fn due_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&str>) -> Response {
+    let l = Lang::of(resident);
     let picker = due_picker(turn.today, resident);
     let due = match picked(
+        l,
         date,
-        "出産予定日を、下のボタンのカレンダーから選んでください。",
+        l.pick(
+            "出産予定日を、下のボタンのカレンダーから選んでください。",
+            "うまれる 予定日を、下の ボタンの カレンダーから えらんで ください。",
+        ),
         &picker,
     ) {
         Ok(due) => due,
@@ -52,35 +61,71 @@ pub fn due_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&str>
     let (min, max) = due_date_window(turn.today);
     if due < min {
         return ask_again(
-            format!(
-                "{}は過ぎた日付です。出産予定日は今日以降の日付を選んでください。\n\
-                 すでにお生まれの場合は、お子さまの生年月日を登録してください。",
-                japanese_date(due)
-            ),
+            if l.easy() {
+                format!(
+                    "{}は もう すぎた ひです。今日より あとの ひを えらんで ください。\n\
+                     もう うまれた ときは、子どもの 誕生日を いれて ください。",
+                    japanese_date(due)
+                )
+            } else {
+                format!(
+                    "{}は過ぎた日付です。出産予定日は今日以降の日付を選んでください。\n\
+                     すでにお生まれの場合は、お子さまの生年月日を登録してください。",
+                    japanese_date(due)
+                )
+            },
             picker,
         )
         .with_extra_action(birth_picker(turn.today, resident));
     }
     if due > max {
         return ask_again(
-            format!(
-                "出産予定日は、今日から280日（約10か月）以内、{}までの日付を選んでください。",
-                japanese_date(max)
-            ),
+            if l.easy() {
+                format!(
+                    "うまれる 予定日は、今日から 280にち（10かげつ）いないの ひ（{}まで）を えらんで ください。",
+                    japanese_date(max)
+                )
+            } else {
+                format!(
+                    "出産予定日は、今日から280日（約10か月）以内、{}までの日付を選んでください。",
+                    japanese_date(max)
+                )
+            },
             picker,
         );
     }
     let mut r = editable(turn, resident);
     let changed = r.pregnancy.as_ref().is_some_and(|p| p.due_date != due);
     r.pregnancy = Some(Pregnancy { due_date: due });
-    let mut text = format!(
-        "出産予定日を{}で{}しました。\n今日は{}です。\n\n\
-         妊娠週数に合わせて、健診や手続きのお知らせを朝9時ごろにお届けします。",
-        japanese_date(due),
-        if changed { "変更" } else { "登録" },
-        describe_pregnancy(due, turn.today)
-    );
-    if let Some(next) = next_notice(turn.catalog, AnchorKind::DueDate, due, turn.today) {
+    let mut text = if l.easy() {
+        format!(
+            "うまれる 予定日を {}に {}。\n今日は {}です。\n\n\
+             あさ 9じごろに、けんしんや てつづきの おしらせを おくります。",
+            japanese_date(due),
+            if changed {
+                "かえました"
+            } else {
+                "いれました"
+            },
+            l.pregnancy(due, turn.today)
+        )
+    } else {
+        format!(
+            "出産予定日を{}で{}しました。\n今日は{}です。\n\n\
+             妊娠週数に合わせて、健診や手続きのお知らせを朝9時ごろにお届けします。",
+            japanese_date(due),
+            if changed { "変更" } else { "登録" },
+            l.pregnancy(due, turn.today)
+        )
+    };
+    if let Some(next) = next_notice(
+        turn.catalog,
+        AnchorKind::DueDate,
+        due,
+        turn.today,
+        &r.settings,
+        l,
+    ) {
         text.push('\n');
         text.push_str(&next);
     }
@@ -89,21 +134,32 @@ pub fn due_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&str>
 }
 
 pub fn birth_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&str>) -> Response {
+    let l = Lang::of(resident);
     let picker = birth_picker(turn.today, resident);
     if resident.is_some_and(|r| r.children.len() >= MAX_CHILDREN) {
         return Response::reply(
             Change::Keep,
             Message::text_with(
-                format!(
-                    "登録できるお子さまは{MAX_CHILDREN}人までです。登録内容から、不要な登録を削除してください。"
-                ),
+                if l.easy() {
+                    format!(
+                        "子どもは {MAX_CHILDREN}にん まで いれられます。いらない とうろくを けして ください。"
+                    )
+                } else {
+                    format!(
+                        "登録できるお子さまは{MAX_CHILDREN}人までです。登録内容から、不要な登録を削除してください。"
+                    )
+                },
                 main_actions(turn.today, resident),
             ),
         );
     }
     let birth = match picked(
+        l,
         date,
-        "お子さまの生年月日を、下のボタンのカレンダーから選んでください。",
+        l.pick(
+            "お子さまの生年月日を、下のボタンのカレンダーから選んでください。",
+            "子どもの 誕生日を、下の ボタンの カレンダーから えらんで ください。",
+        ),
         &picker,
     ) {
         Ok(birth) => birth,
@@ -112,19 +168,30 @@ pub fn birth_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&st
     let (min, max) = birth_date_window(turn.today);
     if birth > max {
         return ask_again(
-            "生年月日に未来の日付は登録できません。もう一度選んでください。\n\
-             妊娠中の場合は、出産予定日を登録してください。"
-                .to_string(),
+            l.pick(
+                "生年月日に未来の日付は登録できません。もう一度選んでください。\n\
+                 妊娠中の場合は、出産予定日を登録してください。",
+                "誕生日に これからの ひは いれられません。もう いちど えらんで ください。\n\
+                 おなかに 赤ちゃんが いる ときは、うまれる 予定日を いれて ください。",
+            )
+            .to_string(),
             picker,
         )
         .with_extra_action(due_picker(turn.today, resident));
     }
     if birth < min {
         return ask_again(
-            format!(
-                "このサービスは18歳までのお子さまが対象です。{}以降の生年月日を選んでください。",
-                japanese_date(min)
-            ),
+            if l.easy() {
+                format!(
+                    "18さい までの 子どもが つかえます。{}より あとの 誕生日を えらんで ください。",
+                    japanese_date(min)
+                )
+            } else {
+                format!(
+                    "このサービスは18歳までのお子さまが対象です。{}以降の生年月日を選んでください。",
+                    japanese_date(min)
+                )
+            },
             picker,
         );
     }
@@ -141,25 +208,44 @@ pub fn birth_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&st
     r.add_child(birth);
     let mut text = String::new();
     if ends_pregnancy {
-        text.push_str(
+        text.push_str(l.pick(
             "ご出産おめでとうございます！\n妊娠中のお知らせは終了し、お子さまのお知らせに切り替えました。\n\n",
-        );
+            "おめでとう ございます！\nこれからは 子どもの おしらせを おくります。\n\n",
+        ));
     }
-    text.push_str(&format!(
-        "お子さま（{}生まれ）を登録しました。\n今日で{}です。\n\n\
-         お子さまの月齢・年齢に合わせて、健診や予防接種などのお知らせを朝9時ごろにお届けします。",
-        japanese_date(birth),
-        describe_age(birth, turn.today)
-    ));
-    if let Some(next) = next_notice(turn.catalog, AnchorKind::BirthDate, birth, turn.today) {
+    text.push_str(&if l.easy() {
+        format!(
+            "子ども（{}うまれ）を いれました。\n今日で {}です。\n\n\
+             あさ 9じごろに、けんしんや よぼうせっしゅの おしらせを おくります。",
+            japanese_date(birth),
+            l.age(birth, turn.today)
+        )
+    } else {
+        format!(
+            "お子さま（{}生まれ）を登録しました。\n今日で{}です。\n\n\
+             お子さまの月齢・年齢に合わせて、健診や予防接種などのお知らせを朝9時ごろにお届けします。",
+            japanese_date(birth),
+            l.age(birth, turn.today)
+        )
+    });
+    if let Some(next) = next_notice(
+        turn.catalog,
+        AnchorKind::BirthDate,
+        birth,
+        turn.today,
+        &r.settings,
+        l,
+    ) {
         text.push('\n');
         text.push_str(&next);
     }
     if twin {
-        text.push_str(
+        text.push_str(l.pick(
             "\n\n同じ生年月日のお子さまがすでに登録されています。ふたごなどの場合はこのままで大丈夫です。\
              まちがえた場合は「登録内容を見る」から削除できます。",
-        );
+            "\n\nおなじ 誕生日の 子どもが もう います。ふたごなら このままで だいじょうぶです。\
+             まちがえた ときは「とうろくを みる」から けせます。",
+        ));
     }
     let actions = main_actions(turn.today, Some(&r));
     Response::reply(Change::Save(r), Message::text_with(text, actions))
@@ -193,10 +279,15 @@ pub fn correct_birth(
     let Some(child) = resident.and_then(|r| r.child(child_id)) else {
         return super::review::correct_menu(turn, resident);
     };
-    let picker = super::review::correct_picker(turn.today, child);
+    let l = Lang::of(resident);
+    let picker = super::review::correct_picker(turn.today, child, l);
     let birth = match picked(
+        l,
         date,
-        "正しい生年月日を、下のボタンのカレンダーから選んでください。",
+        l.pick(
+            "正しい生年月日を、下のボタンのカレンダーから選んでください。",
+            "ただしい 誕生日を、下の ボタンの カレンダーから えらんで ください。",
+        ),
         &picker,
     ) {
         Ok(birth) => birth,
@@ -205,10 +296,17 @@ pub fn correct_birth(
     let (min, max) = birth_date_window(turn.today);
     if birth > max || birth < min {
         return ask_again(
-            format!(
-                "生年月日は{}から今日までの日付を選んでください。",
-                japanese_date(min)
-            ),
+            if l.easy() {
+                format!(
+                    "誕生日は {}から 今日までの ひを えらんで ください。",
+                    japanese_date(min)
+                )
+            } else {
+                format!(
+                    "生年月日は{}から今日までの日付を選んでください。",
+                    japanese_date(min)
+                )
+            },
             picker,
         );
     }
@@ -217,12 +315,21 @@ pub fn correct_birth(
         c.birth_date = birth;
     }
     r.children.sort_by_key(|c| c.birth_date);
-    let text = format!(
-        "お子さまの生年月日を{}に変更しました。\n今日で{}です。\n\n\
-         これからのお知らせは新しい生年月日でお届けします。すでにお届けしたお知らせが、もう一度届くことはありません。",
-        japanese_date(birth),
-        describe_age(birth, turn.today)
-    );
+    let text = if l.easy() {
+        format!(
+            "子どもの 誕生日を {}に なおしました。\n今日で {}です。\n\n\
+             もう おくった おしらせを、また おくる ことは ありません。",
+            japanese_date(birth),
+            l.age(birth, turn.today)
+        )
+    } else {
+        format!(
+            "お子さまの生年月日を{}に変更しました。\n今日で{}です。\n\n\
+             これからのお知らせは新しい生年月日でお届けします。すでにお届けしたお知らせが、もう一度届くことはありません。",
+            japanese_date(birth),
+            l.age(birth, turn.today)
+        )
+    };
     let actions = main_actions(turn.today, Some(&r));
     Response::reply(Change::Save(r), Message::text_with(text, actions))
 }

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use super::{Change, Incoming, Turn, respond};
 use crate::catalog::Catalog;
 use crate::domain::{Resident, UserId};
-use crate::line::{Action, Message, Template};
+use crate::line::{Action, Message};
 
 const CATALOG: &str = include_str!("../../../infra/catalog/example.yaml");
 
@@ -27,8 +27,12 @@ struct Chat {
 
 impl Chat {
     fn new(today: &str) -> Chat {
+        Chat::with_catalog(CATALOG, today)
+    }
+
+    fn with_catalog(catalog: &str, today: &str) -> Chat {
         Chat {
-            catalog: Catalog::from_yaml(CATALOG).expect("example catalog is valid"),
+            catalog: Catalog::from_yaml(catalog).expect("the catalog is valid"),
             user: UserId::parse("U0123456789abcdef0123456789abcdef").expect("id"),
             today: d(today),
             clock_ms: 1_700_000_000_000,
@@ -54,9 +58,23 @@ impl Chat {
         for m in &response.replies {
             m.validate()
                 .unwrap_or_else(|e| panic!("reply breaks a LINE limit: {e}\n{m:?}"));
-            let has_way_forward =
-                m.quick_reply().is_some() || matches!(m, Message::Template { .. });
-            assert!(has_way_forward, "dead end: {}", m.plain_text());
+        }
+        crate::line::message::validate_messages(&response.replies)
+            .or_else(|e| {
+                if response.replies.is_empty() {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })
+            .unwrap_or_else(|e| panic!("the reply breaks a LINE limit: {e}"));
+        // LINE shows the quick reply of the last message only: that one must lead on.
+        if let Some(last) = response.replies.last() {
+            assert!(
+                !last.actions().is_empty(),
+                "dead end: {}",
+                last.plain_text()
+            );
         }
         if !is_unfollow {
             assert!(!response.replies.is_empty() || response.change == Change::Keep);
@@ -86,29 +104,18 @@ impl Chat {
         self.send(Incoming::Text(text))
     }
 
+    /// Every button of the last reply: quick replies, a confirm's, a card's rows.
     fn actions(&self) -> Vec<Action> {
-        let mut out = Vec::new();
-        for m in &self.last {
-            if let Some(q) = m.quick_reply() {
-                out.extend(q.items.iter().map(|i| i.action.clone()));
-            }
-            if let Message::Template {
-                template: Template::Confirm { actions, .. },
-                ..
-            } = m
-            {
-                out.extend(actions.iter().cloned());
-            }
-        }
-        out
+        self.last
+            .iter()
+            .flat_map(|m| m.actions().into_iter().cloned())
+            .collect()
     }
 
     fn labels(&self) -> Vec<String> {
         self.actions()
             .into_iter()
-            .map(|a| match a {
-                Action::Postback { label, .. } | Action::DatetimePicker { label, .. } => label,
-            })
+            .map(|a| a.label().to_string())
             .collect()
     }
 
@@ -162,7 +169,7 @@ impl Chat {
     fn text(&self) -> String {
         self.last
             .iter()
-            .map(Message::plain_text)
+            .map(|m| m.plain_text().into_owned())
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -395,12 +402,12 @@ fn settings_switch_to_easy_japanese_and_back() {
     chat.follow()
         .tap("受信設定")
         .expect("【受信設定】")
-        .expect("ふつうの日本語");
-    chat.tap("やさしい日本語にする")
-        .expect("やさしい にほんごで");
+        .expect("● ふつうの日本語");
+    chat.tap("やさしい日本語").expect("やさしい にほんごで");
     assert!(chat.resident.as_ref().is_some_and(|r| r.easy_japanese));
     chat.say("受信設定")
-        .tap("ふつうの日本語にする")
+        .expect("【受信設定（せってい）】")
+        .tap("ふつうの にほんご")
         .expect("ふつうの日本語でお知らせします");
     assert!(chat.resident.as_ref().is_some_and(|r| !r.easy_japanese));
 }
@@ -481,4 +488,370 @@ fn a_childs_birthdate_is_corrected_as_the_same_child() {
     // The same child (same id: its index entry and delivered milestones stay).
     assert_eq!(r.children[0].id, "c1");
     assert_eq!(r.children[0].birth_date, d("2025-11-13"));
+}
+
+/// A city's 受信設定 in a few lines: 12 categories (two cards), three districts, household
+/// and nursery questions, and milestones that target them.
+const SETTINGS_CATALOG: &str = r#"
+categories:
+  - {id: pregnancy, label: 妊娠・出産, easy_label: にんしん・おさん}
+  - {id: checkup, label: 健診, easy_label: けんしん}
+  - {id: vaccination, label: 予防接種, easy_label: よぼうせっしゅ}
+  - {id: money, label: 手当・助成}
+  - {id: dental, label: 歯の健康}
+  - {id: food, label: 離乳食・食育}
+  - {id: growth, label: 発達・ことば}
+  - {id: consult, label: 子育て相談}
+  - {id: nursery, label: 保育所・幼稚園}
+  - {id: events, label: 子育てイベント・教室}
+  - {id: library, label: 図書館・読み聞かせ}
+  - {id: disaster, label: 防災}
+settings:
+  district:
+    label: お住まいの地区
+    easy_label: すんで いる ところ
+    choices:
+      - {id: chuo, label: 中央地区, easy_label: ちゅうおう}
+      - {id: kita, label: 北地区, easy_label: きた}
+      - {id: minami, label: 南地区, easy_label: みなみ}
+  household:
+    label: 世帯の状況
+    choices:
+      - {id: single-parent, label: ひとり親家庭}
+      - {id: multiple-birth, label: 多胎（ふたご・みつご）}
+      - {id: foreign-roots, label: 外国にルーツのある家庭}
+  nursery:
+    label: 保育所（園）の申込状況
+    choices:
+      - {id: none, label: 予定なし}
+      - {id: planning, label: 申込予定}
+      - {id: applied, label: 申込中}
+      - {id: enrolled, label: 利用中}
+milestones:
+  - id: one-month
+    anchor: birth_date
+    at: {months: 1}
+    category: checkup
+    text: "1か月児健診のご案内"
+  - id: hokatsu
+    anchor: birth_date
+    at: {months: 3}
+    category: nursery
+    audience: {nursery: [planning]}
+    text: "保育所の申込み（保活）のご案内"
+  - id: four-months
+    anchor: birth_date
+    at: {months: 4}
+    category: checkup
+    text: "4か月児健診のご案内"
+"#;
+
+impl Chat {
+    fn settings(&self) -> crate::domain::Settings {
+        self.resident
+            .as_ref()
+            .map(|r| r.settings.clone())
+            .unwrap_or_default()
+    }
+
+    fn version(&self) -> u64 {
+        self.resident.as_ref().map_or(0, |r| r.version)
+    }
+
+    /// The titles of the Flex cards in the last reply.
+    fn cards(&self) -> Vec<String> {
+        self.last
+            .iter()
+            .filter_map(|m| match m {
+                Message::Flex { contents, .. } => Some(contents),
+                _ => None,
+            })
+            .flat_map(|c| c.bubbles().iter())
+            .filter_map(|b| b.header.as_ref())
+            .map(|h| {
+                h.plain_text()
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    fn expect_not(&mut self, fragment: &str) -> &mut Chat {
+        let text = self.text();
+        assert!(
+            !text.contains(fragment),
+            "unexpected `{fragment}` in:\n{text}"
+        );
+        self
+    }
+
+    fn postback(&mut self, data: &str) -> &mut Chat {
+        self.send(Incoming::Postback { data, date: None })
+    }
+}
+
+#[test]
+fn settings_show_every_question_with_its_current_answer() {
+    let mut chat = Chat::with_catalog(SETTINGS_CATALOG, "2026-11-22");
+    chat.follow().tap("受信設定");
+    assert_eq!(
+        chat.cards(),
+        vec![
+            "受け取るお知らせ（1/2）",
+            "受け取るお知らせ（2/2）",
+            "お住まいの地区",
+            "世帯の状況",
+            "保育所（園）の申込状況",
+            "お知らせの日本語",
+        ]
+    );
+    chat.expect("12種類中12種類を受け取っています")
+        .expect("✓ 防災")
+        .expect("いまの回答：回答しない")
+        .expect("選んでいません")
+        .expect("● ふつうの日本語")
+        .expect_buttons(&["使い方"]);
+    assert_eq!(chat.resident, None, "looking stores nothing");
+}
+
+#[test]
+fn a_category_is_turned_off_and_on_with_one_tap_each() {
+    let mut chat = Chat::with_catalog(SETTINGS_CATALOG, "2026-11-22");
+    chat.follow().pick("子どもの生年月日を登録", "2026-10-01");
+    chat.tap("受信設定").tap("健診");
+    chat.expect("「健診」のお知らせを止めました")
+        .expect("12種類中11種類を受け取っています")
+        .expect("－ 健診");
+    assert!(chat.settings().muted.contains("checkup"));
+    // The card shown with the confirmation is the one the row was on, ready for more taps.
+    assert_eq!(chat.cards(), vec!["受け取るお知らせ（1/2）"]);
+    let saved = chat.version();
+    // The same old button again: nothing to write.
+    chat.postback("v1:cat:checkup:off");
+    assert_eq!(chat.version(), saved);
+    chat.tap("健診").expect("「健診」のお知らせを受け取ります");
+    assert!(chat.settings().muted.is_empty());
+    // A category on the second card answers with the second card.
+    chat.tap("受信設定").tap("防災");
+    assert_eq!(chat.cards(), vec!["受け取るお知らせ（2/2）"]);
+    chat.expect_buttons(&["すべて受け取る", "受信設定"]);
+    chat.tap("すべて受け取る")
+        .expect("すべての種類のお知らせを受け取ります");
+    assert!(chat.settings().muted.is_empty());
+}
+
+#[test]
+fn turning_every_category_off_warns_that_nothing_will_come() {
+    let mut chat = Chat::with_catalog(SETTINGS_CATALOG, "2026-11-22");
+    chat.follow();
+    let ids = [
+        "pregnancy",
+        "checkup",
+        "vaccination",
+        "money",
+        "dental",
+        "food",
+        "growth",
+        "consult",
+        "nursery",
+        "events",
+        "library",
+        "disaster",
+    ];
+    for id in ids {
+        chat.postback(&format!("v1:cat:{id}:off"));
+    }
+    chat.expect("どの種類のお知らせも届きません");
+    assert_eq!(chat.settings().muted.len(), 12);
+}
+
+#[test]
+fn district_household_and_nursery_are_answered_and_cleared() {
+    let mut chat = Chat::with_catalog(SETTINGS_CATALOG, "2026-11-22");
+    chat.follow().tap("受信設定").tap("北地区");
+    chat.expect("「お住まいの地区」を「北地区」にしました")
+        .expect("いまの回答：北地区")
+        .expect("● 北地区");
+    assert_eq!(chat.settings().district.as_deref(), Some("kita"));
+    chat.tap("南地区");
+    assert_eq!(chat.settings().district.as_deref(), Some("minami"));
+    chat.tap("回答しない").expect("回答を取り消しました");
+    assert_eq!(chat.settings().district, None);
+
+    chat.tap("受信設定")
+        .tap("ひとり親家庭")
+        .expect("「ひとり親家庭」を選びました");
+    chat.tap("多胎（ふたご・みつご）")
+        .expect("選択中：ひとり親家庭、多胎（ふたご・みつご）");
+    assert_eq!(chat.settings().household.len(), 2);
+    chat.tap("ひとり親家庭")
+        .expect("「ひとり親家庭」を外しました");
+    assert_eq!(
+        chat.settings().household.into_iter().collect::<Vec<_>>(),
+        vec!["multiple-birth".to_string()]
+    );
+
+    chat.tap("受信設定")
+        .tap("申込予定")
+        .expect("「保育所（園）の申込状況」を「申込予定」にしました");
+    assert_eq!(chat.settings().nursery.as_deref(), Some("planning"));
+}
+
+#[test]
+fn settings_decide_the_next_notice_a_confirmation_names() {
+    let mut chat = Chat::with_catalog(SETTINGS_CATALOG, "2026-11-22");
+    chat.follow()
+        .pick("子どもの生年月日を登録", "2026-11-01")
+        .expect("次のお知らせは2026年12月1日（火）（生後1カ月）");
+    chat.postback("v1:cat:checkup:off");
+    chat.postback("v1:nursery:planning");
+    chat.pick("生年月日を追加登録", "2026-11-02")
+        .expect("次のお知らせは2027年2月2日（火）（生後3カ月）");
+}
+
+#[test]
+fn tampered_settings_postbacks_change_nothing_and_show_the_settings() {
+    let mut chat = Chat::with_catalog(SETTINGS_CATALOG, "2026-11-22");
+    chat.follow().postback("v1:district:kita");
+    let before = chat.resident.clone();
+    for data in [
+        "v1:cat:no-such-category:off",
+        "v1:district:atlantis",
+        "v1:nursery:maybe",
+        "v1:household:royal:on",
+    ] {
+        chat.postback(data)
+            .expect("その選択肢は、いまは選べません")
+            .expect("いまの回答：北地区");
+        assert_eq!(chat.resident, before, "{data} changed nothing");
+        assert_eq!(chat.cards().len(), 6, "{data} shows every card again");
+    }
+    // Malformed data is an old or forged button.
+    chat.postback("v1:cat:checkup:maybe")
+        .expect("このボタンは使えなくなりました");
+    assert_eq!(chat.resident, before);
+}
+
+#[test]
+fn a_category_the_city_removed_is_ignored_not_an_error() {
+    let mut chat = Chat::with_catalog(SETTINGS_CATALOG, "2026-11-22");
+    chat.follow().pick("子どもの生年月日を登録", "2026-10-01");
+    if let Some(r) = chat.resident.as_mut() {
+        r.settings.muted.insert("old-category".into());
+        r.settings.district = Some("old-district".into());
+    }
+    chat.tap("受信設定")
+        .expect("12種類中12種類を受け取っています")
+        .expect("いまの回答：回答しない");
+    chat.tap("すべて受け取る");
+    assert!(chat.settings().muted.is_empty(), "the stale id is gone");
+}
+
+#[test]
+fn easy_japanese_carries_through_every_reply() {
+    let mut chat = Chat::with_catalog(SETTINGS_CATALOG, "2026-11-22");
+    chat.follow()
+        .expect("やさしい にほんご（Easy Japanese）")
+        .tap("やさしい にほんご")
+        .expect("やさしい にほんごで");
+    chat.pick("予定日を いれる", "2027-05-07")
+        .expect("うまれる 予定日を 2027年5月7日（金）に いれました")
+        .expect("にんしん 16しゅう 2にち")
+        .expect_not("登録しました")
+        .expect_buttons(&[
+            "とうろくを みる",
+            "受信設定（せってい）",
+            "配信停止（やめる）",
+        ]);
+    chat.pick("子どもの 誕生日を いれる", "2025-11-20")
+        .expect("子ども（2025年11月20日（木）うまれ）を いれました")
+        .expect("1さい 0かげつ");
+    chat.tap("とうろくを みる")
+        .expect("【いれた こと】")
+        .expect("うけとる おしらせ：12こ");
+    chat.tap("受信設定（せってい）")
+        .expect("【受信設定（せってい）】")
+        .expect("うけとる おしらせ（1/2）")
+        .expect("✓ けんしん");
+    chat.tap("けんしん")
+        .expect("「けんしん」の おしらせを とめました");
+    chat.say("こんにちは")
+        .expect("しつもんに こたえる ことが できません");
+    chat.say("使い方").expect("できる こと");
+    chat.postback("v0:old")
+        .expect("この ボタンは もう つかえません");
+    chat.tap("配信停止（やめる）")
+        .expect("おしらせを やめますか？")
+        .tap("つづける")
+        .expect("やめました。なにも かわって いません");
+    chat.say("配信停止")
+        .tap("やめる（けす）")
+        .expect("ぜんぶ けしました");
+    assert_eq!(chat.resident, None);
+}
+
+#[test]
+fn a_nickname_is_asked_typed_and_shown() {
+    let mut chat = Chat::with_catalog(SETTINGS_CATALOG, "2026-11-22");
+    chat.follow().pick("子どもの生年月日を登録", "2026-10-01");
+    chat.tap("登録内容を見る")
+        .tap("ニックネーム")
+        .expect("2026年10月1日生まれのお子さまのニックネームを、このトークに送ってください");
+    assert!(chat.resident.as_ref().is_some_and(|r| r.awaiting.is_some()));
+    chat.say(&"あ".repeat(21))
+        .expect("20文字までで送ってください");
+    chat.say("  はるちゃん ")
+        .expect("ニックネームを「はるちゃん」で登録しました");
+    let r = chat.resident.clone().expect("stored");
+    assert_eq!(r.children[0].nickname.as_deref(), Some("はるちゃん"));
+    assert_eq!(r.awaiting, None);
+    chat.say("登録内容")
+        .expect("お子さま「はるちゃん」：2026年10月1日生まれ");
+    // A later text is an ordinary message again.
+    chat.say("こんにちは")
+        .expect("個別のご質問にはお答えできません");
+    // Changing and removing it.
+    chat.say("ニックネーム")
+        .expect("現在のニックネーム：はるちゃん")
+        .tap("ニックネームを消す")
+        .expect("ニックネームを消しました");
+    assert_eq!(
+        chat.resident
+            .as_ref()
+            .and_then(|r| r.children[0].nickname.clone()),
+        None
+    );
+}
+
+#[test]
+fn a_nickname_question_ends_with_cancel_stop_or_time() {
+    let mut chat = Chat::with_catalog(SETTINGS_CATALOG, "2026-11-22");
+    chat.follow().pick("子どもの生年月日を登録", "2026-10-01");
+    chat.pick("生年月日を追加登録", "2024-04-01");
+    chat.say("ニックネーム")
+        .expect("どのお子さまのニックネームを登録しますか？")
+        .tap("2024年4月1日生まれ");
+    chat.tap("やめる").expect("キャンセルしました");
+    assert_eq!(
+        chat.resident.as_ref().and_then(|r| r.awaiting.clone()),
+        None
+    );
+    // 配信停止 is never taken for a name.
+    chat.say("ニックネーム").tap("2024年4月1日生まれ");
+    chat.say("配信停止").expect("配信を停止しますか？");
+    // A text long after the question is not an answer.
+    chat.say("ニックネーム").tap("2024年4月1日生まれ");
+    chat.clock_ms += 11 * 60 * 1000;
+    chat.say("ゆうと")
+        .expect("個別のご質問にはお答えできません");
+    assert!(
+        chat.resident
+            .as_ref()
+            .is_some_and(|r| r.children.iter().all(|c| c.nickname.is_none()))
+    );
+    // Someone else's child, or one removed, cannot be named.
+    chat.postback("v1:nick:c9")
+        .expect("そのお子さまの登録は見つかりませんでした");
 }

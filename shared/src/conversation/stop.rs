@@ -1,12 +1,13 @@
 //! 配信停止 in three steps: ask (配信停止) → confirm (停止する) → done. Stopping deletes every
 //! piece of personal data the resident registered.
 
-use super::common::{action, birth_picker, due_picker, main_actions};
+use super::common::{Lang, action, birth_picker, due_picker, main_actions};
 use super::{Change, Command, Response, Turn};
 use crate::domain::Resident;
 use crate::line::Message;
 
 pub fn ask(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
+    let l = Lang::of(resident);
     if resident.is_none() {
         return Response::reply(
             Change::Keep,
@@ -19,19 +20,30 @@ pub fn ask(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
     Response::reply(
         Change::Keep,
         Message::confirm(
-            "配信を停止しますか？\n停止すると、登録した出産予定日・お子さまの生年月日などの情報はすべて削除され、お知らせは届かなくなります。",
-            action("停止する", Command::StopConfirm),
-            action("やめる", Command::Cancel),
+            l.pick(
+                "配信を停止しますか？\n停止すると、登録した出産予定日・お子さまの生年月日・受信設定などの情報はすべて削除され、お知らせは届かなくなります。",
+                "おしらせを やめますか？\nやめると、いれた 予定日や 誕生日、せっていは ぜんぶ けします。おしらせは とどかなく なります。",
+            ),
+            action(l.pick("停止する", "やめる（けす）"), Command::StopConfirm),
+            action(l.pick("やめる", "つづける"), Command::Cancel),
         ),
     )
 }
 
 pub fn confirm(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
-    let text = if resident.is_some() {
-        "配信を停止し、登録情報をすべて削除しました。\nこれまでご利用いただき、ありがとうございました。\n\n\
-         またお知らせを受け取りたくなったら、下のボタンからいつでも登録できます。"
-    } else {
-        "配信は停止済みで、登録情報も残っていません。\nまたお知らせを受け取りたくなったら、下のボタンからいつでも登録できます。"
+    let l = Lang::of(resident);
+    let text = match (resident.is_some(), l.easy()) {
+        (true, false) => {
+            "配信を停止し、登録情報をすべて削除しました。\nこれまでご利用いただき、ありがとうございました。\n\n\
+             またお知らせを受け取りたくなったら、下のボタンからいつでも登録できます。"
+        }
+        (true, true) => {
+            "おしらせを やめました。いれた ことは ぜんぶ けしました。\nありがとう ございました。\n\n\
+             また おしらせが ほしく なったら、下の ボタンから いれて ください。"
+        }
+        (false, _) => {
+            "配信は停止済みで、登録情報も残っていません。\nまたお知らせを受け取りたくなったら、下のボタンからいつでも登録できます。"
+        }
     };
     Response::reply(
         if resident.is_some() {
@@ -39,6 +51,7 @@ pub fn confirm(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
         } else {
             Change::Keep
         },
+        // Everything is deleted, so the next buttons are those of someone new.
         Message::text_with(
             text,
             vec![due_picker(turn.today, None), birth_picker(turn.today, None)],

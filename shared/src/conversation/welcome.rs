@@ -1,24 +1,29 @@
 //! Greeting on follow, the menu, and kind answers to anything the bot does not understand —
 //! always with buttons, so no message is a dead end.
 
-use super::common::main_actions;
-use super::{Change, Response, Turn};
+use super::command::SettingChange;
+use super::common::{Lang, action, main_actions};
+use super::{Change, Command, Response, Turn};
 use crate::domain::Resident;
 use crate::line::Message;
 
 const INTRO: &str = "妊娠中の方は出産予定日を、お子さまがいる方は生年月日を登録すると、妊娠週数や月齢に合わせた健診・予防接種・子育ての情報を、ちょうどよい日にお届けします。";
+
+/// Offered with the greeting, so a resident who reads Japanese with difficulty finds the
+/// やさしい日本語 edition before anything else.
+const EASY_OFFER: &str = "やさしい にほんご（Easy Japanese）で よみたい ひとは、下の「やさしい にほんご」を おして ください。";
 
 pub fn follow(turn: &Turn<'_>, resident: Option<&Resident>, unblocked: bool) -> Response {
     let text = if unblocked {
         format!(
             "おかえりなさい。ブロックを解除していただき、ありがとうございます。\n\
              以前の登録情報は、ブロックされたときに削除しています。お手数ですが、もう一度登録してください。\n\n{INTRO}\n\n\
-             下のボタンから登録できます（あとから変更・削除もできます）。"
+             下のボタンから登録できます（あとから変更・削除もできます）。\n\n{EASY_OFFER}"
         )
     } else {
         format!(
             "友だち追加ありがとうございます。\n{INTRO}\n\n\
-             下のボタンから登録してください（あとから変更・削除できます）。"
+             下のボタンから登録してください（あとから変更・削除できます）。\n\n{EASY_OFFER}"
         )
     };
     // Adding the account again starts over cleanly, even if a block was never reported.
@@ -32,29 +37,44 @@ pub fn follow(turn: &Turn<'_>, resident: Option<&Resident>, unblocked: bool) -> 
     } else {
         resident
     };
-    Response::reply(
-        change,
-        Message::text_with(text, main_actions(turn.today, kept)),
-    )
+    let mut actions = main_actions(turn.today, kept);
+    if !kept.is_some_and(|r| r.easy_japanese) {
+        actions.push(action(
+            "やさしい にほんご",
+            Command::Set(SettingChange::EasyJapanese(true)),
+        ));
+    }
+    Response::reply(change, Message::text_with(text, actions))
 }
 
 pub fn group_notice() -> Response {
     Response::reply(
         Change::Keep,
         Message::text(
-            "このアカウントは、1対1のトークでご利用ください。グループでは登録やお知らせの配信は行いません。",
+            "このアカウントは、1対1のトークでご利用ください。グループでは登録やお知らせの配信は行いません。\n\
+             （この アカウントは ひとりで つかって ください）",
         ),
     )
 }
 
 pub fn menu(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
-    let text = "できること\n\
-                ・出産予定日の登録（妊娠中の方）\n\
-                ・お子さまの生年月日の登録（18歳まで、何人でも）\n\
-                ・登録内容の確認・変更・削除\n\
-                ・受信設定（やさしい日本語）\n\
-                ・配信停止（登録情報はすべて削除されます）\n\n\
-                下のボタンから選んでください。";
+    let l = Lang::of(resident);
+    let text = l.pick(
+        "できること\n\
+         ・出産予定日の登録（妊娠中の方）\n\
+         ・お子さまの生年月日の登録（18歳まで、何人でも）\n\
+         ・登録内容の確認・変更・削除、お子さまのニックネーム\n\
+         ・受信設定：受け取るお知らせの種類、お住まいの地区、世帯の状況、保育所（園）の申込状況、やさしい日本語\n\
+         ・配信停止（登録情報はすべて削除されます）\n\n\
+         お知らせは、朝9時ごろにお届けします。下のボタンから選んでください。",
+        "できる こと\n\
+         ・うまれる 予定日を いれる（おなかに 赤ちゃんが いる ひと）\n\
+         ・子どもの 誕生日を いれる（18さい まで）\n\
+         ・いれた ことを みる、かえる、けす\n\
+         ・受信設定（せってい）：うけとる おしらせ、すんで いる ところ など\n\
+         ・配信停止（やめる）：いれた ことは ぜんぶ けします\n\n\
+         おしらせは あさ 9じごろに おくります。下の ボタンから えらんで ください。",
+    );
     Response::reply(
         Change::Keep,
         Message::text_with(text, main_actions(turn.today, resident)),
@@ -62,10 +82,23 @@ pub fn menu(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
 }
 
 pub fn cancelled(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
+    let l = Lang::of(resident);
+    // Cancelling also ends an open question (a nickname asked for).
+    let change = match resident {
+        Some(r) if r.awaiting.is_some() => {
+            let mut r = r.clone();
+            r.awaiting = None;
+            Change::Save(r)
+        }
+        _ => Change::Keep,
+    };
     Response::reply(
-        Change::Keep,
+        change,
         Message::text_with(
-            "キャンセルしました。登録内容は変わっていません。",
+            l.pick(
+                "キャンセルしました。登録内容は変わっていません。",
+                "やめました。なにも かわって いません。",
+            ),
             main_actions(turn.today, resident),
         ),
     )
@@ -76,14 +109,26 @@ pub fn fallback(
     resident: Option<&Resident>,
     message_type: Option<&str>,
 ) -> Response {
+    let l = Lang::of(resident);
     let text = match message_type {
-        Some("sticker") => "スタンプありがとうございます！\n下のボタンから、登録や登録内容の確認ができます。".to_string(),
-        Some("location") => "位置情報ありがとうございます。施設さがしは準備中です。\n下のボタンから、登録や登録内容の確認ができます。".to_string(),
-        _ => "メッセージありがとうございます。\n\
-              このアカウントは自動でお知らせをお届けしているため、個別のご質問にはお答えできません。\
-              ご相談はお住まいの自治体の子育て窓口へお願いします。\n\n\
-              下のボタンから、登録や登録内容の確認ができます。"
-            .to_string(),
+        Some("sticker") => l.pick(
+            "スタンプありがとうございます！\n下のボタンから、登録や登録内容の確認ができます。",
+            "スタンプ ありがとう ございます。\n下の ボタンから えらんで ください。",
+        ),
+        Some("location") => l.pick(
+            "位置情報ありがとうございます。施設さがしは準備中です。\n下のボタンから、登録や登録内容の確認ができます。",
+            "ばしょを ありがとう ございます。しせつを さがす きのうは じゅんびちゅうです。\n下の ボタンから えらんで ください。",
+        ),
+        _ => l.pick(
+            "メッセージありがとうございます。\n\
+             このアカウントは自動でお知らせをお届けしているため、個別のご質問にはお答えできません。\
+             ご相談はお住まいの自治体の子育て窓口へお願いします。\n\n\
+             下のボタンから、登録や登録内容の確認ができます。",
+            "メッセージ ありがとう ございます。\n\
+             この アカウントは、しつもんに こたえる ことが できません。\
+             こまった ときは、市役所の 子育ての まどぐちに そうだん して ください。\n\n\
+             下の ボタンから えらんで ください。",
+        ),
     };
     Response::reply(
         Change::Keep,
@@ -93,10 +138,14 @@ pub fn fallback(
 
 /// A button from an old message whose meaning is gone.
 pub fn expired_button(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
+    let l = Lang::of(resident);
     Response::reply(
         Change::Keep,
         Message::text_with(
-            "このボタンは使えなくなりました。お手数ですが、下のボタンからもう一度選んでください。",
+            l.pick(
+                "このボタンは使えなくなりました。お手数ですが、下のボタンからもう一度選んでください。",
+                "この ボタンは もう つかえません。下の ボタンから もう いちど えらんで ください。",
+            ),
             main_actions(turn.today, resident),
         ),
     )

@@ -52,7 +52,9 @@ pub enum ScanError {
 
 /// Who gets one message: by what is delivered and the text it renders to, the residents and
 /// their subjects (one message per resident even for twins, recorded on each).
-type Groups<'c> = BTreeMap<(Mark<'c>, Cow<'c, str>), BTreeMap<UserId, Vec<String>>>;
+/// The register is part of the key: やさしい日本語 readers get the same text (where the
+/// catalog has no easy one) with buttons in their register.
+type Groups<'c> = BTreeMap<(Mark<'c>, Cow<'c, str>, bool), BTreeMap<UserId, Vec<String>>>;
 
 /// Scans `day` and records it as completed (the missed-day alarm reads that record).
 pub async fn run_daily_scan<S: Store, Q: Queue>(
@@ -78,7 +80,7 @@ pub async fn run_daily_scan<S: Store, Q: Queue>(
                     Outcome::NotTargeted => report.not_targeted += 1,
                     Outcome::AlreadyDelivered => report.already_delivered += 1,
                     Outcome::Send => groups
-                        .entry((notice.mark, notice.text))
+                        .entry((notice.mark, notice.text, e.easy_japanese))
                         .or_default()
                         .entry(e.user_id.clone())
                         .or_default()
@@ -89,7 +91,7 @@ pub async fn run_daily_scan<S: Store, Q: Queue>(
     }
     // Jobs go out in full batches of ten (one SQS request each) as they are made.
     let mut jobs = Vec::new();
-    for ((mark, text), users) in groups {
+    for ((mark, text, easy), users) in groups {
         let pending: Vec<Recipient> = users
             .into_iter()
             .map(|(user, mut subjects)| {
@@ -103,7 +105,7 @@ pub async fn run_daily_scan<S: Store, Q: Queue>(
                 day,
                 mark,
                 chunk.to_vec(),
-                vec![Message::text_with(text.as_ref(), notice_actions())],
+                vec![Message::text_with(text.as_ref(), notice_actions(easy))],
             ));
         }
         let full = jobs.len() - jobs.len() % ENQUEUE_BATCH;

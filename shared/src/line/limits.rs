@@ -26,3 +26,12 @@ pub const MAX_WEBHOOK_BODY_BYTES: usize = 1024 * 1024;
 /// Per-channel request rate limits.
 pub const MULTICAST_REQUESTS_PER_SECOND: u32 = 200;
 pub const PUSH_REQUESTS_PER_SECOND: u32 = 2000;
+/// Bubbles in one Flex carousel.
+pub const MAX_CAROUSEL_BUBBLES: usize = 12;
+/// A Flex bubble's JSON size. LINE allows 30 KB today; 10 KB was its limit before and keeps
+/// every bubble sukusuku sends well inside any LINE version's.
+pub const MAX_FLEX_BUBBLE_BYTES: usize = 10 * 1024;
+/// A Flex carousel's JSON size.
+pub const MAX_FLEX_CAROUSEL_BYTES: usize = 50 * 1024;
+/// A Flex message's `altText` (LINE allows 1,500; sukusuku keeps to the template limit).
+pub const MAX_FLEX_ALT_TEXT_CHARS: usize = 400;

@@ -1,8 +1,11 @@
 //! Outgoing LINE messages: the few shapes sukusuku sends, serialised exactly as the
 //! Messaging API expects, and checked against its limits before they are sent.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
+use super::flex::FlexContainer;
 use super::limits;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +24,18 @@ pub enum Message {
         #[serde(rename = "altText")]
         alt_text: String,
         template: Template,
+        #[serde(
+            rename = "quickReply",
+            skip_serializing_if = "Option::is_none",
+            default
+        )]
+        quick_reply: Option<QuickReply>,
+    },
+    /// Bubbles of rows and buttons: choices with their current state visible.
+    Flex {
+        #[serde(rename = "altText")]
+        alt_text: String,
+        contents: FlexContainer,
         #[serde(
             rename = "quickReply",
             skip_serializing_if = "Option::is_none",
@@ -84,6 +99,15 @@ impl Action {
         }
     }
 
+    /// A postback whose tap shows `shown` in the chat as the resident's own words.
+    pub fn postback_shown(label: &str, data: &str, shown: &str) -> Action {
+        Action::Postback {
+            label: label.to_string(),
+            data: data.to_string(),
+            display_text: Some(shown.to_string()),
+        }
+    }
+
     pub fn date_picker(
         label: &str,
         data: &str,
@@ -106,13 +130,20 @@ impl Action {
         }
     }
 
-    fn label(&self) -> &str {
+    pub fn label(&self) -> &str {
         match self {
             Action::Postback { label, .. } | Action::DatetimePicker { label, .. } => label,
         }
     }
 
-    fn validate(&self) -> Result<(), String> {
+    /// The postback data the action sends back.
+    pub fn data(&self) -> &str {
+        match self {
+            Action::Postback { data, .. } | Action::DatetimePicker { data, .. } => data,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
         let label = self.label().chars().count();
         if label == 0 || label > limits::MAX_ACTION_LABEL_CHARS {
             return Err(format!(
@@ -230,23 +261,60 @@ impl Message {
         }
     }
 
+    /// Flex bubbles with a quick reply; the alt text is what notifications and the chat
+    /// list show, so it says the same in words.
+    pub fn flex(alt_text: &str, contents: FlexContainer, actions: Vec<Action>) -> Message {
+        let alt_text = if alt_text.chars().count() > limits::MAX_FLEX_ALT_TEXT_CHARS {
+            let mut cut: String = alt_text
+                .chars()
+                .take(limits::MAX_FLEX_ALT_TEXT_CHARS - 1)
+                .collect();
+            cut.push('…');
+            cut
+        } else {
+            alt_text.to_string()
+        };
+        Message::Flex {
+            alt_text,
+            contents,
+            quick_reply: QuickReply::new(actions),
+        }
+    }
+
     /// The message's visible text (for tests, previews and logs of counts).
-    pub fn plain_text(&self) -> &str {
+    pub fn plain_text(&self) -> Cow<'_, str> {
         match self {
-            Message::Text { text, .. } => text,
+            Message::Text { text, .. } => Cow::Borrowed(text),
             Message::Template {
                 template: Template::Confirm { text, .. },
                 ..
-            } => text,
+            } => Cow::Borrowed(text),
+            Message::Flex { contents, .. } => Cow::Owned(contents.plain_text()),
         }
     }
 
     pub fn quick_reply(&self) -> Option<&QuickReply> {
         match self {
-            Message::Text { quick_reply, .. } | Message::Template { quick_reply, .. } => {
-                quick_reply.as_ref()
-            }
+            Message::Text { quick_reply, .. }
+            | Message::Template { quick_reply, .. }
+            | Message::Flex { quick_reply, .. } => quick_reply.as_ref(),
         }
+    }
+
+    /// Every button the message offers: its quick reply, a confirm's two, a Flex message's.
+    pub fn actions(&self) -> Vec<&Action> {
+        let mut out: Vec<&Action> = match self {
+            Message::Text { .. } => Vec::new(),
+            Message::Template {
+                template: Template::Confirm { actions, .. },
+                ..
+            } => actions.iter().collect(),
+            Message::Flex { contents, .. } => contents.actions(),
+        };
+        if let Some(q) = self.quick_reply() {
+            out.extend(q.items.iter().map(|i| &i.action));
+        }
+        out
     }
 
     /// Every limit the Messaging API enforces on these shapes.
@@ -283,6 +351,15 @@ impl Message {
                 for a in actions {
                     a.validate()?;
                 }
+            }
+            Message::Flex {
+                alt_text, contents, ..
+            } => {
+                if alt_text.is_empty() {
+                    return Err("altText is empty".into());
+                }
+                check_len("altText", alt_text, limits::MAX_FLEX_ALT_TEXT_CHARS)?;
+                contents.validate()?;
             }
         }
         if let Some(q) = self.quick_reply() {

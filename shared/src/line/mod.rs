@@ -2,6 +2,7 @@
 //! outgoing messages, and the API client boundary.
 
 pub mod client;
+pub mod flex;
 pub mod limits;
 pub mod message;
 pub mod signature;
@@ -11,4 +12,5 @@ pub use client::{
     Accepted, AccessTokenSource, HttpLineApi, HttpLineApiBuilder, LineApi, LineCall, LineError,
     MemoryLineApi, RetryKey, TokenFuture, check_request,
 };
+pub use flex::{Bubble, FlexBox, FlexButton, FlexComponent, FlexContainer, FlexText};
 pub use message::{Action, Message, QuickReply, QuickReplyItem, Template};
