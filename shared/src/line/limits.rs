@@ -26,3 +26,22 @@ pub const MAX_WEBHOOK_BODY_BYTES: usize = 1024 * 1024;
 /// Per-channel request rate limits.
 pub const MULTICAST_REQUESTS_PER_SECOND: u32 = 200;
 pub const PUSH_REQUESTS_PER_SECOND: u32 = 2000;
+
+// Rich menus (RichMenuRequest, RichMenuSize, RichMenuArea and the image upload).
+/// Width of a rich menu (and its image) in pixels.
+pub const RICH_MENU_MIN_WIDTH: u32 = 800;
+pub const RICH_MENU_MAX_WIDTH: u32 = 2500;
+/// Height of a rich menu (and its image) in pixels, at least.
+pub const RICH_MENU_MIN_HEIGHT: u32 = 250;
+/// Width / height must be at least 1.45: numerator and denominator, compared in integers.
+pub const RICH_MENU_MIN_ASPECT: (u32, u32) = (145, 100);
+/// Tappable areas in one rich menu.
+pub const RICH_MENU_MAX_AREAS: usize = 20;
+/// A rich menu's `name` (not shown to residents).
+pub const RICH_MENU_MAX_NAME_CHARS: usize = 300;
+/// The text on the chat bar that opens and closes the menu.
+pub const RICH_MENU_MAX_CHAT_BAR_CHARS: usize = 14;
+/// The image: LINE says "1 MB"; read as the stricter 1,000,000 bytes.
+pub const RICH_MENU_MAX_IMAGE_BYTES: usize = 1_000_000;
+/// Creating and deleting rich menus: requests an hour per channel, shared by both.
+pub const RICH_MENU_WRITES_PER_HOUR: u32 = 100;
