@@ -9,8 +9,8 @@ pub mod signature;
 pub mod webhook;
 
 pub use client::{
-    Accepted, AccessTokenSource, HttpLineApi, HttpLineApiBuilder, LineApi, LineCall, LineError,
-    MemoryLineApi, RetryKey, RichMenuClient, RichMenuId, RichMenuSummary, TokenFuture,
-    check_request,
+    Accepted, AccessTokenSource, DEFAULT_API_BASE, DEFAULT_DATA_BASE, HttpLineApi,
+    HttpLineApiBuilder, LineApi, LineCall, LineError, MemoryLineApi, RetryKey, RichMenuClient,
+    RichMenuId, RichMenuSummary, TokenFuture, check_request,
 };
 pub use message::{Action, Message, QuickReply, QuickReplyItem, Template};

@@ -24,6 +24,11 @@ pub use memory::{LineCall, MemoryLineApi};
 pub use richmenu::{RichMenuClient, RichMenuId, RichMenuSummary};
 pub use token::{AccessTokenSource, TokenFuture};
 
+/// Where every LINE call goes unless `LINE_API_BASE` says otherwise (`$base/v2/bot/...`).
+pub const DEFAULT_API_BASE: &str = "https://api.line.me";
+/// Where uploads (the rich menu's image) go unless `LINE_API_DATA_BASE` says otherwise.
+pub const DEFAULT_DATA_BASE: &str = "https://api-data.line.me";
+
 /// `X-Line-Retry-Key`: a UUID derived from the delivery job, so a retry of the same job
 /// reuses it and LINE accepts the job at most once within 24 h.
 #[derive(Debug, Clone, PartialEq, Eq)]
