@@ -207,7 +207,7 @@ pub fn load(dir: &Path) -> anyhow::Result<RichMenu> {
     }
     if !problems.is_empty() {
         bail!(
-            "{} is not a rich menu LINE would take ({} problem{}):\n  {}",
+            "{} cannot be installed ({} problem{}):\n  {}",
             dir.display(),
             problems.len(),
             if problems.len() == 1 { "" } else { "s" },
