@@ -273,7 +273,11 @@ async fn a_failure_midway_keeps_the_old_default_and_deletes_the_new_menu() {
         );
         assert_eq!(line.default_rich_menu().as_deref(), Some(old.as_str()));
         let ids: Vec<String> = line.rich_menus().into_iter().map(|m| m.id).collect();
-        assert_eq!(ids, [old.clone()], "{call:?}: the half-made menu is gone");
+        assert_eq!(
+            ids,
+            std::slice::from_ref(&old),
+            "{call:?}: the half-made menu is gone"
+        );
     }
 
     // LINE refusing the menu itself: nothing was created, so nothing to delete.
