@@ -1,9 +1,10 @@
 //! `sukusuku`: run everything locally (`serve`) and the staff tools (`preview`,
-//! `catalog check`). Thin: argument parsing here, the work in `shared` and the modules below.
+//! `catalog check`, `richmenu install`). Thin: argument parsing here, the work in `shared` and the modules below.
 
 mod catalog_file;
 mod local_line;
 mod preview;
+mod richmenu;
 mod serve;
 
 use std::net::SocketAddr;
@@ -52,6 +53,29 @@ enum Command {
     Catalog {
         #[command(subcommand)]
         command: CatalogCommand,
+    },
+    /// The rich menu: the buttons under the chat (DIR holds richmenu.json and its image).
+    Richmenu {
+        #[command(subcommand)]
+        command: RichmenuCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RichmenuCommand {
+    /// Check the definition and image against LINE's limits; sends nothing, needs no token.
+    Check {
+        #[arg(value_name = "DIR", default_value = richmenu::DEFAULT_DIR)]
+        dir: PathBuf,
+    },
+    /// Check, then create the menu on LINE, upload its image, make it the default for every
+    /// friend, and delete the menus earlier installs made (never one made by hand).
+    ///
+    /// Environment: LINE_CHANNEL_ACCESS_TOKEN (required), LINE_API_BASE (default
+    /// https://api.line.me), LINE_API_DATA_BASE (default https://api-data.line.me, for the image).
+    Install {
+        #[arg(value_name = "DIR", default_value = richmenu::DEFAULT_DIR)]
+        dir: PathBuf,
     },
 }
 
@@ -140,6 +164,12 @@ fn main() -> ExitCode {
         Command::Catalog {
             command: CatalogCommand::Publish { file, table },
         } => catalog_file::publish(&file, &table),
+        Command::Richmenu {
+            command: RichmenuCommand::Check { dir },
+        } => richmenu::check(&dir),
+        Command::Richmenu {
+            command: RichmenuCommand::Install { dir },
+        } => richmenu::install(&dir),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

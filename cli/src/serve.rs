@@ -136,7 +136,8 @@ impl LineMode {
                     )
                 })?,
                 token,
-                base: env("LINE_API_BASE").unwrap_or_else(|| "https://api.line.me".to_string()),
+                base: env("LINE_API_BASE")
+                    .unwrap_or_else(|| shared::line::DEFAULT_API_BASE.to_string()),
             }),
             None => Ok(LineMode::Local {
                 default_secret: secret.is_none(),

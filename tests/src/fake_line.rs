@@ -1,6 +1,10 @@
 //! A fake LINE Messaging API on 127.0.0.1: records every request, rejects (400) and reports
 //! any that breaks the spec, answers 401 to a token it does not (or no longer) accept and
 //! 409 to a reused `X-Line-Retry-Key` as LINE does, and refuses the next sends as told.
+//! It has two listeners, as LINE has two hosts: `base_url` for the API and `data_url` for
+//! uploads (the rich menu's image; see [`rich_menu`]).
+
+mod rich_menu;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -10,15 +14,19 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::post;
+use axum::routing::{any, post};
 use serde_json::{Value, json};
 use shared::line::client::contract::Refusal;
 
 use crate::spec::check_request;
+pub use rich_menu::{FakeImage, FakeRichMenu, RichMenuCall};
 
 #[derive(Debug, Clone)]
 pub struct Received {
+    pub method: String,
     pub path: String,
+    /// Sent to the data host (`data_url`) rather than the API host.
+    pub data_host: bool,
     pub retry_key: Option<String>,
     /// The bearer token it carried.
     pub token: Option<String>,
@@ -36,6 +44,7 @@ struct Inner {
     accepted_keys: HashMap<String, String>,
     /// Channel access tokens that are valid now.
     tokens: HashSet<String>,
+    rich: rich_menu::RichMenus,
 }
 
 struct Shared {
@@ -43,9 +52,12 @@ struct Shared {
 }
 
 pub struct FakeLine {
+    /// The API host (`LINE_API_BASE`).
     pub base_url: String,
+    /// The data host (`LINE_API_DATA_BASE`).
+    pub data_url: String,
     shared: Arc<Shared>,
-    task: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 fn lock(s: &Shared) -> std::sync::MutexGuard<'_, Inner> {
@@ -63,19 +75,22 @@ impl FakeLine {
         let app = Router::new()
             .route("/v2/bot/message/{kind}", post(message))
             .route("/v2/bot/info", axum::routing::get(bot_info))
+            .route("/v2/bot/richmenu", any(rich_menu::api))
+            .route("/v2/bot/richmenu/{*rest}", any(rich_menu::api))
+            .route("/v2/bot/user/all/richmenu", any(rich_menu::api))
+            .route("/v2/bot/user/all/richmenu/{*rest}", any(rich_menu::api))
             .fallback(unexpected)
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind fake LINE");
-        let addr = listener.local_addr().expect("addr");
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let data = Router::new()
+            .fallback(rich_menu::data)
+            .with_state(shared.clone());
+        let (base_url, api_task) = serve(app).await;
+        let (data_url, data_task) = serve(data).await;
         FakeLine {
-            base_url: format!("http://{addr}"),
+            base_url,
+            data_url,
             shared,
-            task,
+            tasks: vec![api_task, data_task],
         }
     }
 
@@ -120,7 +135,10 @@ impl FakeLine {
     pub fn deliveries(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for r in self.received() {
-            if r.status != 200 || r.path.ends_with("/reply") {
+            if r.status != 200
+                || !r.path.starts_with("/v2/bot/message/")
+                || r.path.ends_with("/reply")
+            {
                 continue;
             }
             let to: Vec<String> = match &r.body["to"] {
@@ -143,8 +161,22 @@ impl FakeLine {
 
 impl Drop for FakeLine {
     fn drop(&mut self) {
-        self.task.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
+}
+
+/// Serves `app` on a fresh loopback port: its base URL and the server task.
+async fn serve(app: Router) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind fake LINE");
+    let addr = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), task)
 }
 
 fn texts(body: &Value) -> Vec<String> {
@@ -221,7 +253,9 @@ async fn message(
     let mut inner = lock(&shared);
     let record = |inner: &mut Inner, body: Value, status: u16| {
         inner.received.push(Received {
+            method: "POST".to_string(),
             path: path.clone(),
+            data_host: false,
             retry_key: retry_key.clone(),
             token: bearer.clone(),
             body,

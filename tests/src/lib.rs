@@ -3,5 +3,6 @@
 //! real `sukusuku` binary on loopback.
 
 pub mod fake_line;
+pub mod images;
 pub mod server;
 pub mod spec;

@@ -371,6 +371,118 @@ pub fn check_request(
     problems
 }
 
+/// LINE's limits on a rich menu (RichMenuRequest, RichMenuSize, RichMenuArea,
+/// RichMenuBounds and the rich-menu reference): every problem with a create or validate body.
+pub fn check_rich_menu(body: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let int = |v: &Value, path: &str, problems: &mut Vec<String>| match v.as_i64() {
+        Some(n) => Some(n),
+        None => {
+            problems.push(format!("{path} must be an integer"));
+            None
+        }
+    };
+    let size = &body["size"];
+    let width = int(&size["width"], "size.width", &mut problems);
+    let height = int(&size["height"], "size.height", &mut problems);
+    if let (Some(w), Some(h)) = (width, height) {
+        if !(800..=2500).contains(&w) {
+            problems.push(format!("size.width {w} must be 800–2500"));
+        }
+        if h < 250 {
+            problems.push(format!("size.height {h} must be at least 250"));
+        }
+        if (w as f64) / (h as f64) < 1.45 {
+            problems.push(format!("size {w}×{h}: width/height must be at least 1.45"));
+        }
+    }
+    if !body["selected"].is_boolean() {
+        problems.push("selected is required (true or false)".to_string());
+    }
+    for (field, max) in [("name", 300), ("chatBarText", 14)] {
+        match body[field].as_str() {
+            Some(s) if !s.is_empty() => max_chars(s, max, field, &mut problems),
+            _ => problems.push(format!("{field} is required and not empty")),
+        }
+    }
+    let areas = body["areas"].as_array().cloned().unwrap_or_default();
+    if areas.is_empty() || areas.len() > 20 {
+        problems.push(format!("areas must hold 1–20 areas, not {}", areas.len()));
+    }
+    for (i, area) in areas.iter().enumerate() {
+        let path = format!("areas[{i}].bounds");
+        let b = &area["bounds"];
+        let x = int(&b["x"], &format!("{path}.x"), &mut problems);
+        let y = int(&b["y"], &format!("{path}.y"), &mut problems);
+        let w = int(&b["width"], &format!("{path}.width"), &mut problems);
+        let h = int(&b["height"], &format!("{path}.height"), &mut problems);
+        if let (Some(x), Some(y), Some(w), Some(h)) = (x, y, w, h) {
+            if x < 0 || y < 0 || w < 1 || h < 1 {
+                problems.push(format!("{path}: x, y ≥ 0 and width, height ≥ 1"));
+            }
+            if let (Some(mw), Some(mh)) = (width, height)
+                && (x + w > mw || y + h > mh)
+            {
+                problems.push(format!("{path} reaches outside the {mw}×{mh} menu"));
+            }
+        }
+        let a = &area["action"];
+        let path = format!("areas[{i}].action");
+        if let Some(label) = a.get("label").and_then(Value::as_str) {
+            max_chars(label, 20, &format!("{path}.label"), &mut problems);
+        }
+        match a["type"].as_str() {
+            Some("postback") => {
+                match a["data"].as_str() {
+                    Some(d) => max_chars(d, 300, &format!("{path}.data"), &mut problems),
+                    None => problems.push(format!("{path}.data is required")),
+                }
+                if let Some(t) = a.get("displayText") {
+                    match t.as_str() {
+                        Some(t) => max_chars(t, 300, &format!("{path}.displayText"), &mut problems),
+                        None => problems.push(format!("{path}.displayText must be a string")),
+                    }
+                }
+            }
+            Some(other) => problems.push(format!(
+                "{path}.type `{other}` is not an action sukusuku's rich menu should have"
+            )),
+            None => problems.push(format!("{path}.type is required")),
+        }
+    }
+    problems
+}
+
+/// The rich menu image limits: PNG or JPEG as its Content-Type says, at most 1 MB, and
+/// exactly the menu's size.
+pub fn check_rich_menu_image(
+    content_type: Option<&str>,
+    bytes: &[u8],
+    menu_width: i64,
+    menu_height: i64,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    if bytes.len() > 1_000_000 {
+        problems.push(format!("image is {} bytes; at most 1 MB", bytes.len()));
+    }
+    match crate::images::inspect(bytes) {
+        Ok((kind, w, h)) => {
+            if content_type != Some(kind) {
+                problems.push(format!(
+                    "Content-Type {content_type:?} does not say {kind}, which the image is"
+                ));
+            }
+            if (i64::from(w), i64::from(h)) != (menu_width, menu_height) {
+                problems.push(format!(
+                    "image is {w}×{h}; the menu is {menu_width}×{menu_height}"
+                ));
+            }
+        }
+        Err(e) => problems.push(format!("image: {e}")),
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -511,6 +623,23 @@ mod tests {
             );
         }
         let many = json!({"to": (0..501).map(|i| format!("U{i}")).collect::<Vec<_>>(), "messages": [{"type": "text", "text": "x"}]});
+        let menu = json!({"size": {"width": 2500, "height": 843}, "selected": true, "name": "n", "chatBarText": "メニュー",
+            "areas": [{"bounds": {"x": 0, "y": 0, "width": 2500, "height": 843}, "action": {"type": "postback", "label": "a", "data": "d"}}]});
+        assert_eq!(check_rich_menu(&menu), Vec::<String>::new());
+        let broken = json!({"size": {"width": 1000, "height": 1000}, "name": "", "chatBarText": "x".repeat(15),
+            "areas": [{"bounds": {"x": 900, "y": 0, "width": 200, "height": 100}, "action": {"type": "postback", "label": "x".repeat(21)}}]});
+        let p = check_rich_menu(&broken).join("\n");
+        for expected in [
+            "1.45",
+            "selected",
+            "name",
+            "chatBarText has 15",
+            "outside the 1000×1000",
+            "label has 21",
+            "data is required",
+        ] {
+            assert!(p.contains(expected), "{expected} in {p}");
+        }
         assert!(
             !check_request(
                 "/v2/bot/message/multicast",

@@ -59,7 +59,7 @@ impl Settings {
             queue_url: std::env::var("QUEUE_URL").ok(),
             dead_letter_url: std::env::var("DEAD_LETTER_QUEUE_URL").ok(),
             line_api_base: std::env::var("LINE_API_BASE")
-                .unwrap_or_else(|_| "https://api.line.me".to_string()),
+                .unwrap_or_else(|_| crate::line::DEFAULT_API_BASE.to_string()),
         })
     }
 

@@ -22,6 +22,9 @@ fn ask_again(text: String, picker: crate::line::Action) -> Response {
 
 /// The date the picker sent, or the reply that asks for one again (a button tapped without
 /// a date, or a date that is not one).
+// The error is the turn's whole answer, returned at once to the resident: boxing it would
+// only add an allocation.
+#[allow(clippy::result_large_err)]
 fn picked(
     l: Lang,
     date: Option<&str>,

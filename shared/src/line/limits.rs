@@ -35,3 +35,22 @@ pub const MAX_FLEX_BUBBLE_BYTES: usize = 10 * 1024;
 pub const MAX_FLEX_CAROUSEL_BYTES: usize = 50 * 1024;
 /// A Flex message's `altText` (LINE allows 1,500; sukusuku keeps to the template limit).
 pub const MAX_FLEX_ALT_TEXT_CHARS: usize = 400;
+
+// Rich menus (RichMenuRequest, RichMenuSize, RichMenuArea and the image upload).
+/// Width of a rich menu (and its image) in pixels.
+pub const RICH_MENU_MIN_WIDTH: u32 = 800;
+pub const RICH_MENU_MAX_WIDTH: u32 = 2500;
+/// Height of a rich menu (and its image) in pixels, at least.
+pub const RICH_MENU_MIN_HEIGHT: u32 = 250;
+/// Width / height must be at least 1.45: numerator and denominator, compared in integers.
+pub const RICH_MENU_MIN_ASPECT: (u32, u32) = (145, 100);
+/// Tappable areas in one rich menu.
+pub const RICH_MENU_MAX_AREAS: usize = 20;
+/// A rich menu's `name` (not shown to residents).
+pub const RICH_MENU_MAX_NAME_CHARS: usize = 300;
+/// The text on the chat bar that opens and closes the menu.
+pub const RICH_MENU_MAX_CHAT_BAR_CHARS: usize = 14;
+/// The image: LINE says "1 MB"; read as the stricter 1,000,000 bytes.
+pub const RICH_MENU_MAX_IMAGE_BYTES: usize = 1_000_000;
+/// Creating and deleting rich menus: requests an hour per channel, shared by both.
+pub const RICH_MENU_WRITES_PER_HOUR: u32 = 100;

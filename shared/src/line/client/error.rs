@@ -23,6 +23,9 @@ pub enum LineError {
     /// LINE refused the access token and reading it again from where it is kept failed.
     #[error("LINE refused the channel access token and it could not be read again: {0}")]
     TokenUnavailable(String),
+    /// A 2xx answer whose body is not what the spec promises (e.g. no `richMenuId`).
+    #[error("LINE API answered something unexpected: {0}")]
+    Unexpected(String),
 }
 
 impl LineError {
@@ -38,7 +41,7 @@ impl LineError {
             LineError::Transport(_) => true,
             // Most likely SSM throttled or briefly unreachable; a later attempt reads again.
             LineError::TokenUnavailable(_) => true,
-            LineError::Invalid(_) => false,
+            LineError::Invalid(_) | LineError::Unexpected(_) => false,
         }
     }
 

@@ -173,31 +173,38 @@ impl HttpLineApi {
         if status == 409 && retry_key.is_some() {
             return Ok(Accepted::Earlier);
         }
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = response.text().await.unwrap_or_default();
-        let message = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| {
-                v.get("message")
-                    .and_then(|m| m.as_str())
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| text.chars().take(200).collect());
-        Err(LineError::Status {
-            status,
-            message,
-            retry_after,
+        Err(refusal(response).await)
+    }
+}
+
+/// A LINE answer outside 2xx as an error: the status, LINE's `message` (or the start of
+/// the body) and `Retry-After`.
+pub(super) async fn refusal(response: reqwest::Response) -> LineError {
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let text = response.text().await.unwrap_or_default();
+    let message = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
         })
+        .unwrap_or_else(|| text.chars().take(200).collect());
+    LineError::Status {
+        status,
+        message,
+        retry_after,
     }
 }
 
 /// reqwest errors can carry the URL; keep messages free of anything but the cause.
-fn without_url(e: reqwest::Error) -> String {
+pub(super) fn without_url(e: reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

@@ -1,12 +1,14 @@
 //! The LINE API boundary: reply, push and multicast. [`HttpLineApi`] talks to
 //! `$LINE_API_BASE/v2/bot/...`; [`MemoryLineApi`] records calls and can be told to fail. Both check messages against LINE's limits first and
 //! pass the same [`contract`]; the HTTP one runs it against the fake LINE API in `tests/`.
+//! [`RichMenuClient`] is the staff tool's client for the rich menu, on the same base URLs.
 
 #[cfg(any(test, feature = "testing"))]
 pub mod contract;
 mod error;
 mod http;
 mod memory;
+mod richmenu;
 mod token;
 
 use std::future::Future;
@@ -19,7 +21,13 @@ use crate::domain::UserId;
 pub use error::LineError;
 pub use http::{HttpLineApi, HttpLineApiBuilder};
 pub use memory::{LineCall, MemoryLineApi};
+pub use richmenu::{RichMenuClient, RichMenuId, RichMenuSummary};
 pub use token::{AccessTokenSource, TokenFuture};
+
+/// Where every LINE call goes unless `LINE_API_BASE` says otherwise (`$base/v2/bot/...`).
+pub const DEFAULT_API_BASE: &str = "https://api.line.me";
+/// Where uploads (the rich menu's image) go unless `LINE_API_DATA_BASE` says otherwise.
+pub const DEFAULT_DATA_BASE: &str = "https://api-data.line.me";
 
 /// `X-Line-Retry-Key`: a UUID derived from the delivery job, so a retry of the same job
 /// reuses it and LINE accepts the job at most once within 24 h.
