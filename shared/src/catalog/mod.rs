@@ -136,6 +136,28 @@ pub struct Lookup<'c> {
     pub series: Vec<&'c Series>,
 }
 
+/// The example catalog shipped in `infra/catalog/`, with the steps files it names, for
+/// tests and benchmarks (a test below fails if a file it names is missing here).
+#[cfg(any(test, feature = "testing"))]
+pub fn example_source() -> CatalogSource {
+    CatalogSource {
+        main: include_str!("../../../infra/catalog/example.yaml").to_string(),
+        files: [
+            (
+                "pregnancy-weekly.yaml",
+                include_str!("../../../infra/catalog/pregnancy-weekly.yaml"),
+            ),
+            (
+                "newborn-daily.yaml",
+                include_str!("../../../infra/catalog/newborn-daily.yaml"),
+            ),
+        ]
+        .into_iter()
+        .map(|(name, text)| (name.to_string(), text.to_string()))
+        .collect(),
+    }
+}
+
 /// A validated catalog. Construct with [`Catalog::from_source`] (or [`Catalog::from_yaml`]
 /// for a catalog that names no files).
 #[derive(Debug, Clone)]
@@ -454,6 +476,17 @@ series:
             .unwrap_or(0);
         // Pregnancy 4w0d–41w6d spans 266 due dates (≤ 10 months); birth days 0–365 (≤ 13).
         assert!(most <= 10 + 13 + 1, "{most} lookups");
+    }
+
+    #[test]
+    fn the_example_loads_with_its_files() {
+        let c = Catalog::from_source(&example_source()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.categories().len(), 19);
+        assert_eq!(c.series().len(), 3);
+        // Without its files it is refused, naming what is missing.
+        let e = Catalog::from_yaml(&example_source().main).expect_err("needs its files");
+        assert_eq!(e.problems.len(), 2, "{e}");
+        assert!(e.to_string().contains("pregnancy-weekly.yaml"), "{e}");
     }
 
     #[test]
