@@ -1,43 +1,160 @@
-//! Reading a catalog file for any command, with errors that say which file and why.
+//! Reading a catalog and the files beside it that it names (steps files) for any command,
+//! with errors that say which file and why. The checking itself is `shared`'s, which never
+//! touches the filesystem: this module hands it each file it asks for.
 
-use std::path::Path;
+use std::io;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
-use shared::catalog::Catalog;
+use shared::catalog::{Catalog, CatalogSource, Question, Series, day_label};
+use shared::domain::AnchorKind;
 
+/// The catalog at `path`, checked with its files.
 pub fn load(path: &Path) -> anyhow::Result<Catalog> {
-    let source = std::fs::read_to_string(path)
+    read(path).map(|(catalog, _)| catalog)
+}
+
+/// The catalog at `path` with its files, checked, and the bundle of exactly what was read.
+pub fn read(path: &Path) -> anyhow::Result<(Catalog, CatalogSource)> {
+    let main = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the catalog {}", path.display()))?;
-    Catalog::from_yaml(&source)
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Catalog::load_with_files(&main, |name| read_beside(&dir, name))
         .map_err(|e| anyhow!("{} is not a valid catalog: {e}", path.display()))
 }
 
+/// A file the catalog names, which the catalog check has already seen to be a relative
+/// path without `..`. A symbolic link could still lead elsewhere; what is published must be
+/// what lies beside the catalog, so the real path has to stay under its folder too.
+fn read_beside(dir: &Path, name: &str) -> Result<String, String> {
+    let path = dir.join(name);
+    let describe = |e: io::Error| match e.kind() {
+        io::ErrorKind::NotFound => format!("there is no file {}", path.display()),
+        _ => format!("{}: {e}", path.display()),
+    };
+    let real = path.canonicalize().map_err(describe)?;
+    let root = dir.canonicalize().map_err(describe)?;
+    if !real.starts_with(&root) {
+        return Err(format!(
+            "{} leads outside the catalog's folder (a symbolic link?)",
+            path.display()
+        ));
+    }
+    let bytes = std::fs::read(&real).map_err(describe)?;
+    String::from_utf8(bytes)
+        .map_err(|_| format!("{} is not UTF-8 text; save it as UTF-8", path.display()))
+}
+
 pub fn check(path: &Path) -> anyhow::Result<()> {
-    let catalog = load(path)?;
-    println!(
-        "{}: OK — {} milestones in {} categories, {} distinct timings",
-        path.display(),
-        catalog.milestones().len(),
-        catalog.categories().len(),
-        catalog.distinct_offsets()
-    );
+    let (catalog, source) = read(path)?;
+    println!("{}", summary(path, &catalog, &source));
     Ok(())
 }
 
-/// Checks the file, then writes it to the table's catalog item; the scanner reads it on its
-/// next run and warm webhook instances within five minutes.
+/// What `catalog check` says about a valid catalog: enough for staff to see that what they
+/// meant is what was read.
+fn summary(path: &Path, catalog: &Catalog, source: &CatalogSource) -> String {
+    let mut out = format!(
+        "{}: OK — {} milestones in {} categories, {} distinct timings; {} series",
+        path.display(),
+        catalog.milestones().len(),
+        catalog.categories().len(),
+        catalog.distinct_offsets(),
+        catalog.series().len(),
+    );
+    let targeted = catalog
+        .milestones()
+        .iter()
+        .filter(|m| !m.audience.is_everyone())
+        .count();
+    if targeted > 0 {
+        out.push_str(&format!(
+            "\n  {targeted} milestones for part of the residents only (audience)"
+        ));
+    }
+    for s in catalog.series() {
+        out.push_str(&format!("\n  series {}", series_line(s)));
+    }
+    let q = catalog.questions();
+    let questions: Vec<String> = [&q.district, &q.household, &q.nursery]
+        .into_iter()
+        .filter(|q| !q.choices.is_empty())
+        .map(question_line)
+        .collect();
+    out.push_str(&format!(
+        "\n  受信設定: {} categories; {}language (ふつう / やさしい日本語)",
+        catalog.categories().len(),
+        questions
+            .iter()
+            .map(|q| format!("{q}; "))
+            .collect::<String>()
+    ));
+    if !source.files.is_empty() {
+        out.push_str(&format!(
+            "\n  files: {} ({} bytes of text with the catalog)",
+            source
+                .files
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+            source.text_bytes()
+        ));
+    }
+    out
+}
+
+fn series_line(s: &Series) -> String {
+    let anchor = match s.anchor {
+        AnchorKind::DueDate => "due_date",
+        AnchorKind::BirthDate => "birth_date",
+    };
+    let every = match s.every {
+        1 => "every day".to_string(),
+        7 => "every week".to_string(),
+        n if n % 7 == 0 => format!("every {} weeks", n / 7),
+        n => format!("every {n} days"),
+    };
+    let easy = s
+        .steps
+        .values()
+        .filter(|step| step.easy_text.is_some())
+        .count();
+    format!(
+        "{} ({anchor}, {}–{}, {every}): {} steps, {easy} with やさしい日本語, category {}{}",
+        s.id,
+        day_label(s.anchor, s.first),
+        day_label(s.anchor, s.last),
+        s.steps.len(),
+        s.category,
+        if s.audience.is_everyone() {
+            ""
+        } else {
+            ", for part of the residents (audience)"
+        }
+    )
+}
+
+fn question_line(q: &Question) -> String {
+    format!("{} ({} choices)", q.label, q.choices.len())
+}
+
+/// Checks the catalog with its files, then stores exactly that bundle in the table's
+/// catalog item; the scanner reads it on its next run and warm webhook instances within
+/// five minutes.
 #[cfg(feature = "aws")]
 pub fn publish(path: &Path, table: &str) -> anyhow::Result<()> {
     use shared::aws::{DynamoStore, publish_catalog, sdk_config};
-    let source = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the catalog {}", path.display()))?;
     // Validate before touching AWS, so a broken file never needs credentials to be refused.
-    load(path)?;
+    let (_, source) = read(path)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let (catalog, digest) = runtime
+    let published = runtime
         .block_on(async {
             let config = sdk_config().await;
             let store = DynamoStore::from_config(&config, table);
@@ -45,12 +162,16 @@ pub fn publish(path: &Path, table: &str) -> anyhow::Result<()> {
         })
         .map_err(|e| anyhow!("{} was not published: {e}", path.display()))?;
     println!(
-        "{}: published to table {table} — {} milestones, {} distinct timings (sha256 {}). \
-         The next daily scan uses it; replies use it within 5 minutes.",
+        "{}: published to table {table} — {} milestones, {} series, {} distinct timings \
+         (sha256 {}; {} bytes of text stored as {} bytes). The next daily scan uses it; \
+         replies use it within 5 minutes.",
         path.display(),
-        catalog.milestones().len(),
-        catalog.distinct_offsets(),
-        &digest[..12]
+        published.catalog.milestones().len(),
+        published.catalog.series().len(),
+        published.catalog.distinct_offsets(),
+        published.sha256.get(..12).unwrap_or(&published.sha256),
+        published.text_bytes,
+        published.stored_bytes,
     );
     Ok(())
 }

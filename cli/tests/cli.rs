@@ -36,7 +36,122 @@ fn catalog_check_accepts_the_example() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("OK"), "{text}");
-    assert!(text.contains("milestones"), "{text}");
+    assert!(
+        text.contains("54 milestones in 19 categories") && text.contains("; 3 series"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "series pregnancy-weekly (due_date, 妊娠4週0日–妊娠41週0日, every week): 38 steps"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("series newborn-daily (birth_date, 生後1日–生後6日, every day): 6 steps"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "受信設定: 19 categories; お住まいの地区 (10 choices); 世帯の状況 (5 choices); \
+             保育所（園）の申込状況 (4 choices); language (ふつう / やさしい日本語)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("files: newborn-daily.yaml, pregnancy-weekly.yaml"),
+        "{text}"
+    );
+}
+
+/// A folder with a catalog whose series reads `steps.yaml`, and what to put beside it.
+fn catalog_dir(name: &str, steps: Option<&str>) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sukusuku-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(
+        dir.join("catalog.yaml"),
+        "categories:\n  - {id: daily, label: 毎日}\nseries:\n  - id: weekly\n    anchor: \
+         due_date\n    from: {weeks: 4}\n    to: {weeks: 6}\n    every: {weeks: 1}\n    \
+         category: daily\n    steps_file: steps.yaml\n",
+    )
+    .expect("write catalog");
+    if let Some(steps) = steps {
+        std::fs::write(dir.join("steps.yaml"), steps).expect("write steps");
+    }
+    dir
+}
+
+#[test]
+fn catalog_check_reads_the_steps_files_beside_the_catalog() {
+    let steps = "- {at: {weeks: 4}, text: 四週}\n- {at: {weeks: 5}, text: 五週}\n- {at: {weeks: 6}, text: 六週}\n";
+    let dir = catalog_dir("steps-ok", Some(steps));
+    let catalog = dir.join("catalog.yaml").to_string_lossy().into_owned();
+    let out = sukusuku(&["catalog", "check", &catalog]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("0 milestones in 1 categories"), "{text}");
+    assert!(text.contains("series weekly"), "{text}");
+
+    // A step missing: named by file, day and day number.
+    std::fs::write(
+        dir.join("steps.yaml"),
+        &steps[..steps.rfind("- {at: {weeks: 6}").unwrap_or(0)],
+    )
+    .expect("write");
+    let out = sukusuku(&["catalog", "check", &catalog]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 10: series[0] (weekly), field `steps_file`: `steps.yaml` has no step")
+            && err.contains("妊娠6週0日 (day 42)"),
+        "{err}"
+    );
+
+    // A step file in Shift_JIS: said so, not garbled.
+    std::fs::write(dir.join("steps.yaml"), [0x82u8, 0xa0, 0x0a]).expect("write");
+    let out = sukusuku(&["catalog", "check", &catalog]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not UTF-8 text; save it as UTF-8"), "{err}");
+
+    // No steps file at all.
+    let dir = catalog_dir("steps-missing", None);
+    let out = sukusuku(&[
+        "catalog",
+        "check",
+        &dir.join("catalog.yaml").to_string_lossy(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("field `steps_file`: cannot read `steps.yaml`: there is no file"),
+        "{err}"
+    );
+}
+
+/// A symbolic link beside the catalog that leads elsewhere is not read: what is published
+/// must be what lies beside the catalog.
+#[cfg(unix)]
+#[test]
+fn a_steps_file_linked_from_elsewhere_is_refused() {
+    let outside = write_temp(
+        "outside-steps.yaml",
+        "- {at: {weeks: 4}, text: a}\n- {at: {weeks: 5}, text: b}\n- {at: {weeks: 6}, text: c}\n",
+    );
+    let dir = catalog_dir("steps-link", None);
+    let link = dir.join("steps.yaml");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&outside, &link).expect("symlink");
+    let out = sukusuku(&[
+        "catalog",
+        "check",
+        &dir.join("catalog.yaml").to_string_lossy(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("leads outside the catalog's folder"), "{err}");
 }
 
 #[test]
@@ -191,7 +306,8 @@ async fn catalog_publish_validates_then_goes_live() {
     );
     assert!(stdout.contains("published to table"), "{stdout}");
     let live = load_catalog(&store).await.expect("published");
-    assert_eq!(live.milestones().len(), 39);
+    assert_eq!(live.milestones().len(), 54);
+    assert_eq!(live.series().len(), 3, "the steps files went with it");
 
     // A broken file is refused with its line, and the live catalog stays as it was.
     let out = publish(write_temp("publish-broken.yaml", BROKEN));
@@ -207,6 +323,6 @@ async fn catalog_publish_validates_then_goes_live() {
             .expect("still live")
             .milestones()
             .len(),
-        39
+        54
     );
 }

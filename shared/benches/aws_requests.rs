@@ -59,13 +59,13 @@ async fn run(endpoint: &str) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let queue = SqsQueue::new(sqs, url, dlq);
-    let yaml = include_str!("../../infra/catalog/example.yaml");
-    let catalog = Catalog::from_yaml(yaml).unwrap_or_else(|e| panic!("{e}"));
+    let source = shared::catalog::example_source();
+    let catalog = Catalog::from_source(&source).unwrap_or_else(|e| panic!("{e}"));
     let now = Utc
         .with_ymd_and_hms(2026, 12, 15, 0, 0, 0)
         .single()
         .unwrap_or_else(|| panic!("time"));
-    publish_catalog(&store, yaml, now)
+    publish_catalog(&store, &source, now)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
 

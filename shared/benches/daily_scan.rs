@@ -19,8 +19,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let catalog =
-        Catalog::from_yaml(include_str!("../../infra/catalog/example.yaml")).expect("catalog");
+    let catalog = Catalog::from_source(&shared::catalog::example_source()).expect("catalog");
     let store = LocalStore::in_memory();
     let newest = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
     let span_days = 18 * 365;

@@ -60,8 +60,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let catalog =
-        Catalog::from_yaml(include_str!("../../infra/catalog/example.yaml")).expect("catalog");
+    let catalog = Catalog::from_source(&shared::catalog::example_source()).expect("catalog");
     let secret = ChannelSecret::new("bench-secret");
     let store = LocalStore::in_memory();
     let line = NullLine;

@@ -9,6 +9,7 @@ use shared::aws::dynamo::create_table;
 use shared::aws::sqs::create_queues;
 use shared::aws::testing::{moto_config, moto_endpoint, table_dump, unique_name};
 use shared::aws::{ConfigError, DynamoStore, SqsQueue, load_catalog, publish_catalog};
+use shared::catalog::{Catalog, CatalogSource, example_source};
 use shared::domain::{Resident, UserId};
 use shared::store::{EventClaim, Store, StoreError};
 
@@ -196,16 +197,178 @@ async fn catalogs_are_validated_before_they_go_live() {
         .with_ymd_and_hms(2026, 11, 22, 0, 0, 0)
         .single()
         .expect("time");
-    let good = include_str!("../../infra/catalog/example.yaml");
-    let (catalog, digest) = publish_catalog(&store, good, now).await.expect("publish");
-    assert_eq!(digest.len(), 64);
+    let published = publish_catalog(&store, &example_source(), now)
+        .await
+        .expect("publish");
+    assert_eq!(published.sha256.len(), 64);
     let broken = "categories:\n  - {id: health, label: 健診}\nmilestones:\n  - id: x\n    anchor: due_date\n    at: {months: 2}\n    category: health\n    text: hi\n";
-    let err = publish_catalog(&store, broken, now)
+    let err = publish_catalog(&store, &CatalogSource::without_files(broken), now)
         .await
         .expect_err("invalid catalog");
     assert!(err.to_string().contains("line 6"), "{err}");
+    // A catalog whose steps file is not in the bundle is refused too.
+    let mut without_steps = example_source();
+    without_steps.files.clear();
+    let err = publish_catalog(&store, &without_steps, now)
+        .await
+        .expect_err("steps file missing");
+    assert!(err.to_string().contains("pregnancy-weekly.yaml"), "{err}");
     let live = load_catalog(&store).await.expect("still the good one");
-    assert_eq!(live.milestones().len(), catalog.milestones().len());
+    assert_eq!(
+        live.milestones().len(),
+        published.catalog.milestones().len()
+    );
+}
+
+/// The bundle a publish stores is exactly what was checked: the catalog and its steps
+/// files, compressed into the one catalog item, and every function loads the same series.
+#[tokio::test]
+async fn a_catalog_with_steps_files_is_published_and_loaded_whole() {
+    let Some(ep) = moto_endpoint() else { return };
+    let store = fresh_store(&ep).await;
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 22, 0, 0, 0)
+        .single()
+        .expect("time");
+    let source = example_source();
+    let published = publish_catalog(&store, &source, now)
+        .await
+        .expect("publish");
+    assert!(
+        published.stored_bytes * 2 < published.text_bytes,
+        "compressed: {} of {} bytes",
+        published.stored_bytes,
+        published.text_bytes
+    );
+    let stored = store
+        .published_catalog()
+        .await
+        .expect("read")
+        .expect("published");
+    assert_eq!(stored.source, source);
+    assert_eq!(stored.sha256, published.sha256);
+    let live = load_catalog(&store).await.expect("load");
+    let local = Catalog::from_source(&source).expect("valid");
+    assert_eq!(live.series(), local.series());
+    let weekly = live.series_named("pregnancy-weekly").expect("series");
+    assert_eq!(weekly.steps.len(), 38);
+    assert_eq!(live.questions(), local.questions());
+    assert_eq!(live.milestones(), local.milestones());
+}
+
+/// Pseudo-random kanji and kana: Japanese text that does not compress, to fill an item.
+fn incompressible_japanese(seed: u64, chars: usize) -> String {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..chars)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            char::from_u32(0x4E00 + ((x >> 33) % 20_000) as u32).unwrap_or('あ')
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_catalog_too_large_for_one_item_is_refused_with_its_sizes() {
+    let Some(ep) = moto_endpoint() else { return };
+    let store = fresh_store(&ep).await;
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 22, 0, 0, 0)
+        .single()
+        .expect("time");
+    publish_catalog(&store, &example_source(), now)
+        .await
+        .expect("publish");
+    // 300 daily steps of 1,000 characters that do not compress: ~900 KB of text.
+    let main = "categories:\n  - {id: daily, label: 毎日}\nseries:\n  - id: daily\n    anchor: \
+                birth_date\n    from: {days: 0}\n    to: {days: 299}\n    every: {days: 1}\n    \
+                category: daily\n    steps_file: daily.yaml\n";
+    let steps: String = (0..300u64)
+        .map(|n| {
+            format!(
+                "- at: {{days: {n}}}\n  text: \"{}\"\n",
+                incompressible_japanese(n, 1000)
+            )
+        })
+        .collect();
+    let big = CatalogSource {
+        main: main.to_string(),
+        files: [("daily.yaml".to_string(), steps)].into(),
+    };
+    assert!(
+        Catalog::from_source(&big).is_ok(),
+        "the catalog itself is valid"
+    );
+    let err = publish_catalog(&store, &big, now)
+        .await
+        .expect_err("too large");
+    let ConfigError::CatalogTooLarge {
+        text_bytes,
+        compressed_bytes,
+        item_bytes,
+        limit,
+    } = &err
+    else {
+        panic!("{err}");
+    };
+    assert_eq!(*limit, 400 * 1024);
+    assert!(*text_bytes > 900_000, "{err}");
+    assert!(
+        *item_bytes > *limit && *compressed_bytes < *item_bytes,
+        "{err}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("one DynamoDB item of at most 409600 bytes"),
+        "{message}"
+    );
+    // Nothing changed: the example is still live.
+    let live = load_catalog(&store).await.expect("still live");
+    assert_eq!(live.series().len(), 3);
+}
+
+/// A catalog published before bundles (its YAML in `yaml`) still loads after an upgrade.
+#[tokio::test]
+async fn a_catalog_published_before_bundles_still_loads() {
+    let Some(ep) = moto_endpoint() else { return };
+    let store = fresh_store(&ep).await;
+    let yaml = "categories:\n  - {id: health, label: 健診}\nmilestones:\n  - id: dental\n    anchor: due_date\n    at: {weeks: 24}\n    category: health\n    text: 歯科健診\n";
+    let s = |v: &str| aws_sdk_dynamodb::types::AttributeValue::S(v.to_string());
+    store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .item("pk", s("catalog"))
+        .item("sk", s("current"))
+        .item("yaml", s(yaml))
+        .item("sha256", s("old"))
+        .item("published_at", s("2026-01-01T00:00:00+00:00"))
+        .send()
+        .await
+        .expect("put");
+    let live = load_catalog(&store).await.expect("old item loads");
+    assert_eq!(live.milestones().len(), 1);
+    // A damaged bundle is reported, not guessed at.
+    store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .item("pk", s("catalog"))
+        .item("sk", s("current"))
+        .item(
+            "bundle",
+            aws_sdk_dynamodb::types::AttributeValue::B(vec![1, 2, 3].into()),
+        )
+        .item("sha256", s("x"))
+        .item("published_at", s("2026-01-01T00:00:00+00:00"))
+        .send()
+        .await
+        .expect("put");
+    let err = load_catalog(&store).await.expect_err("damaged");
+    assert!(err.to_string().contains("unreadable"), "{err}");
 }
 
 /// A stand-in DynamoDB endpoint on loopback that answers every request with `status` and
@@ -346,8 +509,7 @@ async fn a_live_catalog_picks_up_a_publish_after_its_max_age() {
         .with_ymd_and_hms(2026, 11, 22, 0, 0, 0)
         .single()
         .expect("time");
-    let example = include_str!("../../infra/catalog/example.yaml");
-    publish_catalog(&store, example, now)
+    publish_catalog(&store, &example_source(), now)
         .await
         .expect("publish");
     let fresh = shared::aws::LiveCatalog::load(store.clone(), std::time::Duration::ZERO)
@@ -357,9 +519,9 @@ async fn a_live_catalog_picks_up_a_publish_after_its_max_age() {
         shared::aws::LiveCatalog::load(store.clone(), std::time::Duration::from_secs(3600))
             .await
             .expect("load");
-    assert_eq!(fresh.get().await.milestones().len(), 39);
+    assert_eq!(fresh.get().await.milestones().len(), 54);
     let smaller = "categories:\n  - {id: health, label: 健診}\nmilestones:\n  - id: dental\n    anchor: due_date\n    at: {weeks: 24}\n    category: health\n    text: 歯科健診\n";
-    publish_catalog(&store, smaller, now)
+    publish_catalog(&store, &CatalogSource::without_files(smaller), now)
         .await
         .expect("publish");
     assert_eq!(
@@ -369,7 +531,7 @@ async fn a_live_catalog_picks_up_a_publish_after_its_max_age() {
     );
     assert_eq!(
         cached.get().await.milestones().len(),
-        39,
+        54,
         "kept within max_age"
     );
 }

@@ -4,13 +4,11 @@
 
 use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
-use shared::catalog::Catalog;
+use shared::catalog::{Catalog, example_source};
 use shared::handlers::webhook::{WebhookContext, handle_webhook};
 use shared::line::MemoryLineApi;
 use shared::line::signature::ChannelSecret;
 use shared::store::LocalStore;
-
-const CATALOG: &str = include_str!("../../infra/catalog/example.yaml");
 
 /// xorshift64*: deterministic, so a failure reproduces.
 struct Rng(u64);
@@ -101,7 +99,7 @@ fn is_callback(body: &[u8]) -> bool {
 async fn malformed_bodies_never_panic_and_get_4xx() {
     let store = LocalStore::in_memory();
     let line = MemoryLineApi::new();
-    let catalog = Catalog::from_yaml(CATALOG).expect("catalog");
+    let catalog = Catalog::from_source(&example_source()).expect("catalog");
     let secret = ChannelSecret::new("fuzz-secret");
     let ctx = WebhookContext {
         store: &store,

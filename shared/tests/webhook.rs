@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde_json::{Value, json};
-use shared::catalog::Catalog;
+use shared::catalog::{Catalog, example_source};
 use shared::delivery::Recipient;
 use shared::domain::{AnchorEntry, AnchorRange, Resident, UserId};
 use shared::handlers::webhook::{
@@ -17,7 +17,6 @@ use shared::line::signature::ChannelSecret;
 use shared::line::{LineCall, LineError, MemoryLineApi};
 use shared::store::{EventClaim, LocalStore, Store, StoreError};
 
-const CATALOG: &str = include_str!("../../infra/catalog/example.yaml");
 const USER: &str = "U0123456789abcdef0123456789abcdef";
 
 /// 2026-11-22 10:00 JST.
@@ -83,7 +82,7 @@ impl<S: Store> Harness<S> {
         Harness {
             store,
             line: MemoryLineApi::new(),
-            catalog: Catalog::from_yaml(CATALOG).expect("catalog"),
+            catalog: Catalog::from_source(&example_source()).expect("catalog"),
             secret: ChannelSecret::new("test-channel-secret"),
         }
     }
@@ -494,7 +493,7 @@ async fn the_deadline_counts_from_the_requests_arrival() {
 async fn a_hanging_reply_still_answers_in_time() {
     let store = LocalStore::in_memory();
     let secret = ChannelSecret::new("test-channel-secret");
-    let catalog = Catalog::from_yaml(CATALOG).expect("catalog");
+    let catalog = Catalog::from_source(&example_source()).expect("catalog");
     let ctx = WebhookContext {
         store: &store,
         line: &SilentLine,

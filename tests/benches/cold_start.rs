@@ -33,6 +33,7 @@ use shared::aws::dynamo::create_table;
 use shared::aws::sqs::create_queues;
 use shared::aws::testing::{moto_config, moto_for_bench, unique_name};
 use shared::aws::{DynamoStore, publish_catalog};
+use shared::catalog::example_source;
 use sukusuku_tests::fake_line::FakeLine;
 use sukusuku_tests::server::{ACCESS_TOKEN, CHANNEL_SECRET};
 
@@ -40,7 +41,6 @@ const FUNCTIONS: [&str; 3] = ["webhook", "scanner", "sender"];
 const RUNS: usize = 10;
 /// Lambda stops an init phase that takes longer than this.
 const INIT_LIMIT: Duration = Duration::from_secs(10);
-const EXAMPLE_CATALOG: &str = include_str!("../../infra/catalog/example.yaml");
 const BUILD: &str =
     "cargo build --release --workspace --bin webhook --bin scanner --bin sender --bench cold_start";
 
@@ -233,7 +233,7 @@ async fn create_stack(endpoint: &str) -> Stack {
     create_table(store.client(), &table)
         .await
         .expect("create table");
-    publish_catalog(&store, EXAMPLE_CATALOG, chrono::Utc::now())
+    publish_catalog(&store, &example_source(), chrono::Utc::now())
         .await
         .expect("publish catalog");
     let sqs = aws_sdk_sqs::Client::new(&config);

@@ -14,6 +14,7 @@ use shared::aws::lambda::{ScanFailure, ScannerFunction, SenderFunction, WebhookF
 use shared::aws::sqs::create_queues;
 use shared::aws::testing::{RequestCounter, moto_config, moto_endpoint, unique_name};
 use shared::aws::{DynamoStore, LineCredentials, LiveCatalog, SqsQueue, publish_catalog};
+use shared::catalog::example_source;
 use shared::handlers::send::DrainPolicy;
 use shared::line::HttpLineApi;
 use shared::pacer::Pacer;
@@ -21,8 +22,6 @@ use shared::queue::Queue;
 use shared::store::Store;
 use sukusuku_tests::fake_line::FakeLine;
 use sukusuku_tests::server::{ACCESS_TOKEN, CHANNEL_SECRET, Resident, callback, sign};
-
-const EXAMPLE_CATALOG: &str = include_str!("../../infra/catalog/example.yaml");
 
 /// Everything logged in this test binary at the deployed level (`RUST_LOG=info`), in the
 /// functions' JSON format, so a test can check that no personal data reached the logs.
@@ -167,7 +166,7 @@ impl Chain {
         create_table(store.client(), &table)
             .await
             .expect("create table");
-        publish_catalog(&store, EXAMPLE_CATALOG, Utc::now())
+        publish_catalog(&store, &example_source(), Utc::now())
             .await
             .expect("publish catalog");
         let sqs = aws_sdk_sqs::Client::new(&config);
@@ -597,7 +596,7 @@ type Counts = std::collections::BTreeMap<String, u64>;
 async fn requests_with_population(ep: &str, others: usize) -> [(&'static str, Counts); 3] {
     let chain = Chain::new(ep).await;
     let today = shared::dates::tokyo_date(Utc::now());
-    let catalog = shared::catalog::Catalog::from_yaml(EXAMPLE_CATALOG).expect("catalog");
+    let catalog = shared::catalog::Catalog::from_source(&example_source()).expect("catalog");
     let due = catalog.lookups_for(today);
     // Birthdays in the same index months as the due ones, on days nothing is due.
     let quiet: Vec<NaiveDate> = (1..90)

@@ -82,22 +82,29 @@ async fn residents_register_in_line_and_get_each_milestone_on_its_day() {
             .any(|r| r.contains("今日で生後5日です"))
     );
 
-    // Feb 28, 2025: month-end clamping and the leap-day birthday on one day.
+    // Feb 28, 2025: month-end clamping and the leap-day birthday on one day. C is also
+    // 28 days old: the weekly series' step, its placeholders filled in.
     let mark = line.deliveries().len();
     let report = server.daily(date("2025-02-28")).await;
-    assert_eq!(sent_and_enqueued(&report), (3, 3), "{report}");
+    assert_eq!(sent_and_enqueued(&report), (4, 4), "{report}");
     assert_eq!(report["date"], "2025-02-28");
-    assert_eq!(report["jobs"], 2, "{report}");
+    assert_eq!(report["jobs"], 3, "{report}");
     let mut got = delivered_since(&line, mark);
     got.sort();
-    assert_eq!(got.len(), 3);
+    assert_eq!(got.len(), 4);
     assert_eq!(got[0].0, c.user_id);
     assert!(got[0].1.starts_with("【1か月児健診】"), "{}", got[0].1);
-    assert_eq!(got[1].0, d.user_id);
-    assert!(got[1].1.starts_with("【1か月児健診】"));
-    assert_eq!(got[2].0, e.user_id);
+    assert_eq!(got[1].0, c.user_id);
     assert!(
-        got[2]
+        got[1].1.starts_with("【お子さんは今日で生後28日】"),
+        "{}",
+        got[1].1
+    );
+    assert_eq!(got[2].0, d.user_id);
+    assert!(got[2].1.starts_with("【1か月児健診】"));
+    assert_eq!(got[3].0, e.user_id);
+    assert!(
+        got[3]
             .1
             .starts_with("【1歳のお誕生日おめでとうございます】")
     );
@@ -125,16 +132,23 @@ async fn residents_register_in_line_and_get_each_milestone_on_its_day() {
         0
     );
 
-    // A's 妊婦歯科健診 at 24w0d: 112 days before the due date.
+    // A's 妊婦歯科健診 at 24w0d: 112 days before the due date, with the weekly series'
+    // step for 妊娠24週 (a milestone first, in catalog order).
     let mark = line.deliveries().len();
     let report = server.daily(minus(due, 112)).await;
-    assert_eq!(sent_and_enqueued(&report), (1, 1), "{report}");
+    assert_eq!(sent_and_enqueued(&report), (2, 2), "{report}");
     let got = delivered_since(&line, mark);
-    assert_eq!(got[0].0, a.user_id);
+    assert_eq!(got.len(), 2);
+    assert!(got.iter().all(|(user, _)| *user == a.user_id));
     assert!(
         got[0].1.starts_with("【妊娠7カ月：妊婦歯科健診】"),
         "{}",
         got[0].1
+    );
+    assert!(
+        got[1].1.starts_with("【妊娠24週：妊娠7ヶ月】"),
+        "{}",
+        got[1].1
     );
 
     // B's 1週間誕生日, with LINE failing once: retried with the same retry key, sent once.
@@ -163,12 +177,16 @@ async fn residents_register_in_line_and_get_each_milestone_on_its_day() {
     let shown = line.replies().last().expect("登録内容").clone();
     assert!(shown.contains("出産予定日："), "{shown}");
     let mark = line.deliveries().len();
-    // 妊娠6ヶ月 at 20w0d: 140 days before the due date.
+    // 妊娠6ヶ月 at 20w0d: 140 days before the due date. The weekly series' step for 20w is
+    // not sent: a later step (24w, above) was, and a series never goes back.
     assert_eq!(
         sent_and_enqueued(&server.daily(minus(due, 140)).await),
         (1, 1)
     );
-    assert_eq!(delivered_since(&line, mark)[0].0, a.user_id);
+    let got = delivered_since(&line, mark);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0, a.user_id);
+    assert!(got[0].1.starts_with("【妊娠6ヶ月"), "{}", got[0].1);
     // The day already served before the restart stays served.
     assert_eq!(
         sent_and_enqueued(&server.daily(date("2025-02-28")).await),

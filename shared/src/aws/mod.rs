@@ -18,10 +18,10 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use sha2::{Digest, Sha256};
 use tokio::sync::RwLock;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, CatalogSource};
 use crate::line::signature::ChannelSecret;
 use crate::line::{AccessTokenSource, LineError, TokenFuture};
-pub use dynamo::DynamoStore;
+pub use dynamo::{CatalogItem, DynamoStore};
 pub use sqs::SqsQueue;
 
 /// Why a function could not start or load what it needs; the message names the setting.
@@ -41,6 +41,18 @@ pub enum ConfigError {
     BadCatalog(String),
     #[error("cannot read the catalog: {0}")]
     Store(String),
+    #[error(
+        "the catalog and its files are {text_bytes} bytes of text, {compressed_bytes} bytes \
+         compressed, but a published catalog is one DynamoDB item of at most {limit} bytes \
+         (this one would be {item_bytes}); shorten or remove texts (the steps files are most \
+         of it) and publish again"
+    )]
+    CatalogTooLarge {
+        text_bytes: usize,
+        compressed_bytes: usize,
+        item_bytes: usize,
+        limit: usize,
+    },
 }
 
 /// The functions' settings, all from the environment (set by `template.yaml`).
@@ -218,37 +230,74 @@ impl AccessTokenSource for SsmAccessToken {
     }
 }
 
-/// The hex SHA-256 of a catalog's text, to tell published versions apart.
-pub fn catalog_digest(yaml: &str) -> String {
-    Sha256::digest(yaml.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// The hex SHA-256 of a catalog and its files, to tell published versions apart. Each part
+/// is framed by its length, so moving text between the catalog and a file changes it.
+pub fn catalog_digest(source: &CatalogSource) -> String {
+    let mut hash = Sha256::new();
+    let mut part = |bytes: &[u8]| {
+        hash.update((bytes.len() as u64).to_le_bytes());
+        hash.update(bytes);
+    };
+    part(source.main.as_bytes());
+    for (name, text) in &source.files {
+        part(name.as_bytes());
+        part(text.as_bytes());
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Validates `yaml` and makes it the live catalog; nothing changes if it is invalid.
+/// What [`publish_catalog`] made live.
+#[derive(Debug, Clone)]
+pub struct Publication {
+    pub catalog: Catalog,
+    pub sha256: String,
+    /// The catalog and its files, in bytes of UTF-8, and as stored (compressed).
+    pub text_bytes: usize,
+    pub stored_bytes: usize,
+}
+
+/// Validates the catalog with its files and makes exactly that the live catalog; nothing
+/// changes if it is invalid or does not fit the table's item limit.
 pub async fn publish_catalog(
     store: &DynamoStore,
-    yaml: &str,
+    source: &CatalogSource,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<(Catalog, String), ConfigError> {
-    let catalog = Catalog::from_yaml(yaml).map_err(|e| ConfigError::BadCatalog(e.to_string()))?;
-    let digest = catalog_digest(yaml);
+) -> Result<Publication, ConfigError> {
+    let catalog =
+        Catalog::from_source(source).map_err(|e| ConfigError::BadCatalog(e.to_string()))?;
+    let sha256 = catalog_digest(source);
+    let item =
+        CatalogItem::new(source, &sha256, now).map_err(|e| ConfigError::Store(e.to_string()))?;
+    if !item.fits() {
+        return Err(ConfigError::CatalogTooLarge {
+            text_bytes: item.text_bytes,
+            compressed_bytes: item.compressed_bytes,
+            item_bytes: item.item_bytes,
+            limit: dynamo::MAX_ITEM_BYTES,
+        });
+    }
+    let (text_bytes, stored_bytes) = (item.text_bytes, item.compressed_bytes);
     store
-        .put_catalog_yaml(yaml, &digest, now)
+        .put_catalog(item)
         .await
         .map_err(|e| ConfigError::Store(e.to_string()))?;
-    Ok((catalog, digest))
+    Ok(Publication {
+        catalog,
+        sha256,
+        text_bytes,
+        stored_bytes,
+    })
 }
 
-/// Reads the published catalog; an invalid one (published around the CLI) is refused.
+/// Reads the published catalog with its files; an invalid one (published around the CLI)
+/// is refused.
 pub async fn load_catalog(store: &DynamoStore) -> Result<Catalog, ConfigError> {
     let published = store
-        .catalog_yaml()
+        .published_catalog()
         .await
         .map_err(|e| ConfigError::Store(e.to_string()))?
         .ok_or_else(|| ConfigError::NoCatalog(store.table().to_string()))?;
-    Catalog::from_yaml(&published.yaml).map_err(|e| ConfigError::BadCatalog(e.to_string()))
+    Catalog::from_source(&published.source).map_err(|e| ConfigError::BadCatalog(e.to_string()))
 }
 
 /// The catalog for a long-lived webhook instance: re-read at most every `max_age`, so a

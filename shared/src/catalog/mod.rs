@@ -4,8 +4,9 @@
 //! - `offset`: when a milestone fires (`at:` → [`Offset`]) and the date arithmetic;
 //! - `series`: a daily programme (every N days between two day numbers, a text per step);
 //! - `placeholder`: `{age}`, `{nickname}`, … in texts, checked at load, filled in per recipient;
-//! - `load`: YAML → [`Catalog`] with every rule checked ([`Catalog::from_yaml`]);
-//! - `problem`: what is wrong and where (line, entry, field), for staff.
+//! - `load`: YAML (the catalog and the steps files it names, as a [`CatalogSource`]) →
+//!   [`Catalog`] with every rule checked ([`Catalog::from_source`], [`Catalog::from_yaml`]);
+//! - `problem`: what is wrong and where (file, line, entry, field), for staff.
 
 mod load;
 mod offset;
@@ -16,11 +17,43 @@ mod series;
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
 
 use crate::domain::{AnchorKind, AnchorRange, Audience, Settings};
-pub use offset::{MAX_AGE_YEARS, MAX_GESTATION_DAYS, Offset};
+pub use offset::{MAX_AGE_YEARS, MAX_GESTATION_DAYS, MAX_SERIES_AGE_DAYS, Offset};
 pub use problem::{CatalogError, CatalogProblem};
-pub use series::{Series, Step, day_number};
+pub use series::{Series, Step, day_label, day_number};
+
+/// Most categories a catalog may have: the chat lists them as buttons, at most 10 to a
+/// Flex bubble, and three pages of them are as many as a resident will page through.
+pub const MAX_CATEGORIES: usize = 30;
+/// Most choices one 受信設定 question may offer (two bubbles of 10 buttons).
+pub const MAX_CHOICES: usize = 20;
+
+/// A catalog as staff wrote it: the main YAML and the files its series name (steps files),
+/// keyed by the name written in the catalog. Pure data: the CLI reads it from disk, `catalog
+/// publish` stores it whole, and every Lambda function loads exactly what was checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogSource {
+    pub main: String,
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
+}
+
+impl CatalogSource {
+    /// A catalog that names no files.
+    pub fn without_files(main: impl Into<String>) -> CatalogSource {
+        CatalogSource {
+            main: main.into(),
+            files: BTreeMap::new(),
+        }
+    }
+
+    /// The bytes of text it holds (the catalog and every file).
+    pub fn text_bytes(&self) -> usize {
+        self.main.len() + self.files.values().map(String::len).sum::<usize>()
+    }
+}
 
 /// At most this many categories: the chat shows them in cards of ten, within LINE's twelve.
 pub const MAX_CATEGORIES: usize = 30;
@@ -108,7 +141,30 @@ pub struct Lookup<'c> {
     pub series: Vec<&'c Series>,
 }
 
-/// A validated catalog. Construct with [`Catalog::from_yaml`].
+/// The example catalog shipped in `infra/catalog/`, with the steps files it names, for
+/// tests and benchmarks (a test below fails if a file it names is missing here).
+#[cfg(any(test, feature = "testing"))]
+pub fn example_source() -> CatalogSource {
+    CatalogSource {
+        main: include_str!("../../../infra/catalog/example.yaml").to_string(),
+        files: [
+            (
+                "pregnancy-weekly.yaml",
+                include_str!("../../../infra/catalog/pregnancy-weekly.yaml"),
+            ),
+            (
+                "newborn-daily.yaml",
+                include_str!("../../../infra/catalog/newborn-daily.yaml"),
+            ),
+        ]
+        .into_iter()
+        .map(|(name, text)| (name.to_string(), text.to_string()))
+        .collect(),
+    }
+}
+
+/// A validated catalog. Construct with [`Catalog::from_source`] (or [`Catalog::from_yaml`]
+/// for a catalog that names no files).
 #[derive(Debug, Clone)]
 pub struct Catalog {
     categories: Vec<Category>,
@@ -324,6 +380,118 @@ milestones:
                 }
             }
         }
+    }
+
+    /// Series of both anchors and several cadences, beside a milestone, as `lookups_for`
+    /// must serve them together.
+    const SERIES: &str = r#"
+categories:
+  - {id: daily, label: 毎日のひとこと}
+milestones:
+  - id: one-month
+    anchor: birth_date
+    at: {months: 1}
+    category: daily
+    text: "1か月"
+series:
+  - id: pregnancy-daily
+    anchor: due_date
+    from: {weeks: 4}
+    to: {weeks: 41, days: 6}
+    every: {days: 1}
+    category: daily
+    text: "妊娠{gestational_weeks}週{gestational_days}日"
+  - id: newborn-daily
+    anchor: birth_date
+    from: {days: 0}
+    to: {days: 100}
+    every: {days: 1}
+    category: daily
+    text: "生後{days_old}日"
+  - id: every-3-days
+    anchor: birth_date
+    from: {days: 101}
+    to: {days: 365}
+    every: {days: 3}
+    category: daily
+    text: "生後{days_old}日"
+  - id: weekly
+    anchor: due_date
+    from: {weeks: 5, days: 3}
+    to: {weeks: 30}
+    every: {weeks: 2}
+    category: daily
+    text: "妊娠{gestational_weeks}週"
+"#;
+
+    #[test]
+    fn lookups_cover_exactly_the_anchors_a_series_step_falls_on() {
+        // For every day of a year and every anchor that could be in any series: the anchor
+        // has a step that day iff a lookup covers it and offers that series.
+        let c = Catalog::from_yaml(SERIES).expect("valid");
+        let anchors: Vec<NaiveDate> = d("2024-09-01").iter_days().take(900).collect();
+        for day in d("2025-12-20").iter_days().take(400) {
+            let lookups = c.lookups_for(day);
+            // One lookup per month partition a span touches, whatever the population.
+            let partitions: HashSet<(AnchorKind, i32, u32)> = lookups
+                .iter()
+                .map(|l| (l.range.kind, l.range.first.year(), l.range.first.month()))
+                .collect();
+            assert_eq!(
+                partitions.len(),
+                lookups.len(),
+                "{day}: one lookup per partition"
+            );
+            for l in &lookups {
+                assert_eq!(
+                    (l.range.first.year(), l.range.first.month()),
+                    (l.range.last.year(), l.range.last.month()),
+                    "a lookup stays in its month"
+                );
+            }
+            for s in c.series() {
+                for a in &anchors {
+                    let n = s.day_number(*a, day);
+                    let due = n >= s.first as i64
+                        && n <= s.last as i64
+                        && (n - s.first as i64) % s.every as i64 == 0;
+                    assert_eq!(due, s.step_on(*a, day).is_some(), "{} {a} {day}", s.id);
+                    let found = lookups.iter().any(|l| {
+                        l.range.contains(s.anchor, *a)
+                            && l.series
+                                .iter()
+                                .any(|x| x.id == s.id && x.step_on(*a, day).is_some())
+                    });
+                    assert_eq!(due, found, "{} anchor {a} day {day}", s.id);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_daily_programme_costs_one_lookup_per_month_of_anchors() {
+        // Its lookups per day follow the months its series' anchors span, never the number
+        // of steps or residents.
+        let c = Catalog::from_yaml(SERIES).expect("valid");
+        let most = d("2026-01-01")
+            .iter_days()
+            .take(366)
+            .map(|day| c.lookups_for(day).len())
+            .max()
+            .unwrap_or(0);
+        // Pregnancy 4w0d–41w6d spans 266 due dates (≤ 10 months); birth days 0–365 (≤ 13).
+        assert!(most <= 10 + 13 + 1, "{most} lookups");
+    }
+
+    #[test]
+    fn the_example_loads_with_its_files() {
+        let c = Catalog::from_source(&example_source()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.categories().len(), 19);
+        assert_eq!(c.series().len(), 3);
+        // Without its files it is refused, naming what is missing.
+        let e = Catalog::from_yaml(&example_source().main).expect_err("needs its files");
+        assert_eq!(e.problems.len(), 2, "{e}");
+        assert!(e.to_string().contains("pregnancy-weekly.yaml"), "{e}");
     }
 
     #[test]

@@ -12,6 +12,9 @@ use crate::domain::{AnchorKind, AnchorRange};
 pub const MAX_GESTATION_DAYS: u32 = 42 * 7 + 6;
 /// Children are followed up to their 18th year.
 pub const MAX_AGE_YEARS: u32 = 18;
+/// The last day number a `birth_date` series may reach: 18 years of 365 days. A series
+/// counts days, and no programme runs that long; the bound keeps day arithmetic small.
+pub const MAX_SERIES_AGE_DAYS: u32 = MAX_AGE_YEARS * 365;
 
 /// When a milestone fires, normalised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

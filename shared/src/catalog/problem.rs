@@ -10,6 +10,9 @@ use serde_saphyr::{Location, MessageFormatter, UserMessageFormatter};
 /// One thing wrong with a catalog, said so staff can find and fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogProblem {
+    /// The file beside the catalog the problem is in (a series' `steps_file`); `None` for
+    /// the catalog itself.
+    pub file: Option<String>,
     pub line: Option<usize>,
     /// `milestones[3] (dental-checkup)`, `categories[0] (health)`, or empty for the file.
     pub entry: String,
@@ -19,8 +22,11 @@ pub struct CatalogProblem {
 
 impl fmt::Display for CatalogProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(line) = self.line {
-            write!(f, "line {line}: ")?;
+        match (&self.file, self.line) {
+            (Some(file), Some(line)) => write!(f, "{file} line {line}: ")?,
+            (Some(file), None) => write!(f, "{file}: ")?,
+            (None, Some(line)) => write!(f, "line {line}: ")?,
+            (None, None) => {}
         }
         match (self.entry.is_empty(), self.field.is_empty()) {
             (false, false) => write!(f, "{}, field `{}`: ", self.entry, self.field)?,
@@ -149,6 +155,7 @@ pub(super) fn from_yaml_error(
         message.push_str(&format!(" (column {column})"));
     }
     CatalogProblem {
+        file: None,
         line: location.and_then(line_of),
         entry,
         field,
@@ -200,9 +207,22 @@ fn entry_and_field(
                 found.map(|e| e.location),
             )
         }
+        // A steps file is a list at its top level; its entries are steps.
+        [Segment::Seq { index }, rest @ ..] => {
+            let found = entry_at(STEPS, *index);
+            let id = found.as_ref().and_then(|e| e.id.as_deref());
+            (
+                entry_name(STEPS, *index, id),
+                field_path(rest),
+                found.map(|e| e.location),
+            )
+        }
         rest => (String::new(), field_path(rest), None),
     }
 }
+
+/// How the entries of a steps file are named: `steps[3] (妊娠5週0日)`.
+pub(super) const STEPS: &str = "steps";
 
 fn field_path(segments: &[&Segment]) -> String {
     let mut out = String::new();
@@ -236,6 +256,7 @@ mod tests {
     #[test]
     fn a_problem_reads_line_entry_field_message() {
         let p = CatalogProblem {
+            file: None,
             line: Some(8),
             entry: "milestones[0] (dental-checkup)".into(),
             field: "at".into(),
@@ -246,6 +267,7 @@ mod tests {
             "line 8: milestones[0] (dental-checkup), field `at`: is wrong"
         );
         let file_level = CatalogProblem {
+            file: None,
             line: None,
             entry: String::new(),
             field: "milestones".into(),
@@ -261,6 +283,17 @@ mod tests {
         assert!(
             e.to_string()
                 .starts_with("the catalog has 2 problems:\n  - line 8:")
+        );
+        let in_steps_file = CatalogProblem {
+            file: Some("pregnancy-weekly.yaml".into()),
+            line: Some(3),
+            entry: "steps[0] (妊娠4週0日)".into(),
+            field: "text".into(),
+            message: "is empty".into(),
+        };
+        assert_eq!(
+            in_steps_file.to_string(),
+            "pregnancy-weekly.yaml line 3: steps[0] (妊娠4週0日), field `text`: is empty"
         );
     }
 

@@ -71,6 +71,14 @@ impl Series {
     }
 }
 
+/// How staff and residents name a day number: 妊娠5週2日 (gestational age) or 生後12日.
+pub fn day_label(kind: AnchorKind, n: u32) -> String {
+    match kind {
+        AnchorKind::DueDate => format!("妊娠{}週{}日", n / 7, n % 7),
+        AnchorKind::BirthDate => format!("生後{n}日"),
+    }
+}
+
 /// Day number of `day` for an anchor of `kind` (see the module docs).
 pub fn day_number(kind: AnchorKind, anchor: NaiveDate, day: NaiveDate) -> i64 {
     match kind {
@@ -155,6 +163,13 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn day_labels_read_as_staff_count() {
+        assert_eq!(day_label(AnchorKind::DueDate, 37), "妊娠5週2日");
+        assert_eq!(day_label(AnchorKind::DueDate, 280), "妊娠40週0日");
+        assert_eq!(day_label(AnchorKind::BirthDate, 12), "生後12日");
     }
 
     #[test]

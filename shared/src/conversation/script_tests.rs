@@ -9,8 +9,6 @@ use crate::catalog::Catalog;
 use crate::domain::{Resident, UserId};
 use crate::line::{Action, Message};
 
-const CATALOG: &str = include_str!("../../../infra/catalog/example.yaml");
-
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
 }
@@ -27,12 +25,23 @@ struct Chat {
 
 impl Chat {
     fn new(today: &str) -> Chat {
-        Chat::with_catalog(CATALOG, today)
+        Chat::with(
+            Catalog::from_source(&crate::catalog::example_source())
+                .expect("example catalog is valid"),
+            today,
+        )
     }
 
     fn with_catalog(catalog: &str, today: &str) -> Chat {
+        Chat::with(
+            Catalog::from_yaml(catalog).expect("the catalog is valid"),
+            today,
+        )
+    }
+
+    fn with(catalog: Catalog, today: &str) -> Chat {
         Chat {
-            catalog: Catalog::from_yaml(catalog).expect("the catalog is valid"),
+            catalog,
             user: UserId::parse("U0123456789abcdef0123456789abcdef").expect("id"),
             today: d(today),
             clock_ms: 1_700_000_000_000,

@@ -6,7 +6,7 @@
 //! | anchor entry | `user#<id>` | `anchor#<subject>` | GSI `apk` = `birth#2025-11`, `ask` = `20#<id>#<subject>`; `settings` (map), `nickname`, `easy`: what targeting and placeholders need; `delivered`: milestone ids (string set); `step#<series>`: the last step sent of each series (number) |
 //! | webhook event seen | `event#<id>` | `claim` | `expires_at` (TTL) |
 //! | daily scan done | `scan` | `2026-11-22` | `completed_at`, `expires_at` (TTL) |
-//! | catalog | `catalog` | `current` | `yaml`, `sha256`, `published_at` |
+//! | catalog | `catalog` | `current` | `bundle` (binary: the catalog and its steps files, deflate-compressed JSON), `sha256`, `published_at`, `text_bytes`; catalogs published before bundles have `yaml` instead |
 //!
 //! Everything of a resident shares the partition `user#<id>`: one Query finds it all for
 //! deletion. The scan reads the anchor entries (with `delivered`) from the GSI projection.
@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::NaiveDate;
 
+use crate::catalog::CatalogSource;
 use crate::domain::{AnchorEntry, AnchorKind, Resident, Settings, UserId};
 use crate::store::StoreError;
 
@@ -67,6 +68,61 @@ pub(super) fn n(v: i64) -> AttributeValue {
 
 pub(super) fn key(pk: &str, sk: &str) -> Item {
     HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+}
+
+/// Most bytes a stored catalog may expand to: far above any real one (a full daily
+/// programme is about 1 MB), so a damaged or hostile item cannot exhaust a function's memory.
+const MAX_CATALOG_TEXT_BYTES: u64 = 32 * 1024 * 1024;
+
+/// A catalog and its files as stored: JSON, deflate-compressed. Japanese text compresses to
+/// about a quarter, so a full daily programme (~1 MB) fits one item.
+pub(super) fn compress_catalog(source: &CatalogSource) -> Result<Vec<u8>, StoreError> {
+    use std::io::Write;
+    let json =
+        serde_json::to_vec(source).map_err(|e| StoreError::Rejected(format!("catalog: {e}")))?;
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder
+        .write_all(&json)
+        .and_then(|()| encoder.finish())
+        .map_err(|e| StoreError::Rejected(format!("catalog: {e}")))
+}
+
+pub(super) fn decompress_catalog(bytes: &[u8]) -> Result<CatalogSource, StoreError> {
+    use std::io::Read;
+    let mut json = Vec::new();
+    flate2::read::DeflateDecoder::new(bytes)
+        .take(MAX_CATALOG_TEXT_BYTES + 1)
+        .read_to_end(&mut json)
+        .map_err(|e| StoreError::Corrupt(format!("catalog: {e}")))?;
+    if json.len() as u64 > MAX_CATALOG_TEXT_BYTES {
+        return Err(StoreError::Corrupt(format!(
+            "catalog: expands to more than {MAX_CATALOG_TEXT_BYTES} bytes"
+        )));
+    }
+    serde_json::from_slice(&json).map_err(|e| StoreError::Corrupt(format!("catalog: {e}")))
+}
+
+/// The size DynamoDB counts against its 400 KB item limit: each attribute's name plus its
+/// value (strings and binaries by their bytes, numbers by at most 21 bytes).
+pub(super) fn item_size(item: &Item) -> usize {
+    fn value_size(v: &AttributeValue) -> usize {
+        match v {
+            AttributeValue::S(s) => s.len(),
+            AttributeValue::B(b) => b.as_ref().len(),
+            AttributeValue::N(_) => 21,
+            AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+            AttributeValue::Ss(v) => v.iter().map(String::len).sum(),
+            AttributeValue::L(v) => 3 + v.iter().map(|x| 1 + value_size(x)).sum::<usize>(),
+            AttributeValue::M(m) => {
+                3 + m
+                    .iter()
+                    .map(|(k, x)| 1 + k.len() + value_size(x))
+                    .sum::<usize>()
+            }
+            _ => 0,
+        }
+    }
+    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
 }
 
 pub(super) fn string(item: &Item, name: &str) -> Result<String, StoreError> {

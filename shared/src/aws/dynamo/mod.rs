@@ -29,6 +29,7 @@ use self::codec::{
     profile_item, resident_from, s, set_expression, step_attribute, steps_from, string, user_pk,
 };
 use self::error::{classify, is_condition_failure, transaction_failure};
+use crate::catalog::CatalogSource;
 use crate::delivery::{Mark, Recipient};
 use crate::domain::{AnchorEntry, AnchorRange, Resident, UserId};
 use crate::store::{EVENT_CLAIM_TTL, EventClaim, SCAN_RECORD_TTL, Store, StoreError, still_due};
@@ -50,12 +51,55 @@ pub struct DynamoStore {
     table: String,
 }
 
-/// The catalog as published to the table.
+/// DynamoDB's limit on one item: a published catalog must fit it.
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// The catalog as published to the table: the catalog and its files, as checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishedCatalog {
-    pub yaml: String,
+    pub source: CatalogSource,
     pub sha256: String,
     pub published_at: String,
+}
+
+/// The catalog's item, built and measured before it is written, so a publish that cannot
+/// fit is refused with its sizes instead of DynamoDB's bare error.
+#[derive(Debug, Clone)]
+pub struct CatalogItem {
+    item: Item,
+    /// The catalog and its files, in bytes of UTF-8.
+    pub text_bytes: usize,
+    /// The same, compressed.
+    pub compressed_bytes: usize,
+    /// The whole item as DynamoDB counts it.
+    pub item_bytes: usize,
+}
+
+impl CatalogItem {
+    pub fn new(
+        source: &CatalogSource,
+        sha256: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CatalogItem, StoreError> {
+        let bundle = codec::compress_catalog(source)?;
+        let text_bytes = source.text_bytes();
+        let compressed_bytes = bundle.len();
+        let mut item = key(CATALOG_PK, CATALOG_SK);
+        item.insert("bundle".into(), AttributeValue::B(bundle.into()));
+        item.insert("sha256".into(), s(sha256));
+        item.insert("published_at".into(), s(&now.to_rfc3339()));
+        item.insert("text_bytes".into(), n(text_bytes as i64));
+        Ok(CatalogItem {
+            item_bytes: codec::item_size(&item),
+            item,
+            text_bytes,
+            compressed_bytes,
+        })
+    }
+
+    pub fn fits(&self) -> bool {
+        self.item_bytes <= MAX_ITEM_BYTES
+    }
 }
 
 impl DynamoStore {
@@ -78,8 +122,8 @@ impl DynamoStore {
         &self.table
     }
 
-    /// The published catalog's YAML, if any (see [`crate::aws::publish_catalog`]).
-    pub async fn catalog_yaml(&self) -> Result<Option<PublishedCatalog>, StoreError> {
+    /// The published catalog and its files, if any (see [`crate::aws::publish_catalog`]).
+    pub async fn published_catalog(&self) -> Result<Option<PublishedCatalog>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -92,28 +136,30 @@ impl DynamoStore {
         let Some(item) = out.item else {
             return Ok(None);
         };
+        let source = match (item.get("bundle"), item.get("yaml")) {
+            (Some(AttributeValue::B(bundle)), _) => codec::decompress_catalog(bundle.as_ref())?,
+            // Published before catalogs had files: the YAML alone, as it was.
+            (None, Some(AttributeValue::S(yaml))) => CatalogSource::without_files(yaml.clone()),
+            _ => {
+                return Err(StoreError::Corrupt(
+                    "the catalog item has neither `bundle` nor `yaml`".into(),
+                ));
+            }
+        };
         Ok(Some(PublishedCatalog {
-            yaml: string(&item, "yaml")?,
+            source,
             sha256: string(&item, "sha256")?,
             published_at: string(&item, "published_at")?,
         }))
     }
 
-    /// Replaces the live catalog. Callers validate first (`sukusuku catalog publish`).
-    pub async fn put_catalog_yaml(
-        &self,
-        yaml: &str,
-        sha256: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let mut item = key(CATALOG_PK, CATALOG_SK);
-        item.insert("yaml".into(), s(yaml));
-        item.insert("sha256".into(), s(sha256));
-        item.insert("published_at".into(), s(&now.to_rfc3339()));
+    /// Replaces the live catalog. Callers validate first (`sukusuku catalog publish`) and
+    /// check that it [fits](CatalogItem::fits).
+    pub async fn put_catalog(&self, catalog: CatalogItem) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(catalog.item))
             .send()
             .await
             .map_err(classify)?;

@@ -1,0 +1,458 @@
+//! Checking a `series:` entry: its span and cadence in day numbers, and its texts (a steps
+//! file beside the catalog, steps written inline, or one template for every step).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_saphyr::Spanned;
+
+use super::rules::{self, check_text};
+use super::shape::{self, SeriesFile, StepFile};
+use super::{Files, Place, Problems};
+use crate::catalog::offset::{At, MAX_GESTATION_DAYS, MAX_SERIES_AGE_DAYS};
+use crate::catalog::problem::{STEPS, entry_name, line_of};
+use crate::catalog::{Questions, Series, Step, day_label};
+use crate::domain::AnchorKind;
+
+/// Missing steps listed by name in one problem; the rest are counted.
+const MISSING_LISTED: usize = 5;
+
+/// A day number from `{weeks, days}`. A series counts days, so years and months (whose
+/// length varies) are refused.
+pub(super) fn day_of(at: At) -> Result<u32, String> {
+    if at.years.is_some() || at.months.is_some() {
+        return Err(
+            "years and months are not allowed in a series: it counts days, so use \
+                    weeks and days (e.g. {weeks: 4} or {days: 100})"
+                .into(),
+        );
+    }
+    if at.weeks.is_none() && at.days.is_none() {
+        return Err("name weeks or days (e.g. {weeks: 4}, or {days: 0} for the day itself)".into());
+    }
+    let days = at.weeks.unwrap_or(0) as u64 * 7 + at.days.unwrap_or(0) as u64;
+    u32::try_from(days).map_err(|_| format!("{days} days is too far"))
+}
+
+/// The last day number a series of `anchor` may reach.
+fn max_day(anchor: AnchorKind) -> u32 {
+    match anchor {
+        AnchorKind::DueDate => MAX_GESTATION_DAYS,
+        AnchorKind::BirthDate => MAX_SERIES_AGE_DAYS,
+    }
+}
+
+/// `妊娠5週2日 (day 37)`: how staff find a day in their files.
+fn named(anchor: AnchorKind, n: u32) -> String {
+    format!("{} (day {n})", day_label(anchor, n))
+}
+
+/// Whether `name` is a file beside the catalog (or below it): relative, without `..`.
+pub(super) fn check_file_name(name: &str) -> Result<(), String> {
+    let plain = !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with('/')
+        && !name.contains(['\\', ':', '\0'])
+        && name
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..");
+    if plain {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` must name a file beside the catalog, relative to it (e.g. \
+             pregnancy-weekly.yaml): no absolute path, no `..`"
+        ))
+    }
+}
+
+/// A day-number field of a series (`from`, `to`): within what the anchor allows.
+fn span_day(
+    p: &mut Problems,
+    place: &Place<'_>,
+    field: &str,
+    at: &Spanned<At>,
+    anchor: AnchorKind,
+) -> Option<u32> {
+    let line = line_of(at.referenced);
+    match day_of(at.value) {
+        Err(message) => {
+            p.add(place, line, field, message);
+            None
+        }
+        Ok(n) if n > max_day(anchor) => {
+            p.add(
+                place,
+                line,
+                field,
+                format!(
+                    "day {n} is past the last day a series may reach, {}",
+                    named(anchor, max_day(anchor))
+                ),
+            );
+            None
+        }
+        Ok(n) => Some(n),
+    }
+}
+
+/// The series in `s`, or `None` after adding its problems.
+pub(super) fn series(
+    p: &mut Problems,
+    index: usize,
+    s: &Spanned<SeriesFile>,
+    category_ids: &HashSet<&str>,
+    questions: &Questions,
+    ids: &mut HashMap<String, &'static str>,
+    files: &mut Files<'_>,
+) -> Option<Series> {
+    let line_of_entry = line_of(s.referenced);
+    let s = &s.value;
+    let anchor = s.anchor;
+    let place = Place::catalog(entry_name("series", index, Some(&s.id.value)));
+    let problems_before = p.len();
+    rules::check_id(p, &place, &s.id, "series", ids);
+    if !category_ids.contains(s.category.value.as_str()) {
+        p.add(
+            &place,
+            line_of(s.category.referenced),
+            "category",
+            format!("`{}` is not one of the categories", s.category.value),
+        );
+    }
+    let audience = rules::audience(p, &place, s.audience.as_ref(), questions);
+
+    let first = span_day(p, &place, "from", &s.from, anchor);
+    let last = span_day(p, &place, "to", &s.to, anchor);
+    let every = match day_of(s.every.value) {
+        Ok(0) => {
+            p.add(
+                &place,
+                line_of(s.every.referenced),
+                "every",
+                "must be at least 1 day ({days: 1} for daily, {weeks: 1} for weekly)",
+            );
+            None
+        }
+        Ok(n) => Some(n),
+        Err(message) => {
+            p.add(&place, line_of(s.every.referenced), "every", message);
+            None
+        }
+    };
+    let span = match (first, last, every) {
+        (Some(first), Some(last), _) if last < first => {
+            p.add(
+                &place,
+                line_of(s.to.referenced),
+                "to",
+                format!(
+                    "{} comes before `from`, {}",
+                    named(anchor, last),
+                    named(anchor, first)
+                ),
+            );
+            None
+        }
+        (Some(first), Some(last), Some(every)) => Some(Span {
+            anchor,
+            first,
+            last,
+            every,
+        }),
+        _ => None,
+    };
+
+    let sources = [s.steps_file.is_some(), s.steps.is_some(), s.text.is_some()];
+    let steps = match sources.iter().filter(|given| **given).count() {
+        0 => {
+            p.add(
+                &place,
+                line_of_entry,
+                "steps_file",
+                "give the texts: steps_file (a file beside the catalog), steps (a list here) or \
+                 text (one text for every step)",
+            );
+            None
+        }
+        1 => texts(p, &place, s, span.as_ref(), files),
+        _ => {
+            let line = [
+                s.steps_file.as_ref().map(|f| f.referenced),
+                s.steps.as_ref().map(|f| f.referenced),
+                s.text.as_ref().map(|f| f.referenced),
+            ]
+            .into_iter()
+            .flatten()
+            .nth(1)
+            .and_then(line_of);
+            p.add(
+                &place,
+                line,
+                "steps_file",
+                "give only one of steps_file, steps and text",
+            );
+            None
+        }
+    };
+    if s.text.is_none()
+        && let Some(easy) = &s.easy_text
+    {
+        p.add(
+            &place,
+            line_of(easy.referenced),
+            "easy_text",
+            "goes with `text`; a series with steps has an easy_text per step",
+        );
+    }
+
+    let (span, steps) = (span?, steps?);
+    (p.len() == problems_before).then(|| Series {
+        id: s.id.value.clone(),
+        anchor,
+        first: span.first,
+        last: span.last,
+        every: span.every,
+        category: s.category.value.clone(),
+        audience,
+        steps,
+    })
+}
+
+/// The days a series sends on.
+struct Span {
+    anchor: AnchorKind,
+    first: u32,
+    last: u32,
+    every: u32,
+}
+
+impl Span {
+    fn days(&self) -> impl Iterator<Item = u32> + '_ {
+        (self.first..=self.last).step_by(self.every as usize)
+    }
+
+    fn label(&self) -> String {
+        format!(
+            "every {} day(s) from {} to {}",
+            self.every,
+            named(self.anchor, self.first),
+            named(self.anchor, self.last)
+        )
+    }
+}
+
+/// The series' texts by day number, from whichever source it names.
+fn texts(
+    p: &mut Problems,
+    place: &Place<'_>,
+    s: &SeriesFile,
+    span: Option<&Span>,
+    files: &mut Files<'_>,
+) -> Option<BTreeMap<u32, Step>> {
+    let anchor = s.anchor;
+    if let Some(text) = &s.text {
+        check_text(p, place, "text", text, anchor);
+        if let Some(easy) = &s.easy_text {
+            check_text(p, place, "easy_text", easy, anchor);
+        }
+        let step = Step {
+            text: text.value.clone(),
+            easy_text: s
+                .easy_text
+                .as_ref()
+                .map(|t| t.value.clone())
+                .filter(|t| !t.trim().is_empty()),
+        };
+        return Some(span?.days().map(|n| (n, step.clone())).collect());
+    }
+    if let Some(steps) = &s.steps {
+        let got = steps_by_day(p, None, place, "steps", &steps.value, anchor, span);
+        return complete(
+            p,
+            place,
+            "steps",
+            line_of(steps.referenced),
+            "`steps`",
+            got?,
+            span?,
+        );
+    }
+    let file = s.steps_file.as_ref()?;
+    let line = line_of(file.referenced);
+    if let Err(message) = check_file_name(&file.value) {
+        p.add(place, line, "steps_file", message);
+        return None;
+    }
+    let source = match files.get(&file.value) {
+        Ok(source) => source,
+        Err(message) => {
+            p.add(
+                place,
+                line,
+                "steps_file",
+                format!("cannot read `{}`: {message}", file.value),
+            );
+            return None;
+        }
+    };
+    let parsed = match shape::parse_steps(&file.value, &source, anchor) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            p.extend(e.problems);
+            return None;
+        }
+    };
+    let got = steps_by_day(p, Some(&file.value), place, "", &parsed, anchor, span);
+    complete(
+        p,
+        place,
+        "steps_file",
+        line,
+        &format!("`{}`", file.value),
+        got?,
+        span?,
+    )
+}
+
+/// Each step's text by its day number; a step off the series' days is a problem.
+/// `file` is the steps file the steps are in (`None`: inline in the series `place`).
+fn steps_by_day(
+    p: &mut Problems,
+    file: Option<&str>,
+    place: &Place<'_>,
+    field_prefix: &str,
+    steps: &[Spanned<StepFile>],
+    anchor: AnchorKind,
+    span: Option<&Span>,
+) -> Option<BTreeMap<u32, (usize, Step)>> {
+    let problems_before = p.len();
+    let mut out: BTreeMap<u32, (usize, Step)> = BTreeMap::new();
+    for (i, step) in steps.iter().enumerate() {
+        let step = &step.value;
+        let day = day_of(step.at.value).ok();
+        // In a steps file each step is an entry of its own; inline, a field of the series.
+        let (step_place, prefix) = match file {
+            Some(file) => (
+                Place {
+                    file: Some(file),
+                    entry: entry_name(STEPS, i, day.map(|n| day_label(anchor, n)).as_deref()),
+                },
+                String::new(),
+            ),
+            None => (place.clone(), format!("{field_prefix}[{i}].")),
+        };
+        let field = |name: &str| format!("{prefix}{name}");
+        let at_line = line_of(step.at.referenced);
+        check_text(p, &step_place, &field("text"), &step.text, anchor);
+        if let Some(easy) = &step.easy_text {
+            check_text(p, &step_place, &field("easy_text"), easy, anchor);
+        }
+        let n = match day_of(step.at.value) {
+            Ok(n) => n,
+            Err(message) => {
+                p.add(&step_place, at_line, &field("at"), message);
+                continue;
+            }
+        };
+        if let Some(span) = span {
+            if n < span.first || n > span.last {
+                p.add(
+                    &step_place,
+                    at_line,
+                    &field("at"),
+                    format!(
+                        "{} is outside the series, which runs {}",
+                        named(anchor, n),
+                        span.label()
+                    ),
+                );
+                continue;
+            }
+            if (n - span.first) % span.every != 0 {
+                let before = n - (n - span.first) % span.every;
+                let after = before + span.every;
+                let mut near = named(anchor, before);
+                if after <= span.last {
+                    near.push_str(&format!(" or {}", named(anchor, after)));
+                }
+                p.add(
+                    &step_place,
+                    at_line,
+                    &field("at"),
+                    format!(
+                        "{} is not one of the series' days ({}); the nearest is {near}",
+                        named(anchor, n),
+                        span.label()
+                    ),
+                );
+                continue;
+            }
+        }
+        if let Some((other, _)) = out.get(&n) {
+            let other = match file {
+                Some(_) => entry_name(STEPS, *other, None),
+                None => format!("{field_prefix}[{other}]"),
+            };
+            p.add(
+                &step_place,
+                at_line,
+                &field("at"),
+                format!("{} is written twice (also {other})", named(anchor, n)),
+            );
+            continue;
+        }
+        out.insert(
+            n,
+            (
+                i,
+                Step {
+                    text: step.text.value.clone(),
+                    easy_text: step
+                        .easy_text
+                        .as_ref()
+                        .map(|t| t.value.clone())
+                        .filter(|t| !t.trim().is_empty()),
+                },
+            ),
+        );
+    }
+    (p.len() == problems_before).then_some(out)
+}
+
+/// The steps if every day of the series has one; otherwise a problem naming the first
+/// missing days.
+fn complete(
+    p: &mut Problems,
+    place: &Place<'_>,
+    field: &str,
+    line: Option<usize>,
+    what: &str,
+    got: BTreeMap<u32, (usize, Step)>,
+    span: &Span,
+) -> Option<BTreeMap<u32, Step>> {
+    let missing: Vec<u32> = span.days().filter(|n| !got.contains_key(n)).collect();
+    if missing.is_empty() {
+        return Some(got.into_iter().map(|(n, (_, step))| (n, step)).collect());
+    }
+    let total = span.days().count();
+    let mut listed: Vec<String> = missing
+        .iter()
+        .take(MISSING_LISTED)
+        .map(|n| named(span.anchor, *n))
+        .collect();
+    if missing.len() > MISSING_LISTED {
+        listed.push(format!("and {} more", missing.len() - MISSING_LISTED));
+    }
+    p.add(
+        place,
+        line,
+        field,
+        format!(
+            "{what} has no step for {} of the series' {total} days ({}): {}",
+            missing.len(),
+            span.label(),
+            listed.join(", ")
+        ),
+    );
+    None
+}
