@@ -55,10 +55,6 @@ impl CatalogSource {
     }
 }
 
-/// At most this many categories: the chat shows them in cards of ten, within LINE's twelve.
-pub const MAX_CATEGORIES: usize = 30;
-/// At most this many choices per 受信設定 question, for the same reason.
-pub const MAX_CHOICES: usize = 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Category {
