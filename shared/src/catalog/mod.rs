@@ -55,7 +55,6 @@ impl CatalogSource {
     }
 }
 
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Category {
     pub id: String,

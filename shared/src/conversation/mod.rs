@@ -89,8 +89,11 @@ pub fn respond(turn: &Turn<'_>, resident: Option<&Resident>, incoming: Incoming<
         Incoming::Text(text) => match (asked(turn, resident), Command::from_text(text)) {
             // 配信停止 is always 配信停止, even when a nickname was asked for.
             (_, Some(Command::Stop)) => run(turn, resident, Command::Stop, None),
-            (Some((r, child)), _) if !is_cancel(text) => nickname::answer(turn, r, child, text),
-            (Some(_), _) => run(turn, resident, Command::Cancel, None),
+            // While a nickname is asked for, only the chat's own words are commands:
+            // はじめ or ゆうき are names, not "start" or "やさしい".
+            (Some(_), Some(command)) if is_keyword(text) => run(turn, resident, command, None),
+            (Some(_), _) if is_cancel(text) => run(turn, resident, Command::Cancel, None),
+            (Some((r, child)), _) => nickname::answer(turn, r, child, text),
             (None, Some(command)) => run(turn, resident, command, None),
             (None, None) => welcome::fallback(turn, resident, None),
         },
@@ -148,6 +151,14 @@ fn asked<'r>(turn: &Turn<'_>, resident: Option<&'r Resident>) -> Option<(&'r Res
         }
         Awaiting::Nickname { .. } => None,
     }
+}
+
+/// The whole text is one of the words the chat's buttons and menu use.
+fn is_keyword(text: &str) -> bool {
+    matches!(
+        text.trim(),
+        "配信停止" | "登録内容" | "受信設定" | "使い方" | "メニュー" | "ニックネーム"
+    )
 }
 
 fn is_cancel(text: &str) -> bool {

@@ -8,7 +8,9 @@
 //! [`ROWS_PER_CARD`] rows, which keeps any catalog the check accepts inside LINE's limits.
 
 use super::command::{ChoiceId, SettingChange};
-use super::common::{Lang, action, main_actions, menu_action, settings_action, show_action};
+use super::common::{
+    Lang, action, birth_picker, due_picker, main_actions, menu_action, settings_action, show_action,
+};
 use super::{Change, Command, Response, Turn, editable};
 use crate::catalog::{Catalog, Question};
 use crate::domain::{Resident, Settings};
@@ -335,13 +337,17 @@ fn alt_text(catalog: &Catalog, l: Lang, r: &Resident) -> String {
     )
 }
 
-fn quick_actions(l: Lang, r: &Resident, more: bool) -> Vec<Action> {
+fn quick_actions(turn: &Turn<'_>, l: Lang, r: &Resident, more: bool) -> Vec<Action> {
     let mut actions = Vec::new();
     if more {
         actions.push(settings_action(l));
     }
     if r.has_registrations() {
         actions.push(show_action(l));
+    } else {
+        // Someone who starts with 受信設定 registers next.
+        actions.push(due_picker(turn.today, Some(r)));
+        actions.push(birth_picker(turn.today, Some(r)));
     }
     if !r.children.is_empty() {
         actions.push(action(
@@ -353,17 +359,44 @@ fn quick_actions(l: Lang, r: &Resident, more: bool) -> Vec<Action> {
     actions
 }
 
-/// Every question's cards (at most 12, which the catalog check guarantees).
-fn all_cards(catalog: &Catalog, l: Lang, r: &Resident) -> Message {
-    let cards: Vec<Bubble> = TOPICS
+/// Every question's cards, as two carousels: the categories, then the questions about the
+/// resident. Each stays inside LINE's 12 cards and 50 KB whatever the catalog the check
+/// accepts (see the test below).
+fn all_cards(turn: &Turn<'_>, l: Lang, r: &Resident) -> Vec<Message> {
+    let catalog = turn.catalog;
+    let alt = alt_text(catalog, l, r);
+    let groups: [&[Topic]; 2] = [
+        &[Topic::Categories],
+        &[
+            Topic::District,
+            Topic::Household,
+            Topic::Nursery,
+            Topic::Language,
+        ],
+    ];
+    let carousels: Vec<Vec<Bubble>> = groups
         .iter()
-        .flat_map(|t| topic_cards(catalog, l, r, *t))
+        .map(|topics| {
+            topics
+                .iter()
+                .flat_map(|t| topic_cards(catalog, l, r, *t))
+                .collect::<Vec<_>>()
+        })
+        .filter(|cards| !cards.is_empty())
         .collect();
-    Message::flex(
-        &alt_text(catalog, l, r),
-        FlexContainer::Carousel { contents: cards },
-        quick_actions(l, r, false),
-    )
+    let last = carousels.len().saturating_sub(1);
+    carousels
+        .into_iter()
+        .enumerate()
+        .map(|(i, cards)| {
+            let actions = if i == last {
+                quick_actions(turn, l, r, false)
+            } else {
+                Vec::new()
+            };
+            Message::flex(&alt, FlexContainer::Carousel { contents: cards }, actions)
+        })
+        .collect()
 }
 
 fn intro(l: Lang) -> Message {
@@ -382,9 +415,11 @@ fn current(turn: &Turn<'_>, resident: Option<&Resident>) -> Resident {
 pub fn show(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
     let r = current(turn, resident);
     let l = Lang::of(Some(&r));
+    let mut replies = vec![intro(l)];
+    replies.extend(all_cards(turn, l, &r));
     Response {
         change: Change::Keep,
-        replies: vec![intro(l), all_cards(turn.catalog, l, &r)],
+        replies,
     }
 }
 
@@ -393,15 +428,14 @@ pub fn show(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
 fn not_offered(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
     let r = current(turn, resident);
     let l = Lang::of(Some(&r));
+    let mut replies = vec![Message::text(l.pick(
+        "その選択肢は、いまは選べません（内容が変わったのかもしれません）。受信設定は変わっていません。いまの受信設定はこちらです。",
+        "その えらびかたは いまは ありません。せっていは かわって いません。いまの せっていは これです。",
+    ))];
+    replies.extend(all_cards(turn, l, &r));
     Response {
         change: Change::Keep,
-        replies: vec![
-            Message::text(l.pick(
-                "その選択肢は、いまは選べません（内容が変わったのかもしれません）。受信設定は変わっていません。いまの受信設定はこちらです。",
-                "その えらびかたは いまは ありません。せっていは かわって いません。いまの せっていは これです。",
-            )),
-            all_cards(turn.catalog, l, &r),
-        ],
+        replies,
     }
 }
 
@@ -482,7 +516,7 @@ pub fn set(turn: &Turn<'_>, resident: Option<&Resident>, change: &SettingChange)
             Message::flex(
                 &alt_text(catalog, l, &r),
                 FlexContainer::Bubble(card),
-                quick_actions(l, &r, true),
+                quick_actions(turn, l, &r, true),
             ),
         ],
         None => vec![Message::text_with(text, main_actions(turn.today, Some(&r)))],
@@ -671,17 +705,27 @@ mod tests {
         );
         let catalog = Catalog::from_yaml(&yaml).expect("the largest catalog is valid");
         let user = UserId::parse("U1").expect("id");
+        let turn = Turn {
+            user_id: &user,
+            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date"),
+            timestamp_ms: 0,
+            catalog: &catalog,
+        };
         for easy in [false, true] {
             let mut r = Resident::new(user.clone());
             r.easy_japanese = easy;
             r.settings.household = (0..MAX_CHOICES).map(|i| format!("h-{i}")).collect();
-            let message = all_cards(&catalog, Lang::of(Some(&r)), &r);
-            message.validate().unwrap_or_else(|e| panic!("{e}"));
-            let cards = match &message {
-                Message::Flex { contents, .. } => contents.bubbles().len(),
-                _ => 0,
-            };
-            assert!(cards <= crate::line::limits::MAX_CAROUSEL_BUBBLES);
+            let mut replies = vec![intro(Lang::of(Some(&r)))];
+            replies.extend(all_cards(&turn, Lang::of(Some(&r)), &r));
+            crate::line::message::validate_messages(&replies).unwrap_or_else(|e| panic!("{e}"));
+            let cards: usize = replies
+                .iter()
+                .map(|m| match m {
+                    Message::Flex { contents, .. } => contents.bubbles().len(),
+                    _ => 0,
+                })
+                .sum();
+            assert_eq!(cards, 3 + 3 + 2 + 3 + 1, "every choice is on a card");
         }
     }
 }
