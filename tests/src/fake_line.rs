@@ -185,9 +185,11 @@ fn texts(body: &Value) -> Vec<String> {
         .map(|ms| {
             ms.iter()
                 .map(|m| {
+                    // A Flex message reads as its alt text, which states the same in words.
                     m["text"]
                         .as_str()
                         .or_else(|| m["template"]["text"].as_str())
+                        .or_else(|| m["altText"].as_str())
                         .unwrap_or("")
                         .to_string()
                 })
