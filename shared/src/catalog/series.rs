@@ -57,7 +57,7 @@ impl Series {
     /// The step due on `day` for `anchor`, if any: its day number and text.
     pub fn step_on(&self, anchor: NaiveDate, day: NaiveDate) -> Option<(u32, &Step)> {
         let n = u32::try_from(self.day_number(anchor, day)).ok()?;
-        if n < self.first || n > self.last || (n - self.first) % self.every.max(1) != 0 {
+        if n < self.first || n > self.last || !(n - self.first).is_multiple_of(self.every.max(1)) {
             return None;
         }
         self.steps.get(&n).map(|step| (n, step))
