@@ -232,9 +232,14 @@ impl Span {
     }
 
     fn label(&self) -> String {
+        let every = match self.every {
+            1 => "every day".to_string(),
+            7 => "every week".to_string(),
+            n if n % 7 == 0 => format!("every {} weeks", n / 7),
+            n => format!("every {n} days"),
+        };
         format!(
-            "every {} day(s) from {} to {}",
-            self.every,
+            "{every} from {} to {}",
             named(self.anchor, self.first),
             named(self.anchor, self.last)
         )
@@ -368,7 +373,7 @@ fn steps_by_day(
                 );
                 continue;
             }
-            if (n - span.first) % span.every != 0 {
+            if !(n - span.first).is_multiple_of(span.every) {
                 let before = n - (n - span.first) % span.every;
                 let after = before + span.every;
                 let mut near = named(anchor, before);

@@ -640,14 +640,14 @@ fn series_spans_and_cadences_are_checked() {
             "{at: {days: 2}, text: 生後2日",
             "{at: {days: 3}, text: 生後2日",
             "series[1] (newborn), field `steps[1].at`: 生後3日 (day 3) is not one of the \
-             series' days (every 2 day(s) from 生後0日 (day 0) to 生後4日 (day 4)); the nearest \
+             series' days (every 2 days from 生後0日 (day 0) to 生後4日 (day 4)); the nearest \
              is 生後2日 (day 2) or 生後4日 (day 4)",
         ),
         (
             "{at: {days: 2}, text: 生後2日",
             "{at: {days: 6}, text: 生後2日",
             "field `steps[1].at`: 生後6日 (day 6) is outside the series, which runs every 2 \
-             day(s) from 生後0日 (day 0) to 生後4日 (day 4)",
+             days from 生後0日 (day 0) to 生後4日 (day 4)",
         ),
         (
             "{at: {days: 2}, text: 生後2日",
@@ -663,7 +663,7 @@ fn series_spans_and_cadences_are_checked() {
             "      - {at: {days: 2}, text: 生後2日, easy_text: うまれて 2にち}\n",
             "",
             "series[1] (newborn), field `steps`: `steps` has no step for 1 of the series' 3 \
-             days (every 2 day(s) from 生後0日 (day 0) to 生後4日 (day 4)): 生後2日 (day 2)",
+             days (every 2 days from 生後0日 (day 0) to 生後4日 (day 4)): 生後2日 (day 2)",
         ),
         (
             "    steps_file: weekly.yaml\n",
@@ -704,7 +704,7 @@ fn problems_in_a_steps_file_name_the_file_line_entry_and_field() {
         vec![
             format!(
                 "weekly.yaml line 3: steps[1] (妊娠5週2日), field `at`: 妊娠5週2日 (day 37) is \
-                 not one of the series' days (every 7 day(s) from 妊娠4週0日 (day 28) to \
+                 not one of the series' days (every week from 妊娠4週0日 (day 28) to \
                  妊娠6週0日 (day 42)); the nearest is 妊娠5週0日 (day 35) or 妊娠6週0日 (day 42)"
             ),
             format!(
@@ -745,7 +745,7 @@ fn a_steps_file_lacking_days_names_them_readably() {
         p,
         vec![format!(
             "line {}: series[0] (pregnancy-weekly), field `steps_file`: `weekly.yaml` has no \
-             step for 1 of the series' 3 days (every 7 day(s) from 妊娠4週0日 (day 28) to \
+             step for 1 of the series' 3 days (every week from 妊娠4週0日 (day 28) to \
              妊娠6週0日 (day 42)): 妊娠5週0日 (day 35)",
             line_with(FULL, "steps_file:")
         )]
@@ -758,7 +758,7 @@ fn a_steps_file_lacking_days_names_them_readably() {
     assert_eq!(p.len(), 1, "{p:?}");
     assert!(
         p[0].ends_with(
-            "has no step for 10 of the series' 10 days (every 1 day(s) from 妊娠4週0日 (day 28) \
+            "has no step for 10 of the series' 10 days (every day from 妊娠4週0日 (day 28) \
              to 妊娠5週2日 (day 37)): 妊娠4週0日 (day 28), 妊娠4週1日 (day 29), 妊娠4週2日 (day \
              30), 妊娠4週3日 (day 31), 妊娠4週4日 (day 32), and 5 more"
         ),
