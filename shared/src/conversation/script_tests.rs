@@ -618,7 +618,7 @@ fn settings_show_every_question_with_its_current_answer() {
     );
     chat.expect("12種類中12種類を受け取っています")
         .expect("✓ 防災")
-        .expect("いまの回答：回答しない")
+        .expect("いまの回答：未回答")
         .expect("選んでいません")
         .expect("● ふつうの日本語")
         .expect_buttons(&["使い方"]);
@@ -686,7 +686,7 @@ fn district_household_and_nursery_are_answered_and_cleared() {
     assert_eq!(chat.settings().district.as_deref(), Some("kita"));
     chat.tap("南地区");
     assert_eq!(chat.settings().district.as_deref(), Some("minami"));
-    chat.tap("回答しない").expect("回答を取り消しました");
+    chat.tap("回答を取り消す").expect("回答を取り消しました");
     assert_eq!(chat.settings().district, None);
 
     chat.tap("受信設定")
@@ -754,7 +754,7 @@ fn a_category_the_city_removed_is_ignored_not_an_error() {
     }
     chat.tap("受信設定")
         .expect("12種類中12種類を受け取っています")
-        .expect("いまの回答：回答しない");
+        .expect("いまの回答：未回答");
     // Every category the city has is on, so no すべて受け取る button is needed; the
     // button from an older card still clears the stale id.
     chat.postback("v1:cat-all");

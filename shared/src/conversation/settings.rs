@@ -93,16 +93,9 @@ fn topic_rows(catalog: &Catalog, l: Lang, r: &Resident, topic: Topic) -> (String
                 .collect(),
         ),
         Topic::District => {
-            let mut rows = single_rows(l, &q.district, s.district.as_deref(), |id| {
+            let rows = single_rows(l, &q.district, s.district.as_deref(), |id| {
                 SettingChange::District(id)
             });
-            if !rows.is_empty() {
-                rows.push(Row {
-                    label: l.pick("回答しない", "こたえない").to_string(),
-                    chosen: !answered(&q.district, s.district.as_deref()),
-                    tap: SettingChange::District(None),
-                });
-            }
             (
                 question_title(l, &q.district, "地区").to_string(),
                 Kind::One,
@@ -129,16 +122,9 @@ fn topic_rows(catalog: &Catalog, l: Lang, r: &Resident, topic: Topic) -> (String
                 .collect(),
         ),
         Topic::Nursery => {
-            let mut rows = single_rows(l, &q.nursery, s.nursery.as_deref(), |id| {
+            let rows = single_rows(l, &q.nursery, s.nursery.as_deref(), |id| {
                 SettingChange::Nursery(id)
             });
-            if !rows.is_empty() {
-                rows.push(Row {
-                    label: l.pick("回答しない", "こたえない").to_string(),
-                    chosen: !answered(&q.nursery, s.nursery.as_deref()),
-                    tap: SettingChange::Nursery(None),
-                });
-            }
             (
                 question_title(l, &q.nursery, "保育所（園）の申込状況").to_string(),
                 Kind::One,
@@ -162,12 +148,6 @@ fn topic_rows(catalog: &Catalog, l: Lang, r: &Resident, topic: Topic) -> (String
             ],
         ),
     }
-}
-
-/// Whether `answer` is one of the question's choices (a stored id the city removed since
-/// counts as no answer).
-fn answered(q: &Question, answer: Option<&str>) -> bool {
-    answer.is_some_and(|a| q.choice(a).is_some())
 }
 
 fn single_rows(
@@ -215,26 +195,45 @@ fn summary(l: Lang, kind: Kind, topic: Topic, rows: &[Row]) -> String {
             l.pick("選択中：", "えらんだ もの："),
             chosen.join("、")
         ),
-        (_, Kind::One) => format!(
-            "{}{}",
-            l.pick("いまの回答：", "いま："),
-            chosen.first().copied().unwrap_or("")
-        ),
+        (_, Kind::One) => match chosen.first() {
+            Some(answer) => format!("{}{answer}", l.pick("いまの回答：", "いま：")),
+            // A stored id the city has since removed reads as no answer too.
+            None => l
+                .pick(
+                    "いまの回答：未回答（答えなくても大丈夫です）",
+                    "いま：こたえて いません",
+                )
+                .to_string(),
+        },
     }
 }
 
-fn row_component(l: Lang, kind: Kind, row: &Row) -> FlexComponent {
-    let (mark, status) = match (kind, row.chosen) {
-        (Kind::Many, true) => ("✓", l.pick("受け取る", "うけとる")),
-        (Kind::Many, false) => ("－", l.pick("受け取らない", "うけとらない")),
-        (Kind::One, true) => ("●", l.pick("選択中", "えらんで いる")),
-        (Kind::One, false) => ("○", l.pick("選ぶ", "えらぶ")),
+/// What a row says of its state: a category is received or not, a household attribute
+/// applies or not, a single choice is the answer or can be chosen.
+fn status_words(l: Lang, topic: Topic, chosen: bool) -> &'static str {
+    match (topic, chosen) {
+        (Topic::Categories, true) => l.pick("受け取る", "うけとる"),
+        (Topic::Categories, false) => l.pick("受け取らない", "うけとらない"),
+        (Topic::Household, true) => l.pick("当てはまる", "あてはまる"),
+        (Topic::Household, false) => l.pick("当てはまらない", "あてはまらない"),
+        (_, true) => l.pick("選択中", "えらんで いる"),
+        (_, false) => l.pick("選ぶ", "えらぶ"),
+    }
+}
+
+fn row_component(l: Lang, topic: Topic, kind: Kind, row: &Row) -> FlexComponent {
+    let mark = match (kind, row.chosen) {
+        (Kind::Many, true) => "✓",
+        (Kind::Many, false) => "－",
+        (Kind::One, true) => "●",
+        (Kind::One, false) => "○",
     };
+    let status = status_words(l, topic, row.chosen);
     let color = if row.chosen { GREEN } else { GREY };
-    let tapped = match (kind, row.chosen) {
-        (Kind::Many, true) => format!("{}：{}", row.label, l.pick("受け取らない", "うけとらない")),
-        (Kind::Many, false) => format!("{}：{}", row.label, l.pick("受け取る", "うけとる")),
-        (Kind::One, _) => row.label.clone(),
+    // What the chat shows as the resident's own message: the state the tap sets.
+    let tapped = match kind {
+        Kind::Many => format!("{}：{}", row.label, status_words(l, topic, !row.chosen)),
+        Kind::One => row.label.clone(),
     };
     let tap = Action::postback_shown(&row.label, &Command::Set(row.tap.clone()).data(), &tapped);
     FlexBox::horizontal(vec![
@@ -279,19 +278,26 @@ fn topic_cards(catalog: &Catalog, l: Lang, r: &Resident, topic: Topic) -> Vec<Bu
             title.clone()
         };
         let mut body: Vec<FlexComponent> = vec![FlexText::new(hint).size("xs").color(GREY).into()];
-        body.extend(page.iter().map(|row| row_component(l, kind, row)));
-        let footer = (topic == Topic::Categories && rows.iter().any(|r| !r.chosen)).then(|| {
-            FlexBox::vertical(vec![
-                crate::line::FlexButton::new(
-                    action(
-                        l.pick("すべて受け取る", "ぜんぶ うけとる"),
-                        Command::Set(SettingChange::AllCategories),
-                    ),
-                    false,
-                )
-                .into(),
-            ])
-        });
+        body.extend(page.iter().map(|row| row_component(l, topic, kind, row)));
+        let last_page = i + 1 == pages.len();
+        let footer_action = match topic {
+            Topic::Categories if rows.iter().any(|r| !r.chosen) => Some(action(
+                l.pick("すべて受け取る", "ぜんぶ うけとる"),
+                Command::Set(SettingChange::AllCategories),
+            )),
+            // Answering is optional: an answer can be taken back.
+            Topic::District if last_page && rows.iter().any(|r| r.chosen) => Some(action(
+                l.pick("回答を取り消す", "こたえを けす"),
+                Command::Set(SettingChange::District(None)),
+            )),
+            Topic::Nursery if last_page && rows.iter().any(|r| r.chosen) => Some(action(
+                l.pick("回答を取り消す", "こたえを けす"),
+                Command::Set(SettingChange::Nursery(None)),
+            )),
+            _ => None,
+        };
+        let footer = footer_action
+            .map(|a| FlexBox::vertical(vec![crate::line::FlexButton::new(a, false).into()]));
         cards.push(Bubble {
             size: Some("kilo".into()),
             header: Some(
@@ -725,7 +731,7 @@ mod tests {
                     _ => 0,
                 })
                 .sum();
-            assert_eq!(cards, 3 + 3 + 2 + 3 + 1, "every choice is on a card");
+            assert_eq!(cards, 3 + 2 + 2 + 2 + 1, "every choice is on a card");
         }
     }
 }
