@@ -151,7 +151,8 @@ mod tests {
                     .as_ref()
                     .is_some_and(|p| (84..=196).contains(&(280 - (p.due_date - day).num_days())))
         };
-        let cases: [(Segment, &dyn Fn(&Resident) -> bool); 2] = [
+        type Wanted<'a> = &'a dyn Fn(&Resident) -> bool;
+        let cases: [(Segment, Wanted<'_>); 2] = [
             (
                 Segment {
                     target: Target {

@@ -47,7 +47,8 @@ pub struct Turn<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     Keep,
-    Save(Resident),
+    /// Boxed: a resident with its settings is large, and most turns keep.
+    Save(Box<Resident>),
     /// Remove the resident and everything registered (配信停止, blocking).
     Delete,
 }

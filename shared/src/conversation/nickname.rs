@@ -119,7 +119,7 @@ pub fn ask(turn: &Turn<'_>, resident: Option<&Resident>, child: &str) -> Respons
             Command::RemoveNickname(c.id.clone()),
         ));
     }
-    Response::reply(Change::Save(r), Message::text_with(text, actions))
+    Response::reply(Change::Save(Box::new(r)), Message::text_with(text, actions))
 }
 
 /// Why a typed name cannot be a nickname, if it cannot.
@@ -154,7 +154,7 @@ pub fn answer(turn: &Turn<'_>, resident: &Resident, child: &str, typed: &str) ->
         // Removed meanwhile: the question is over.
         r.awaiting = None;
         let mut response = not_found(turn, Some(&r));
-        response.change = Change::Save(r);
+        response.change = Change::Save(Box::new(r));
         return response;
     }
     if let Some(why) = refuse(l, name) {
@@ -176,7 +176,7 @@ pub fn answer(turn: &Turn<'_>, resident: &Resident, child: &str, typed: &str) ->
         format!("ニックネームを「{name}」で登録しました。お知らせの中で、この名前でお呼びします。")
     };
     let actions = main_actions(turn.today, Some(&r));
-    Response::reply(Change::Save(r), Message::text_with(text, actions))
+    Response::reply(Change::Save(Box::new(r)), Message::text_with(text, actions))
 }
 
 pub fn remove(turn: &Turn<'_>, resident: Option<&Resident>, child: &str) -> Response {
@@ -191,7 +191,7 @@ pub fn remove(turn: &Turn<'_>, resident: Option<&Resident>, child: &str) -> Resp
     }
     let actions = main_actions(turn.today, Some(&r));
     Response::reply(
-        Change::Save(r),
+        Change::Save(Box::new(r)),
         Message::text_with(
             l.pick(
                 "ニックネームを消しました。お知らせでは「お子さん」とお呼びします。",

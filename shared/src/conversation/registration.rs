@@ -133,7 +133,7 @@ pub fn due_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&str>
         text.push_str(&next);
     }
     let actions = main_actions(turn.today, Some(&r));
-    Response::reply(Change::Save(r), Message::text_with(text, actions))
+    Response::reply(Change::Save(Box::new(r)), Message::text_with(text, actions))
 }
 
 pub fn birth_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&str>) -> Response {
@@ -251,7 +251,7 @@ pub fn birth_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&st
         ));
     }
     let actions = main_actions(turn.today, Some(&r));
-    Response::reply(Change::Save(r), Message::text_with(text, actions))
+    Response::reply(Change::Save(Box::new(r)), Message::text_with(text, actions))
 }
 
 impl Response {
@@ -334,5 +334,5 @@ pub fn correct_birth(
         )
     };
     let actions = main_actions(turn.today, Some(&r));
-    Response::reply(Change::Save(r), Message::text_with(text, actions))
+    Response::reply(Change::Save(Box::new(r)), Message::text_with(text, actions))
 }

@@ -216,7 +216,7 @@ pub fn remove_confirm(turn: &Turn<'_>, resident: Option<&Resident>, target: &Tar
         ));
     }
     let actions = main_actions(turn.today, Some(&r));
-    Response::reply(Change::Save(r), Message::text_with(text, actions))
+    Response::reply(Change::Save(Box::new(r)), Message::text_with(text, actions))
 }
 
 /// One date picker per child, opening at the registered birthdate: tapping one and choosing

@@ -97,7 +97,7 @@ impl Chat {
                     "saves name the version read"
                 );
                 r.version += 1;
-                self.resident = Some(r);
+                self.resident = Some(*r);
             }
             Change::Delete => self.resident = None,
         }

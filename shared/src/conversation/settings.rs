@@ -521,7 +521,7 @@ pub fn set(turn: &Turn<'_>, resident: Option<&Resident>, change: &SettingChange)
             Message::text(text),
             Message::flex(
                 &alt_text(catalog, l, &r),
-                FlexContainer::Bubble(card),
+                FlexContainer::Bubble(Box::new(card)),
                 quick_actions(turn, l, &r, true),
             ),
         ],
@@ -533,7 +533,7 @@ pub fn set(turn: &Turn<'_>, resident: Option<&Resident>, change: &SettingChange)
         change: if unchanged {
             Change::Keep
         } else {
-            Change::Save(r)
+            Change::Save(Box::new(r))
         },
         replies,
     }

@@ -88,7 +88,7 @@ pub fn cancelled(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
         Some(r) if r.awaiting.is_some() => {
             let mut r = r.clone();
             r.awaiting = None;
-            Change::Save(r)
+            Change::Save(Box::new(r))
         }
         _ => Change::Keep,
     };

@@ -9,8 +9,11 @@ use super::message::Action;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum FlexContainer {
-    Bubble(Bubble),
-    Carousel { contents: Vec<Bubble> },
+    /// Boxed: a bubble is large next to a carousel's vector.
+    Bubble(Box<Bubble>),
+    Carousel {
+        contents: Vec<Bubble>,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -334,7 +337,7 @@ impl Bubble {
 impl FlexContainer {
     pub fn bubbles(&self) -> &[Bubble] {
         match self {
-            FlexContainer::Bubble(b) => std::slice::from_ref(b),
+            FlexContainer::Bubble(b) => std::slice::from_ref(&**b),
             FlexContainer::Carousel { contents } => contents,
         }
     }
