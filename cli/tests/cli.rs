@@ -228,8 +228,93 @@ fn preview_lists_dated_milestones() {
     );
 }
 
+fn preview(args: &[&str]) -> String {
+    let example = example();
+    let mut all = vec!["preview", "--catalog", example.as_str()];
+    all.extend_from_slice(args);
+    let out = sukusuku(&all);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn preview_shows_what_these_settings_receive() {
+    let day = [
+        "--birth",
+        "2026-04-01",
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-10-01",
+    ];
+    // The 保活 guide at 6 months is only for residents planning to apply.
+    let default = preview(&day);
+    assert!(!default.contains("hokatsu-guide"), "{default}");
+    assert!(
+        default.contains("この受信設定では届かないお知らせ: 1 件"),
+        "{default}"
+    );
+    let planning = preview(&[&day[..], &["--nursery", "planning"]].concat());
+    assert!(
+        planning.contains("2026-10-01  hokatsu-guide  （生後6カ月）  [nursery]"),
+        "{planning}"
+    );
+    // Only the categories named are on.
+    let only_daily = preview(&[
+        "--birth",
+        "2026-04-01",
+        "--to",
+        "2026-12-31",
+        "--category",
+        "daily",
+    ]);
+    assert!(only_daily.contains("newborn-daily"), "{only_daily}");
+    assert!(!only_daily.contains("temporary-care"), "{only_daily}");
+    assert!(!only_daily.contains("one-week"), "{only_daily}");
+    // A district's own notice, and the nickname filled in where a text asks for it.
+    let north = preview(&[
+        "--birth",
+        "2026-04-01",
+        "--to",
+        "2026-06-30",
+        "--district",
+        "hokubu",
+        "--nickname",
+        "はるちゃん",
+    ]);
+    assert!(north.contains("north-health-center"), "{north}");
+    assert!(
+        !preview(&["--birth", "2026-04-01", "--to", "2026-06-30"]).contains("north-health-center")
+    );
+    assert!(north.contains("はるちゃん"), "{north}");
+}
+
 #[test]
 fn preview_rejects_bad_arguments_by_name() {
+    for (flag, value, listed) in [
+        ("--nursery", "planing", "planning (申込予定)"),
+        ("--district", "atlantis", "hokubu (北部地区)"),
+        ("--household", "royal", "single-parent"),
+        ("--category", "gossip", "vaccination"),
+    ] {
+        let out = sukusuku(&[
+            "preview",
+            "--catalog",
+            &example(),
+            "--birth",
+            "2026-04-01",
+            flag,
+            value,
+        ]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&format!("{flag} {value}")), "{err}");
+        assert!(err.contains(listed), "the choices are listed: {err}");
+    }
     let out = sukusuku(&["preview", "--catalog", &example(), "--due", "2027-02-30"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--due"));
