@@ -226,15 +226,7 @@ fn field(out: &mut String, label: &str, value: &str) {
 fn card(bubble: &Bubble) -> String {
     fn walk(b: &FlexBox, lines: &mut Vec<String>) {
         if let Some(action) = &b.action {
-            let texts: Vec<&str> = b
-                .contents
-                .iter()
-                .filter_map(|c| match c {
-                    FlexComponent::Text(t) => Some(t.text.as_str()),
-                    _ => None,
-                })
-                .collect();
-            lines.push(format!("[{} → {}]", texts.join(" "), action.data()));
+            lines.push(format!("[{} → {}]", b.texts().join(" "), action.data()));
             return;
         }
         for c in &b.contents {

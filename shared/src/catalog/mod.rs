@@ -207,7 +207,7 @@ impl Catalog {
         let mut runs: BTreeMap<(AnchorKind, i32, u32), Vec<(NaiveDate, NaiveDate)>> =
             BTreeMap::new();
         let mut add = |kind: AnchorKind, first: NaiveDate, last: NaiveDate| {
-            for (a, b) in month_pieces(first, last) {
+            for (a, b) in crate::dates::month_pieces(first, last) {
                 runs.entry((kind, a.year(), a.month()))
                     .or_default()
                     .push((a, b));
@@ -304,22 +304,6 @@ impl Catalog {
         out.sort_by_key(|(d, m)| (*d, m.offset));
         out
     }
-}
-
-/// `first..=last` cut at month ends.
-fn month_pieces(first: NaiveDate, last: NaiveDate) -> Vec<(NaiveDate, NaiveDate)> {
-    let mut out = Vec::new();
-    let mut start = first;
-    while start <= last {
-        let month_end = crate::dates::last_day_of_month(start.year(), start.month());
-        let end = start.with_day(month_end).unwrap_or(start).min(last);
-        out.push((start, end));
-        match end.succ_opt() {
-            Some(next) => start = next,
-            None => break,
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -67,6 +67,18 @@ impl Response {
         }
     }
 
+    /// A reply that changes nothing, in the resident's register, with the usual menu.
+    fn say(turn: &Turn<'_>, resident: Option<&Resident>, plain: &str, easy: &str) -> Response {
+        let l = common::Lang::of(resident);
+        Response::reply(
+            Change::Keep,
+            Message::text_with(
+                l.pick(plain, easy),
+                common::main_actions(turn.today, resident),
+            ),
+        )
+    }
+
     fn silent(change: Change) -> Response {
         Response {
             change,

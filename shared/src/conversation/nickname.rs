@@ -20,30 +20,20 @@ fn child_name(l: Lang, c: &Child) -> String {
 }
 
 fn no_children(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
-    let l = Lang::of(resident);
-    Response::reply(
-        Change::Keep,
-        Message::text_with(
-            l.pick(
-                "ニックネームは、お子さまの生年月日を登録すると設定できます。",
-                "ニックネームは、子どもの 誕生日を いれると つけられます。",
-            ),
-            main_actions(turn.today, resident),
-        ),
+    Response::say(
+        turn,
+        resident,
+        "ニックネームは、お子さまの生年月日を登録すると設定できます。",
+        "ニックネームは、子どもの 誕生日を いれると つけられます。",
     )
 }
 
 fn not_found(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
-    let l = Lang::of(resident);
-    Response::reply(
-        Change::Keep,
-        Message::text_with(
-            l.pick(
-                "そのお子さまの登録は見つかりませんでした。登録内容から選び直してください。",
-                "その 子どもの とうろくは ありません。もう いちど えらんで ください。",
-            ),
-            main_actions(turn.today, resident),
-        ),
+    Response::say(
+        turn,
+        resident,
+        "そのお子さまの登録は見つかりませんでした。登録内容から選び直してください。",
+        "その 子どもの とうろくは ありません。もう いちど えらんで ください。",
     )
 }
 

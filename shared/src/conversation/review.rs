@@ -11,16 +11,11 @@ use crate::domain::{Child, MAX_CHILDREN, Resident};
 use crate::line::{Action, Message};
 
 fn nothing_registered(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
-    let l = Lang::of(resident);
-    Response::reply(
-        Change::Keep,
-        Message::text_with(
-            l.pick(
-                "現在、登録はありません。\n出産予定日やお子さまの生年月日を登録すると、お知らせが届くようになります。",
-                "いまは なにも いれて いません。\nうまれる 予定日や 子どもの 誕生日を いれると、おしらせが とどきます。",
-            ),
-            main_actions(turn.today, resident),
-        ),
+    Response::say(
+        turn,
+        resident,
+        "現在、登録はありません。\n出産予定日やお子さまの生年月日を登録すると、お知らせが届くようになります。",
+        "いまは なにも いれて いません。\nうまれる 予定日や 子どもの 誕生日を いれると、おしらせが とどきます。",
     )
 }
 
@@ -156,16 +151,11 @@ pub fn remove_menu(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
 }
 
 fn not_found(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
-    let l = Lang::of(resident);
-    Response::reply(
-        Change::Keep,
-        Message::text_with(
-            l.pick(
-                "その登録は見つかりませんでした。すでに削除されているかもしれません。",
-                "その とうろくは ありませんでした。もう けして あるかも しれません。",
-            ),
-            main_actions(turn.today, resident),
-        ),
+    Response::say(
+        turn,
+        resident,
+        "その登録は見つかりませんでした。すでに削除されているかもしれません。",
+        "その とうろくは ありませんでした。もう けして あるかも しれません。",
     )
 }
 

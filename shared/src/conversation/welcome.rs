@@ -138,15 +138,10 @@ pub fn fallback(
 
 /// A button from an old message whose meaning is gone.
 pub fn expired_button(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
-    let l = Lang::of(resident);
-    Response::reply(
-        Change::Keep,
-        Message::text_with(
-            l.pick(
-                "このボタンは使えなくなりました。お手数ですが、下のボタンからもう一度選んでください。",
-                "この ボタンは もう つかえません。下の ボタンから もう いちど えらんで ください。",
-            ),
-            main_actions(turn.today, resident),
-        ),
+    Response::say(
+        turn,
+        resident,
+        "このボタンは使えなくなりました。お手数ですが、下のボタンからもう一度選んでください。",
+        "この ボタンは もう つかえません。下の ボタンから もう いちど えらんで ください。",
     )
 }

@@ -210,15 +210,19 @@ impl FlexBox {
         lines.join("\n")
     }
 
-    fn collect_text(&self, lines: &mut Vec<String>) {
-        let row: Vec<&str> = self
-            .contents
+    /// The box's own texts (not those of boxes inside it), in order.
+    pub fn texts(&self) -> Vec<&str> {
+        self.contents
             .iter()
             .filter_map(|c| match c {
                 FlexComponent::Text(t) => Some(t.text.as_str()),
                 _ => None,
             })
-            .collect();
+            .collect()
+    }
+
+    fn collect_text(&self, lines: &mut Vec<String>) {
+        let row = self.texts();
         if self.layout != "vertical" && !row.is_empty() {
             lines.push(row.join(" "));
         }
