@@ -35,6 +35,27 @@ pub(super) struct At {
     pub days: Option<u32>,
 }
 
+impl At {
+    /// A day number from `{weeks, days}`. A series counts days, so years and months (whose
+    /// length varies) are refused.
+    pub(super) fn day_number(self) -> Result<u32, String> {
+        if self.years.is_some() || self.months.is_some() {
+            return Err(
+                "years and months are not allowed in a series: it counts days, so use \
+                        weeks and days (e.g. {weeks: 4} or {days: 100})"
+                    .into(),
+            );
+        }
+        if self.weeks.is_none() && self.days.is_none() {
+            return Err(
+                "name weeks or days (e.g. {weeks: 4}, or {days: 0} for the day itself)".into(),
+            );
+        }
+        let days = self.weeks.unwrap_or(0) as u64 * 7 + self.days.unwrap_or(0) as u64;
+        u32::try_from(days).map_err(|_| format!("{days} days is too far"))
+    }
+}
+
 impl Offset {
     /// The offset `at` names from an anchor, or why it names none (said for the `at` field).
     pub(super) fn from_at(anchor: AnchorKind, at: At) -> Result<Offset, String> {

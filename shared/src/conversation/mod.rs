@@ -9,83 +9,13 @@ mod registration;
 mod review;
 mod settings;
 mod stop;
+mod turn;
 mod welcome;
 
-use chrono::NaiveDate;
-
-use crate::catalog::Catalog;
-use crate::domain::{Awaiting, Resident, UserId};
+use crate::domain::{Awaiting, Resident};
 use crate::line::Message;
 pub use command::{ChoiceId, Command, SettingChange, Target};
-
-/// What the resident did, reduced to what the conversation needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Incoming<'a> {
-    Follow {
-        unblocked: bool,
-    },
-    Unfollow,
-    /// Invited into a group chat.
-    Join,
-    Text(&'a str),
-    Postback {
-        data: &'a str,
-        date: Option<&'a str>,
-    },
-    /// A sticker, image, location, … (by type).
-    OtherMessage(&'a str),
-}
-
-/// Facts about this turn that do not come from the resident.
-pub struct Turn<'a> {
-    pub user_id: &'a UserId,
-    pub today: NaiveDate,
-    pub timestamp_ms: i64,
-    pub catalog: &'a Catalog,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
-    Keep,
-    /// Boxed: a resident with its settings is large, and most turns keep.
-    Save(Box<Resident>),
-    /// Remove the resident and everything registered (配信停止, blocking).
-    Delete,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
-    pub change: Change,
-    pub replies: Vec<Message>,
-}
-
-impl Response {
-    fn reply(change: Change, message: Message) -> Response {
-        Response {
-            change,
-            replies: vec![message],
-        }
-    }
-
-    /// A reply that changes nothing, in the resident's register, with the usual menu.
-    fn say(turn: &Turn<'_>, resident: Option<&Resident>, plain: &str, easy: &str) -> Response {
-        let l = common::Lang::of(resident);
-        Response::reply(
-            Change::Keep,
-            Message::text_with(
-                l.pick(plain, easy),
-                common::main_actions(turn.today, resident),
-            ),
-        )
-    }
-
-    fn silent(change: Change) -> Response {
-        Response {
-            change,
-            replies: vec![],
-        }
-    }
-}
+pub use turn::{Change, Incoming, Response, Turn};
 
 pub fn respond(turn: &Turn<'_>, resident: Option<&Resident>, incoming: Incoming<'_>) -> Response {
     // A late redelivery of an old follow/unfollow must not undo newer registrations.
@@ -176,13 +106,6 @@ fn is_keyword(text: &str) -> bool {
 
 fn is_cancel(text: &str) -> bool {
     matches!(text.trim(), "やめる" | "キャンセル" | "やめます" | "中止")
-}
-
-/// The resident to change: the stored one, or a fresh record for a first registration.
-fn editable(turn: &Turn<'_>, resident: Option<&Resident>) -> Resident {
-    resident
-        .cloned()
-        .unwrap_or_else(|| Resident::new(turn.user_id.clone()))
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 //! [`Awaiting::WAITS_MS`] is the answer. The name is personal data: stored with the child,
 //! deleted with 配信停止, never logged.
 
+use super::command::Command;
 use super::common::{Lang, action, main_actions};
-use super::{Change, Command, Response, Turn};
+use super::turn::{Change, Response, Turn};
 use crate::catalog::placeholder::MAX_NICKNAME_CHARS;
 use crate::dates::japanese_date_short;
 use crate::domain::{Awaiting, Child, Resident};

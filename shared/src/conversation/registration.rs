@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use super::common::{
     Lang, birth_date_window, birth_picker, due_date_window, due_picker, main_actions, next_notice,
 };
-use super::{Change, Response, Turn, editable};
+use super::turn::{Change, Response, Turn, editable};
 use crate::dates::{self, japanese_date};
 use crate::domain::{AnchorKind, MAX_CHILDREN, Pregnancy, Resident};
 use crate::line::Message;

@@ -1,11 +1,12 @@
 //! 登録内容: what is registered, correcting a child's birthdate, and removing one registration
 //! with a confirmation.
 
+use super::command::{Command, Target};
 use super::common::{
     Lang, action, birth_date_window, birth_picker, due_picker, main_actions, settings_action,
     stop_action,
 };
-use super::{Change, Command, Response, Target, Turn};
+use super::turn::{Change, Response, Turn};
 use crate::dates::{japanese_date, japanese_date_short};
 use crate::domain::{Child, MAX_CHILDREN, Resident};
 use crate::line::{Action, Message};

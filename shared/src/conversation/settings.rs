@@ -7,11 +7,12 @@
 //! again with the new state, so the next tap is right there. Long lists are cut into cards of
 //! [`ROWS_PER_CARD`] rows, which keeps any catalog the check accepts inside LINE's limits.
 
+use super::command::Command;
 use super::command::{ChoiceId, SettingChange};
 use super::common::{
     Lang, action, birth_picker, due_picker, main_actions, menu_action, settings_action, show_action,
 };
-use super::{Change, Command, Response, Turn, editable};
+use super::turn::{Change, Response, Turn, editable};
 use crate::catalog::{Catalog, Question};
 use crate::domain::{Resident, Settings};
 use crate::line::{Action, Bubble, FlexBox, FlexComponent, FlexContainer, FlexText, Message};

@@ -1,8 +1,9 @@
 //! 配信停止 in three steps: ask (配信停止) → confirm (停止する) → done. Stopping deletes every
 //! piece of personal data the resident registered.
 
+use super::command::Command;
 use super::common::{Lang, action, birth_picker, due_picker, main_actions};
-use super::{Change, Command, Response, Turn};
+use super::turn::{Change, Response, Turn};
 use crate::domain::Resident;
 use crate::line::Message;
 

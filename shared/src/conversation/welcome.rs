@@ -1,9 +1,10 @@
 //! Greeting on follow, the menu, and kind answers to anything the bot does not understand —
 //! always with buttons, so no message is a dead end.
 
+use super::command::Command;
 use super::command::SettingChange;
 use super::common::{Lang, action, main_actions};
-use super::{Change, Command, Response, Turn};
+use super::turn::{Change, Response, Turn};
 use crate::domain::Resident;
 use crate::line::Message;
 

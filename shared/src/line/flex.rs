@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::action::Action;
 use super::limits;
-use super::message::Action;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]

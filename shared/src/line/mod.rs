@@ -1,6 +1,7 @@
 //! The LINE Messaging API as sukusuku uses it: limits, webhook signature and events,
 //! outgoing messages, the rich menu, and the API clients.
 
+pub mod action;
 pub mod client;
 pub mod flex;
 pub mod limits;

@@ -16,23 +16,6 @@ use crate::domain::AnchorKind;
 /// Missing steps listed by name in one problem; the rest are counted.
 const MISSING_LISTED: usize = 5;
 
-/// A day number from `{weeks, days}`. A series counts days, so years and months (whose
-/// length varies) are refused.
-pub(super) fn day_of(at: At) -> Result<u32, String> {
-    if at.years.is_some() || at.months.is_some() {
-        return Err(
-            "years and months are not allowed in a series: it counts days, so use \
-                    weeks and days (e.g. {weeks: 4} or {days: 100})"
-                .into(),
-        );
-    }
-    if at.weeks.is_none() && at.days.is_none() {
-        return Err("name weeks or days (e.g. {weeks: 4}, or {days: 0} for the day itself)".into());
-    }
-    let days = at.weeks.unwrap_or(0) as u64 * 7 + at.days.unwrap_or(0) as u64;
-    u32::try_from(days).map_err(|_| format!("{days} days is too far"))
-}
-
 /// The last day number a series of `anchor` may reach.
 fn max_day(anchor: AnchorKind) -> u32 {
     match anchor {
@@ -74,7 +57,7 @@ fn span_day(
     anchor: AnchorKind,
 ) -> Option<u32> {
     let line = line_of(at.referenced);
-    match day_of(at.value) {
+    match at.value.day_number() {
         Err(message) => {
             p.add(place, line, field, message);
             None
@@ -123,7 +106,7 @@ pub(super) fn series(
 
     let first = span_day(p, &place, "from", &s.from, anchor);
     let last = span_day(p, &place, "to", &s.to, anchor);
-    let every = match day_of(s.every.value) {
+    let every = match s.every.value.day_number() {
         Ok(0) => {
             p.add(
                 &place,
@@ -334,7 +317,7 @@ fn steps_by_day(
     let mut out: BTreeMap<u32, (usize, Step)> = BTreeMap::new();
     for (i, step) in steps.iter().enumerate() {
         let step = &step.value;
-        let day = day_of(step.at.value).ok();
+        let day = step.at.value.day_number().ok();
         // In a steps file each step is an entry of its own; inline, a field of the series.
         let (step_place, prefix) = match file {
             Some(file) => (
@@ -352,7 +335,7 @@ fn steps_by_day(
         if let Some(easy) = &step.easy_text {
             check_text(p, &step_place, &field("easy_text"), easy, anchor);
         }
-        let n = match day_of(step.at.value) {
+        let n = match step.at.value.day_number() {
             Ok(n) => n,
             Err(message) => {
                 p.add(&step_place, at_line, &field("at"), message);

@@ -211,7 +211,7 @@ fn step_at(source: &str, anchor: AnchorKind, section: &str, index: usize) -> Opt
         id: step
             .value
             .at
-            .and_then(|at| super::series::day_of(at).ok())
+            .and_then(|at| at.day_number().ok())
             .map(|n| crate::catalog::day_label(anchor, n)),
         location: step.referenced,
     })
