@@ -236,7 +236,7 @@ fn card(bubble: &Bubble) -> String {
                 FlexComponent::Button(button) => {
                     lines.push(buttons(std::iter::once(&button.action)))
                 }
-                FlexComponent::Separator { .. } => {}
+                FlexComponent::Separator(_) => {}
             }
         }
     }

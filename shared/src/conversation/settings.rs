@@ -300,6 +300,7 @@ fn topic_cards(catalog: &Catalog, l: Lang, r: &Resident, topic: Topic) -> Vec<Bu
         let footer = footer_action
             .map(|a| FlexBox::vertical(vec![crate::line::FlexButton::new(a, false).into()]));
         cards.push(Bubble {
+            kind: Default::default(),
             size: Some("kilo".into()),
             header: Some(
                 FlexBox::vertical(vec![
@@ -401,7 +402,7 @@ fn all_cards(turn: &Turn<'_>, l: Lang, r: &Resident) -> Vec<Message> {
             } else {
                 Vec::new()
             };
-            Message::flex(&alt, FlexContainer::Carousel { contents: cards }, actions)
+            Message::flex(&alt, FlexContainer::carousel(cards), actions)
         })
         .collect()
 }

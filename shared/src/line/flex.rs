@@ -6,18 +6,48 @@ use serde::{Deserialize, Serialize};
 use super::action::Action;
 use super::limits;
 
+/// A `type` field that can hold one value only. Every Flex object names its own type, also
+/// where its place already implies it (a carousel's bubbles, a bubble's blocks), and reading
+/// one back refuses any other type.
+macro_rules! type_tag {
+    ($name:ident, $value:literal) => {
+        #[doc = concat!("The `type` of a Flex object: always `", $value, "`.")]
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+        pub enum $name {
+            #[default]
+            #[serde(rename = $value)]
+            Tag,
+        }
+    };
+}
+
+type_tag!(BubbleType, "bubble");
+type_tag!(CarouselType, "carousel");
+type_tag!(BoxType, "box");
+type_tag!(TextType, "text");
+type_tag!(ButtonType, "button");
+type_tag!(SeparatorType, "separator");
+
+/// Each variant carries its own `type`, so the container is untagged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
+#[serde(untagged)]
 pub enum FlexContainer {
     /// Boxed: a bubble is large next to a carousel's vector.
     Bubble(Box<Bubble>),
-    Carousel {
-        contents: Vec<Bubble>,
-    },
+    Carousel(Carousel),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Carousel {
+    #[serde(rename = "type")]
+    pub kind: CarouselType,
+    pub contents: Vec<Bubble>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bubble {
+    #[serde(rename = "type")]
+    pub kind: BubbleType,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub size: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -28,21 +58,29 @@ pub struct Bubble {
     pub footer: Option<FlexBox>,
 }
 
+/// Each component carries its own `type`, so the enum is untagged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
+#[serde(untagged)]
 pub enum FlexComponent {
     Box(FlexBox),
     Text(FlexText),
     Button(FlexButton),
-    Separator {
-        #[serde(skip_serializing_if = "Option::is_none", default)]
-        margin: Option<String>,
-    },
+    Separator(FlexSeparator),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlexSeparator {
+    #[serde(rename = "type")]
+    pub kind: SeparatorType,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub margin: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FlexBox {
+    #[serde(rename = "type")]
+    pub kind: BoxType,
     /// `vertical`, `horizontal` or `baseline`.
     pub layout: String,
     pub contents: Vec<FlexComponent>,
@@ -67,6 +105,8 @@ pub struct FlexBox {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FlexText {
+    #[serde(rename = "type")]
+    pub kind: TextType,
     pub text: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub size: Option<String>,
@@ -87,6 +127,8 @@ pub struct FlexText {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FlexButton {
+    #[serde(rename = "type")]
+    pub kind: ButtonType,
     pub action: Action,
     /// `primary`, `secondary` or `link`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -141,6 +183,7 @@ impl FlexText {
 impl FlexBox {
     fn new(layout: &str, contents: Vec<FlexComponent>) -> FlexBox {
         FlexBox {
+            kind: BoxType::Tag,
             layout: layout.into(),
             contents,
             spacing: None,
@@ -197,7 +240,7 @@ impl FlexBox {
             match c {
                 FlexComponent::Box(b) => out.extend(b.actions()),
                 FlexComponent::Button(b) => out.push(&b.action),
-                FlexComponent::Text(_) | FlexComponent::Separator { .. } => {}
+                FlexComponent::Text(_) | FlexComponent::Separator(_) => {}
             }
         }
         out
@@ -262,7 +305,7 @@ impl FlexBox {
                     .action
                     .validate()
                     .map_err(|e| format!("{path}.action: {e}"))?,
-                FlexComponent::Separator { .. } => {}
+                FlexComponent::Separator(_) => {}
             }
         }
         Ok(())
@@ -272,6 +315,7 @@ impl FlexBox {
 impl FlexButton {
     pub fn new(action: Action, primary: bool) -> FlexButton {
         FlexButton {
+            kind: ButtonType::Tag,
             action,
             style: Some(if primary { "primary" } else { "secondary" }.into()),
             height: Some("sm".into()),
@@ -339,10 +383,17 @@ impl Bubble {
 }
 
 impl FlexContainer {
+    pub fn carousel(bubbles: Vec<Bubble>) -> FlexContainer {
+        FlexContainer::Carousel(Carousel {
+            kind: CarouselType::Tag,
+            contents: bubbles,
+        })
+    }
+
     pub fn bubbles(&self) -> &[Bubble] {
         match self {
             FlexContainer::Bubble(b) => std::slice::from_ref(&**b),
-            FlexContainer::Carousel { contents } => contents,
+            FlexContainer::Carousel(c) => &c.contents,
         }
     }
 
@@ -361,7 +412,7 @@ impl FlexContainer {
     pub fn validate(&self) -> Result<(), String> {
         match self {
             FlexContainer::Bubble(b) => b.validate("bubble"),
-            FlexContainer::Carousel { contents } => {
+            FlexContainer::Carousel(Carousel { contents, .. }) => {
                 if contents.is_empty() || contents.len() > limits::MAX_CAROUSEL_BUBBLES {
                     return Err(format!(
                         "a carousel has {} bubbles; LINE takes 1–{}",
@@ -382,5 +433,53 @@ impl FlexContainer {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card() -> Bubble {
+        Bubble {
+            body: Some(FlexBox::vertical(vec![
+                FlexText::new("健診").into(),
+                FlexBox::horizontal(vec![FlexText::new("✓ 健診").into()])
+                    .on_tap(Action::postback("健診", "v1:cat:checkup:off"))
+                    .into(),
+                FlexButton::new(Action::postback("すべて", "v1:cat-all"), false).into(),
+                FlexComponent::Separator(FlexSeparator::default()),
+            ])),
+            ..Bubble::default()
+        }
+    }
+
+    /// LINE reads a carousel's bubbles and a bubble's blocks by their `type` too.
+    #[test]
+    fn every_object_names_its_type_as_line_expects() {
+        let carousel = FlexContainer::carousel(vec![card()]);
+        let json = serde_json::to_value(&carousel).expect("json");
+        assert_eq!(json["type"], "carousel");
+        let bubble = &json["contents"][0];
+        assert_eq!(bubble["type"], "bubble");
+        assert_eq!(bubble["body"]["type"], "box");
+        let parts: Vec<&str> = bubble["body"]["contents"]
+            .as_array()
+            .expect("contents")
+            .iter()
+            .filter_map(|c| c["type"].as_str())
+            .collect();
+        assert_eq!(parts, ["text", "box", "button", "separator"]);
+        assert_eq!(bubble["body"]["contents"][1]["contents"][0]["type"], "text");
+        // Read back, each object is what it was, and a wrong type is refused.
+        let back: FlexContainer = serde_json::from_value(json.clone()).expect("round trip");
+        assert_eq!(back, carousel);
+        let single = FlexContainer::Bubble(Box::new(card()));
+        let back: FlexContainer =
+            serde_json::from_value(serde_json::to_value(&single).expect("json")).expect("back");
+        assert_eq!(back, single);
+        let mut wrong = json;
+        wrong["contents"][0]["type"] = "carousel".into();
+        assert!(serde_json::from_value::<FlexContainer>(wrong).is_err());
     }
 }
