@@ -733,3 +733,93 @@ fn iam_actions(operation: &str) -> Vec<String> {
         dynamodb => vec![format!("dynamodb:{dynamodb}")],
     }
 }
+
+/// 受信設定 through the deployed functions: residents answer in the chat (API Gateway events
+/// into the webhook, settings onto their DynamoDB index entries), the scanner targets from
+/// the index alone, the sender delivers from SQS; each resident gets what their answers say.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_chosen_in_the_chat_target_the_notices_on_dynamodb() {
+    let Some(ep) = moto_endpoint() else { return };
+    let chain = Chain::new(&ep).await;
+    let today = shared::dates::tokyo_date(Utc::now());
+    // Two months old today: the example's 予防接種, 救急 and, for the northern districts
+    // only, the 北部保健センター notices fall due.
+    let born = today
+        .checked_sub_months(chrono::Months::new(2))
+        .expect("date");
+    let mut north = Resident::new(11);
+    let mut south = Resident::new(12);
+    let mut muted = Resident::new(13);
+    let mut only_north = Resident::new(14);
+    let answers: [(&mut Resident, &[&str]); 4] = [
+        (&mut north, &["v1:district:hokubu"]),
+        (&mut south, &["v1:district:nanbu"]),
+        (
+            &mut muted,
+            &["v1:district:hokubu", "v1:cat:consultation:off"],
+        ),
+        (
+            &mut only_north,
+            &[
+                "v1:district:yamate",
+                "v1:cat:vaccination:off",
+                "v1:cat:medical:off",
+            ],
+        ),
+    ];
+    for (r, taps) in answers {
+        let mut events = vec![r.follow(), r.pick_date("v1:birth", born)];
+        events.extend(taps.iter().map(|data| r.postback(data)));
+        for e in events {
+            assert_eq!(chain.events(vec![e], false).await, 200);
+        }
+    }
+    let report = chain
+        .scanner
+        .handle(json!({"date": today.to_string()}), Utc::now())
+        .await
+        .expect("scan");
+    assert_eq!(
+        (report.due, report.not_targeted, report.enqueued),
+        (12, 4, 8),
+        "{report:?}"
+    );
+    loop {
+        let (event, n) = chain.sqs_event().await;
+        if n == 0 {
+            break;
+        }
+        let response = chain.sender.handle(event).await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    let mut got: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (user, text) in chain.line.deliveries() {
+        got.entry(user).or_default().push(text);
+    }
+    let has_north = |user: &str| {
+        got.get(user)
+            .is_some_and(|texts| texts.iter().any(|t| t.contains("北部保健センター")))
+    };
+    let count = |user: &str| got.get(user).map_or(0, Vec::len);
+    assert!(
+        has_north(&north.user_id) && count(&north.user_id) == 3,
+        "{got:?}"
+    );
+    assert!(
+        !has_north(&south.user_id) && count(&south.user_id) == 2,
+        "{got:?}"
+    );
+    assert!(
+        !has_north(&muted.user_id) && count(&muted.user_id) == 2,
+        "{got:?}"
+    );
+    assert!(
+        has_north(&only_north.user_id) && count(&only_north.user_id) == 1,
+        "{got:?}"
+    );
+    assert!(
+        chain.line.violations().is_empty(),
+        "{:?}",
+        chain.line.violations()
+    );
+}
