@@ -287,3 +287,76 @@ async fn the_settings_cards_and_every_tap_pass_lines_spec_checks() {
     server.stop();
     let _ = std::fs::remove_dir_all(catalog.parent().expect("dir"));
 }
+
+/// The largest 受信設定 a catalog may declare (30 categories, 20 choices to each question,
+/// labels of 20 characters): the cards and every tap's answer still pass LINE's limits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_largest_settings_a_catalog_may_declare_stay_within_lines_limits() {
+    let label = |i: usize| format!("{i:02}{}", "長".repeat(18));
+    let choices = |prefix: &str| {
+        (0..20)
+            .map(|i| {
+                format!(
+                    "      - {{id: {prefix}{i}, label: {}, easy_label: {}}}\n",
+                    label(i),
+                    label(i)
+                )
+            })
+            .collect::<String>()
+    };
+    let yaml = format!(
+        "categories:\n{}settings:\n  district:\n    label: {}\n    choices:\n{}  household:\n    label: {}\n    choices:\n{}  nursery:\n    label: {}\n    choices:\n{}milestones:\n  - {{id: m, anchor: birth_date, at: {{days: 7}}, category: c0, text: \"{}\"}}\n",
+        (0..30)
+            .map(|i| format!(
+                "  - {{id: c{i}, label: {}, easy_label: {}}}\n",
+                label(i),
+                label(i)
+            ))
+            .collect::<String>(),
+        label(0),
+        choices("d"),
+        label(1),
+        choices("h"),
+        label(2),
+        choices("n"),
+        "長".repeat(4900),
+    );
+    let dir = std::env::temp_dir().join(format!("sukusuku-largest-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("catalog.yaml"), yaml).expect("catalog");
+    let line = FakeLine::start(ACCESS_TOKEN).await;
+    let server =
+        Sukusuku::start(&line.base_url, &dir.join("data"), &dir.join("catalog.yaml")).await;
+    let mut r = Resident::new(21);
+    let mut events = vec![r.follow(), r.postback("v1:settings")];
+    for i in 0..20 {
+        events.push(r.postback(&format!("v1:household:h{i}:on")));
+    }
+    for i in 0..30 {
+        events.push(r.postback(&format!("v1:cat:c{i}:off")));
+    }
+    events.push(r.postback("v1:district:d19"));
+    events.push(r.postback("v1:nursery:n19"));
+    events.push(r.postback("v1:easy:on"));
+    events.push(r.postback("v1:settings"));
+    for e in events {
+        assert_eq!(server.webhook(vec![e]).await, 200);
+    }
+    let rejected: Vec<u16> = line
+        .received()
+        .iter()
+        .map(|x| x.status)
+        .filter(|s| *s != 200)
+        .collect();
+    assert!(rejected.is_empty(), "LINE refused replies: {rejected:?}");
+    assert_eq!(line.violations(), Vec::<String>::new());
+    // Every tap was answered (and so saved): the last cards show them.
+    let last = line.replies().last().cloned().unwrap_or_default();
+    assert!(
+        last.contains("うけとる おしらせ：0こ") || last.contains("0こ"),
+        "{last}"
+    );
+    server.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
