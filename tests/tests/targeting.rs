@@ -209,6 +209,40 @@ async fn residents_with_different_settings_get_different_notices_on_the_same_day
         "D: health and the daily notes are off; the north's notice is not for the south"
     );
 
+    // Notices carry buttons in each reader's register.
+    let labels_for = |user: &str| -> BTreeSet<String> {
+        line.received()
+            .iter()
+            .filter(|x| x.status == 200 && !x.path.ends_with("/reply"))
+            .filter(|x| {
+                x.body["to"] == user
+                    || x.body["to"]
+                        .as_array()
+                        .is_some_and(|to| to.iter().any(|u| u == user))
+            })
+            .flat_map(|x| x.body["messages"].as_array().cloned().unwrap_or_default())
+            .flat_map(|m| {
+                m["quickReply"]["items"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|i| i["action"]["label"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(
+        labels_for(&c.user_id),
+        set(&[
+            "とうろくを みる",
+            "受信設定（せってい）",
+            "配信停止（やめる）"
+        ])
+    );
+    assert_eq!(
+        labels_for(&a.user_id),
+        set(&["登録内容を見る", "受信設定", "配信停止"])
+    );
+
     // The same day again sends nothing twice.
     let mark = line.deliveries().len();
     let again = server.daily(one_month).await;
