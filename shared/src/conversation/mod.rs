@@ -40,10 +40,16 @@ pub fn respond(turn: &Turn<'_>, resident: Option<&Resident>, incoming: Incoming<
             (None, Some(command)) => run(turn, resident, command, None),
             (None, None) => welcome::fallback(turn, resident, None),
         },
-        Incoming::OtherMessage(kind) => welcome::fallback(turn, resident, Some(kind)),
+        Incoming::OtherMessage(kind) => {
+            moved_on(resident, welcome::fallback(turn, resident, Some(kind)))
+        }
         Incoming::Postback { data, date } => match Command::from_postback(data) {
             Some(command) => run(turn, resident, command, date),
-            None => welcome::expired_button(turn, resident),
+            // A settings button whose data no longer parses shows the settings as they are.
+            None if settings::is_settings_data(data) => {
+                moved_on(resident, settings::not_offered(turn, resident))
+            }
+            None => moved_on(resident, welcome::expired_button(turn, resident)),
         },
     };
     if let Change::Save(r) = &mut response.change {
@@ -53,6 +59,39 @@ pub fn respond(turn: &Turn<'_>, resident: Option<&Resident>, incoming: Incoming<
 }
 
 fn run(
+    turn: &Turn<'_>,
+    resident: Option<&Resident>,
+    command: Command,
+    date: Option<&str>,
+) -> Response {
+    let asks = matches!(command, Command::AskNickname(_) | Command::NicknameMenu);
+    let response = dispatch(turn, resident, command, date);
+    if asks {
+        response
+    } else {
+        moved_on(resident, response)
+    }
+}
+
+/// A resident who did something else after being asked for a nickname has moved on: the
+/// question closes, so a later message is not taken for a name.
+fn moved_on(resident: Option<&Resident>, mut response: Response) -> Response {
+    let Some(asked) = resident.filter(|r| r.awaiting.is_some()) else {
+        return response;
+    };
+    match &mut response.change {
+        Change::Save(r) => r.awaiting = None,
+        Change::Keep => {
+            let mut r = asked.clone();
+            r.awaiting = None;
+            response.change = Change::Save(Box::new(r));
+        }
+        Change::Delete => {}
+    }
+    response
+}
+
+fn dispatch(
     turn: &Turn<'_>,
     resident: Option<&Resident>,
     command: Command,

@@ -738,10 +738,13 @@ fn tampered_settings_postbacks_change_nothing_and_show_the_settings() {
         assert_eq!(chat.resident, before, "{data} changed nothing");
         assert_eq!(chat.cards().len(), 6, "{data} shows every card again");
     }
-    // Malformed data is an old or forged button.
-    chat.postback("v1:cat:checkup:maybe")
-        .expect("このボタンは使えなくなりました");
-    assert_eq!(chat.resident, before);
+    // Malformed settings data too: the settings as they are.
+    for data in ["v1:cat:checkup:maybe", "v1:easy:maybe", "v1:district:中央"] {
+        chat.postback(data)
+            .expect("その選択肢は、いまは選べません")
+            .expect("いまの回答：北地区");
+        assert_eq!(chat.resident, before, "{data} changed nothing");
+    }
 }
 
 #[test]
@@ -862,6 +865,16 @@ fn a_nickname_question_ends_with_cancel_stop_or_time() {
         chat.resident
             .as_ref()
             .is_some_and(|r| r.children.iter().all(|c| c.nickname.is_none()))
+    );
+    // Someone who taps something else has moved on: a later text is not a name.
+    chat.say("ニックネーム").tap("2024年4月1日生まれ");
+    chat.postback("v1:show"); // the rich menu's 登録・変更
+    chat.say("ありがとうございました")
+        .expect("個別のご質問にはお答えできません");
+    assert!(
+        chat.resident.as_ref().is_some_and(
+            |r| r.awaiting.is_none() && r.children.iter().all(|c| c.nickname.is_none())
+        )
     );
     // Someone else's child, or one removed, cannot be named.
     chat.postback("v1:nick:c9")

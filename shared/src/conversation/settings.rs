@@ -431,9 +431,22 @@ pub fn show(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
     }
 }
 
+/// Whether postback data is a 受信設定 button's, even one that no longer parses.
+pub fn is_settings_data(data: &str) -> bool {
+    [
+        "v1:cat",
+        "v1:household:",
+        "v1:district:",
+        "v1:nursery:",
+        "v1:easy:",
+    ]
+    .iter()
+    .any(|prefix| data.starts_with(prefix))
+}
+
 /// A tap that names something the catalog no longer offers (or never did): nothing changes,
 /// and the current settings are shown again.
-fn not_offered(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
+pub fn not_offered(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
     let r = current(turn, resident);
     let l = Lang::of(Some(&r));
     let mut replies = vec![Message::text(l.pick(
