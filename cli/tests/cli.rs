@@ -217,7 +217,7 @@ fn preview_lists_dated_milestones() {
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("2027-01-20  fluoride  （1歳2カ月）"),
+        text.contains("2027-01-20  fluoride  （1歳2か月）"),
         "{text}"
     );
     assert!(text.contains("フッそ"), "easy text shown: {text}");
@@ -260,7 +260,7 @@ fn preview_shows_what_these_settings_receive() {
     );
     let planning = preview(&[&day[..], &["--nursery", "planning"]].concat());
     assert!(
-        planning.contains("2026-10-01  hokatsu-guide  （生後6カ月）  [nursery]"),
+        planning.contains("2026-10-01  hokatsu-guide  （生後6か月）  [nursery]"),
         "{planning}"
     );
     // Only the categories named are on.

@@ -124,21 +124,21 @@ pub fn japanese_date_short(date: NaiveDate) -> String {
     format!("{}年{}月{}日", date.year(), date.month(), date.day())
 }
 
-/// 妊娠16週3日（妊娠5ヶ月）: weeks+days plus the Japanese month count (4 weeks a month).
+/// 妊娠16週3日（妊娠5か月）: weeks+days plus the Japanese month count (4 weeks a month).
 pub fn describe_pregnancy(due: NaiveDate, today: NaiveDate) -> String {
     let ga = gestational_age_days(due, today).max(0);
     let (weeks, days) = (ga / 7, ga % 7);
     let month = (weeks / 4 + 1).min(10);
-    format!("妊娠{weeks}週{days}日（妊娠{month}ヶ月）")
+    format!("妊娠{weeks}週{days}日（妊娠{month}か月）")
 }
 
-/// 生後10日 / 生後3カ月 / 1歳2カ月 — the way Japanese child-care notices count age.
+/// 生後10日 / 生後3か月 / 1歳2か月 — the way Japanese child-care notices count age.
 pub fn describe_age(birth: NaiveDate, today: NaiveDate) -> String {
     match age_months_days(birth, today) {
         None => "まだ生まれていません".to_string(),
         Some((0, days)) => format!("生後{days}日"),
-        Some((months, _)) if months < 12 => format!("生後{months}カ月"),
-        Some((months, _)) => format!("{}歳{}カ月", months / 12, months % 12),
+        Some((months, _)) if months < 12 => format!("生後{months}か月"),
+        Some((months, _)) => format!("{}歳{}か月", months / 12, months % 12),
     }
 }
 
@@ -260,15 +260,15 @@ mod tests {
         assert_eq!(gestational_age_days(due, due), 280);
         assert_eq!(gestational_age_days(due, d("2027-02-28")), 279);
         assert_eq!(gestational_age_days(due, d("2026-05-25")), 0);
-        assert_eq!(describe_pregnancy(due, due), "妊娠40週0日（妊娠10ヶ月）");
+        assert_eq!(describe_pregnancy(due, due), "妊娠40週0日（妊娠10か月）");
         // 16w3d = 115 days → 165 days before due.
         assert_eq!(
             describe_pregnancy(due, d("2026-09-17")),
-            "妊娠16週3日（妊娠5ヶ月）"
+            "妊娠16週3日（妊娠5か月）"
         );
         assert_eq!(
             describe_pregnancy(due, d("2026-07-20")),
-            "妊娠8週0日（妊娠3ヶ月）"
+            "妊娠8週0日（妊娠3か月）"
         );
     }
 
@@ -277,10 +277,10 @@ mod tests {
         let birth = d("2025-11-20");
         assert_eq!(describe_age(birth, birth), "生後0日");
         assert_eq!(describe_age(birth, d("2025-11-27")), "生後7日");
-        assert_eq!(describe_age(birth, d("2026-02-20")), "生後3カ月");
-        assert_eq!(describe_age(birth, d("2026-11-19")), "生後11カ月");
-        assert_eq!(describe_age(birth, d("2027-01-20")), "1歳2カ月");
-        assert_eq!(describe_age(d("2024-01-31"), d("2024-02-29")), "生後1カ月");
+        assert_eq!(describe_age(birth, d("2026-02-20")), "生後3か月");
+        assert_eq!(describe_age(birth, d("2026-11-19")), "生後11か月");
+        assert_eq!(describe_age(birth, d("2027-01-20")), "1歳2か月");
+        assert_eq!(describe_age(d("2024-01-31"), d("2024-02-29")), "生後1か月");
         assert_eq!(describe_age(d("2024-01-31"), d("2024-02-28")), "生後28日");
         assert_eq!(describe_age_easy(birth, d("2025-11-27")), "うまれて 7にち");
         assert_eq!(

@@ -44,6 +44,7 @@ pub fn notices_for<'c>(
             let mark = Mark::Milestone(&m.id);
             let reaches = m.reaches(&entry.settings);
             let template = m.text_for(entry.easy_japanese);
+            let easy = entry.easy_japanese && m.easy_text.is_some();
             out.push(decide(
                 catalog,
                 day,
@@ -51,7 +52,7 @@ pub fn notices_for<'c>(
                 mark,
                 &m.category,
                 reaches,
-                template,
+                (template, easy),
             ));
         }
     }
@@ -63,6 +64,7 @@ pub fn notices_for<'c>(
             };
             let reaches = series.reaches(&entry.settings);
             let template = step.text_for(entry.easy_japanese);
+            let easy = entry.easy_japanese && step.easy_text.is_some();
             out.push(decide(
                 catalog,
                 day,
@@ -70,7 +72,7 @@ pub fn notices_for<'c>(
                 mark,
                 &series.category,
                 reaches,
-                template,
+                (template, easy),
             ));
         }
     }
@@ -84,7 +86,7 @@ fn decide<'c>(
     mark: Mark<'c>,
     category: &'c str,
     reaches: bool,
-    template: &'c str,
+    (template, easy): (&'c str, bool),
 ) -> Notice<'c> {
     let outcome = if !reaches {
         Outcome::NotTargeted
@@ -94,7 +96,7 @@ fn decide<'c>(
         Outcome::Send
     };
     let text = if outcome == Outcome::Send {
-        render(catalog, day, e, template)
+        render(catalog, day, e, template, easy)
     } else {
         Cow::Borrowed(template)
     };
@@ -113,6 +115,7 @@ pub fn render<'c>(
     day: NaiveDate,
     e: &AnchorEntry,
     template: &'c str,
+    easy: bool,
 ) -> Cow<'c, str> {
     let next = placeholder::needs_next_date(template)
         .then(|| catalog.next_milestone_date(e.kind, e.date, day, &e.settings))
@@ -125,6 +128,7 @@ pub fn render<'c>(
             day,
             nickname: e.nickname.as_deref(),
             next,
+            easy,
         },
     )
 }

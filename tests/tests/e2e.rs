@@ -141,12 +141,12 @@ async fn residents_register_in_line_and_get_each_milestone_on_its_day() {
     assert_eq!(got.len(), 2);
     assert!(got.iter().all(|(user, _)| *user == a.user_id));
     assert!(
-        got[0].1.starts_with("【妊娠7カ月：妊婦歯科健診】"),
+        got[0].1.starts_with("【妊娠7か月：妊婦歯科健診】"),
         "{}",
         got[0].1
     );
     assert!(
-        got[1].1.starts_with("【妊娠24週：妊娠7ヶ月】"),
+        got[1].1.starts_with("【妊娠24週：妊娠7か月】"),
         "{}",
         got[1].1
     );
@@ -177,7 +177,7 @@ async fn residents_register_in_line_and_get_each_milestone_on_its_day() {
     let shown = line.replies().last().expect("登録内容").clone();
     assert!(shown.contains("出産予定日："), "{shown}");
     let mark = line.deliveries().len();
-    // 妊娠6ヶ月 at 20w0d: 140 days before the due date. The weekly series' step for 20w is
+    // 妊娠6か月 at 20w0d: 140 days before the due date. The weekly series' step for 20w is
     // not sent: a later step (24w, above) was, and a series never goes back.
     assert_eq!(
         sent_and_enqueued(&server.daily(minus(due, 140)).await),
@@ -186,7 +186,7 @@ async fn residents_register_in_line_and_get_each_milestone_on_its_day() {
     let got = delivered_since(&line, mark);
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].0, a.user_id);
-    assert!(got[0].1.starts_with("【妊娠6ヶ月"), "{}", got[0].1);
+    assert!(got[0].1.starts_with("【妊娠6か月"), "{}", got[0].1);
     // The day already served before the restart stays served.
     assert_eq!(
         sent_and_enqueued(&server.daily(date("2025-02-28")).await),
@@ -234,7 +234,7 @@ async fn residents_register_in_line_and_get_each_milestone_on_its_day() {
     );
     assert_eq!(server.webhook(vec![b.unfollow()]).await, 200);
     let mark = line.deliveries().len();
-    // A's 妊娠8ヶ月 (28w) and B's 2-week milestone. C, D or E may be due on one of these
+    // A's 妊娠8か月 (28w) and B's 2-week milestone. C, D or E may be due on one of these
     // days too (it depends on today's date), so count what reaches A and B.
     server.daily(minus(due, 84)).await;
     server.daily(plus(born_b, 14)).await;

@@ -177,7 +177,7 @@ async fn residents_with_different_settings_get_different_notices_on_the_same_day
     assert_eq!(
         got.get(&a.user_id),
         Some(&set(&[
-            "お子さんの1か月児健診（生後1カ月）。次のお知らせは5月15日です。",
+            "お子さんの1か月児健診（生後1か月）。次のお知らせは5月15日です。",
             "親子イベントのご案内",
             step,
         ])),
@@ -186,7 +186,7 @@ async fn residents_with_different_settings_get_different_notices_on_the_same_day
     assert_eq!(
         got.get(&b.user_id),
         Some(&set(&[
-            "はるちゃんの1か月児健診（生後1カ月）。次のお知らせは5月15日です。",
+            "はるちゃんの1か月児健診（生後1か月）。次のお知らせは5月15日です。",
             "北地区の健康相談のご案内",
             step,
         ])),

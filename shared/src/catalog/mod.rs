@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{AnchorKind, AnchorRange, Audience, Settings};
 pub use offset::{MAX_AGE_YEARS, MAX_GESTATION_DAYS, MAX_SERIES_AGE_DAYS, Offset};
 pub use problem::{CatalogError, CatalogProblem};
-pub use series::{Series, Step, day_label, day_number};
+pub use series::{Series, Step, day_label, day_label_easy, day_number};
 
 /// Most categories a catalog may have: the chat lists them as buttons, at most 10 to a
 /// Flex bubble, and three pages of them are as many as a resident will page through.

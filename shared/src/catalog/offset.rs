@@ -140,7 +140,30 @@ impl Offset {
         }
     }
 
-    /// 妊娠24週0日 / 生後7日 / 3カ月 / 1歳2カ月: how staff and residents name the timing.
+    /// 妊娠24週0日 / 生後7日 / 3か月 / 1歳2か月: how staff and residents name the timing.
+    /// The same in やさしい日本語: にんしん 20しゅう 0にち / うまれて 3かげつ / 1さい 2かげつ.
+    pub fn easy_label(self) -> String {
+        match self {
+            Offset::Gestation { days } => format!("にんしん {}しゅう {}にち", days / 7, days % 7),
+            Offset::Age { months: 0, days } => format!("うまれて {days}にち"),
+            Offset::Age { months, days } => {
+                let mut s = if months >= 12 {
+                    let mut y = format!("{}さい", months / 12);
+                    if months % 12 > 0 {
+                        y.push_str(&format!(" {}かげつ", months % 12));
+                    }
+                    y
+                } else {
+                    format!("うまれて {months}かげつ")
+                };
+                if days > 0 {
+                    s.push_str(&format!(" {days}にち"));
+                }
+                s
+            }
+        }
+    }
+
     pub fn label(self) -> String {
         match self {
             Offset::Gestation { days } => format!("妊娠{}週{}日", days / 7, days % 7),
@@ -153,10 +176,10 @@ impl Offset {
                 if months >= 12 {
                     s.push_str(&format!("{}歳", months / 12));
                     if months % 12 > 0 {
-                        s.push_str(&format!("{}カ月", months % 12));
+                        s.push_str(&format!("{}か月", months % 12));
                     }
                 } else {
-                    s.push_str(&format!("生後{months}カ月"));
+                    s.push_str(&format!("生後{months}か月"));
                 }
                 if days > 0 {
                     s.push_str(&format!("{days}日"));
@@ -297,15 +320,31 @@ mod tests {
     #[test]
     fn labels_name_the_timing() {
         assert_eq!(Offset::Gestation { days: 168 }.label(), "妊娠24週0日");
+        assert_eq!(
+            Offset::Gestation { days: 168 }.easy_label(),
+            "にんしん 24しゅう 0にち"
+        );
+        assert_eq!(
+            Offset::Age { months: 0, days: 7 }.easy_label(),
+            "うまれて 7にち"
+        );
+        assert_eq!(
+            Offset::Age {
+                months: 14,
+                days: 0
+            }
+            .easy_label(),
+            "1さい 2かげつ"
+        );
         assert_eq!(Offset::Age { months: 0, days: 7 }.label(), "生後7日");
-        assert_eq!(Offset::Age { months: 3, days: 0 }.label(), "生後3カ月");
+        assert_eq!(Offset::Age { months: 3, days: 0 }.label(), "生後3か月");
         assert_eq!(
             Offset::Age {
                 months: 14,
                 days: 0
             }
             .label(),
-            "1歳2カ月"
+            "1歳2か月"
         );
         assert_eq!(
             Offset::Age {

@@ -34,7 +34,7 @@ pub const PLACEHOLDERS: &[(&str, Option<AnchorKind>, &str)] = &[
     (
         "age",
         Some(AnchorKind::BirthDate),
-        "月齢・年齢（生後10日 / 生後3カ月 / 1歳2カ月）",
+        "月齢・年齢（生後10日 / 生後3か月 / 1歳2か月）",
     ),
     ("age_years", Some(AnchorKind::BirthDate), "満年齢（1）"),
     (
@@ -63,6 +63,9 @@ pub const PLACEHOLDERS: &[(&str, Option<AnchorKind>, &str)] = &[
 pub const NICKNAME_FALLBACK: &str = "お子さん";
 /// What `{next_date}` becomes when no later milestone is scheduled.
 pub const NO_NEXT_DATE: &str = "未定";
+/// The same two in やさしい日本語 texts.
+pub const NICKNAME_FALLBACK_EASY: &str = "こども";
+pub const NO_NEXT_DATE_EASY: &str = "まだ きまって いません";
 /// The longest ニックネーム the chat accepts; the catalog check budgets texts with it.
 pub const MAX_NICKNAME_CHARS: usize = 20;
 /// The longest any placeholder renders to, in characters (a nickname is the longest).
@@ -77,6 +80,8 @@ pub struct RenderContext<'a> {
     pub nickname: Option<&'a str>,
     /// The date of the next milestone this recipient will get, if any.
     pub next: Option<NaiveDate>,
+    /// The text is the catalog's やさしい日本語 one: values read that way too (うまれて 3かげつ).
+    pub easy: bool,
 }
 
 /// A piece of a template: literal text or a placeholder name.
@@ -179,13 +184,22 @@ fn value(name: &str, ctx: &RenderContext<'_>) -> String {
         "gestational_days" => (ga % 7).to_string(),
         "pregnancy_month" => (ga / 28 + 1).min(10).to_string(),
         "days_to_due" => (ctx.anchor_date - ctx.day).num_days().max(0).to_string(),
+        "age" if ctx.easy => dates::describe_age_easy(ctx.anchor_date, ctx.day),
         "age" => dates::describe_age(ctx.anchor_date, ctx.day),
         "age_years" => (age.0 / 12).to_string(),
         "age_months" => (age.0 % 12).to_string(),
         "days_old" => (ctx.day - ctx.anchor_date).num_days().max(0).to_string(),
-        "nickname" => ctx.nickname.unwrap_or(NICKNAME_FALLBACK).to_string(),
+        "nickname" => ctx
+            .nickname
+            .unwrap_or(if ctx.easy {
+                NICKNAME_FALLBACK_EASY
+            } else {
+                NICKNAME_FALLBACK
+            })
+            .to_string(),
         "next_date" => match ctx.next {
             Some(d) => format!("{}月{}日", d.month(), d.day()),
+            None if ctx.easy => NO_NEXT_DATE_EASY.to_string(),
             None => NO_NEXT_DATE.to_string(),
         },
         other => format!("{{{other}}}"),
@@ -208,13 +222,14 @@ mod tests {
             day: d("2026-11-25"),
             nickname: None,
             next: Some(d("2026-12-03")),
+            easy: false,
         };
         assert_eq!(
             render(
-                "妊娠{gestational_weeks}週{gestational_days}日（{pregnancy_month}ヶ月）、次は{next_date}",
+                "妊娠{gestational_weeks}週{gestational_days}日（{pregnancy_month}か月）、次は{next_date}",
                 &preg
             ),
-            "妊娠26週2日（7ヶ月）、次は12月3日"
+            "妊娠26週2日（7か月）、次は12月3日"
         );
         let child = RenderContext {
             anchor: AnchorKind::BirthDate,
@@ -222,13 +237,23 @@ mod tests {
             day: d("2026-11-25"),
             nickname: Some("はるちゃん"),
             next: None,
+            easy: false,
         };
         assert_eq!(
             render(
-                "{nickname}は{age}（{age_years}歳{age_months}カ月、{days_old}日目）。次は{next_date}{{済}}",
+                "{nickname}は{age}（{age_years}歳{age_months}か月、{days_old}日目）。次は{next_date}{{済}}",
                 &child
             ),
-            "はるちゃんは1歳2カ月（1歳2カ月、426日目）。次は未定{済}"
+            "はるちゃんは1歳2か月（1歳2か月、426日目）。次は未定{済}"
+        );
+        let easy = RenderContext {
+            nickname: None,
+            easy: true,
+            ..child
+        };
+        assert_eq!(
+            render("{nickname}は {age}。つぎは {next_date}", &easy),
+            "こどもは 1さい 2かげつ。つぎは まだ きまって いません"
         );
         let plain = "ふつうの文";
         assert!(matches!(render(plain, &child), Cow::Borrowed(_)));

@@ -63,6 +63,20 @@ impl Series {
         self.steps.get(&n).map(|step| (n, step))
     }
 
+    /// The first step on or after `from` for `anchor`: its date and day number.
+    pub fn next_step(&self, anchor: NaiveDate, from: NaiveDate) -> Option<(NaiveDate, u32)> {
+        let every = i64::from(self.every.max(1));
+        let (first, last) = (i64::from(self.first), i64::from(self.last));
+        let today = self.day_number(anchor, from);
+        let behind = (today.max(first) - first + every - 1) / every;
+        let n = first + behind * every;
+        if n > last {
+            return None;
+        }
+        let date = dates::add_days(from, n - today)?;
+        Some((date, u32::try_from(n).ok()?))
+    }
+
     /// The anchor dates (inclusive) whose day number on `day` lies within the series, latest
     /// day number first: the anchors one scan has to look at for it.
     pub fn anchors_on(&self, day: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
@@ -76,6 +90,14 @@ pub fn day_label(kind: AnchorKind, n: u32) -> String {
     match kind {
         AnchorKind::DueDate => format!("妊娠{}週{}日", n / 7, n % 7),
         AnchorKind::BirthDate => format!("生後{n}日"),
+    }
+}
+
+/// The same in やさしい日本語: にんしん 5しゅう 2にち / うまれて 12にち.
+pub fn day_label_easy(kind: AnchorKind, n: u32) -> String {
+    match kind {
+        AnchorKind::DueDate => format!("にんしん {}しゅう {}にち", n / 7, n % 7),
+        AnchorKind::BirthDate => format!("うまれて {n}にち"),
     }
 }
 
@@ -170,6 +192,19 @@ mod tests {
         assert_eq!(day_label(AnchorKind::DueDate, 37), "妊娠5週2日");
         assert_eq!(day_label(AnchorKind::DueDate, 280), "妊娠40週0日");
         assert_eq!(day_label(AnchorKind::BirthDate, 12), "生後12日");
+    }
+
+    #[test]
+    fn the_next_step_is_the_first_on_the_cadence_from_a_day() {
+        let s = series(AnchorKind::BirthDate, 100, 130, 3);
+        let birth = d("2026-01-01");
+        for offset in 0..140i64 {
+            let from = birth + chrono::Duration::days(offset);
+            let brute = (0..200i64)
+                .map(|k| from + chrono::Duration::days(k))
+                .find_map(|day| s.step_on(birth, day).map(|(n, _)| (day, n)));
+            assert_eq!(s.next_step(birth, from), brute, "from day {offset}");
+        }
     }
 
     #[test]

@@ -10,14 +10,18 @@ pub enum Target {
     Child(String),
 }
 
-/// A catalog id as a postback carries it: 1–64 letters, digits, `-` or `_` (what the catalog
-/// allows). Whether the catalog still has it is the flow's question, not the parser's.
+/// A catalog id as a postback carries it: 1–64 letters, digits, `-` or `_`, starting with a
+/// letter or digit (what the catalog allows). Whether the catalog still has it is the flow's question, not the parser's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChoiceId(String);
 
 impl ChoiceId {
     pub fn parse(raw: &str) -> Option<ChoiceId> {
         let ok = (1..=64).contains(&raw.len())
+            && raw
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphanumeric())
             && raw
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');

@@ -5,7 +5,7 @@
 use chrono::{Months, NaiveDate};
 
 use super::command::Command;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, day_label, day_label_easy};
 use crate::dates::{self, GESTATION_AT_DUE_DAYS};
 use crate::domain::{AnchorKind, MAX_CHILDREN, Resident, Settings};
 use crate::line::Action;
@@ -36,7 +36,7 @@ impl Lang {
         if self.easy { easy } else { plain }
     }
 
-    /// 妊娠16週2日（妊娠5ヶ月） / にんしん 16しゅう 2にち（5かげつ）
+    /// 妊娠16週2日（妊娠5か月） / にんしん 16しゅう 2にち（5かげつ）
     pub fn pregnancy(self, due: NaiveDate, today: NaiveDate) -> String {
         if self.easy {
             dates::describe_pregnancy_easy(due, today)
@@ -45,7 +45,7 @@ impl Lang {
         }
     }
 
-    /// 1歳2カ月 / 1さい 2かげつ
+    /// 1歳2か月 / 1さい 2かげつ
     pub fn age(self, birth: NaiveDate, today: NaiveDate) -> String {
         if self.easy {
             dates::describe_age_easy(birth, today)
@@ -55,7 +55,7 @@ impl Lang {
     }
 }
 
-/// Due dates from today up to 280 days ahead (gestational age ≥ 0; 妊娠10ヶ月 in Japanese
+/// Due dates from today up to 280 days ahead (gestational age ≥ 0; 妊娠10か月 in Japanese
 /// counting).
 pub fn due_date_window(today: NaiveDate) -> (NaiveDate, NaiveDate) {
     (
@@ -152,8 +152,8 @@ pub fn notice_actions(easy: bool) -> Vec<Action> {
     vec![show_action(l), settings_action(l), stop_action(l)]
 }
 
-/// 次のお知らせ line for a confirmation: the next milestone this resident's 受信設定 lets
-/// through, if the catalog has one ahead.
+/// 次のお知らせ line for a confirmation: the next milestone or series step this resident's
+/// 受信設定 lets through, if the catalog has one ahead.
 pub fn next_notice(
     catalog: &Catalog,
     kind: AnchorKind,
@@ -163,21 +163,45 @@ pub fn next_notice(
     l: Lang,
 ) -> Option<String> {
     let from = dates::add_days(today, 1)?;
-    let (day, m) = catalog
+    let milestone = catalog
         .schedule(kind, anchor, Some(from), None)
         .into_iter()
-        .find(|(_, m)| m.reaches(settings))?;
+        .find(|(_, m)| m.reaches(settings))
+        .map(|(day, m)| {
+            let timing = if l.easy() {
+                m.offset.easy_label()
+            } else {
+                m.offset.label()
+            };
+            (day, timing)
+        });
+    let step = catalog
+        .series()
+        .iter()
+        .filter(|s| s.anchor == kind && s.reaches(settings))
+        .filter_map(|s| s.next_step(anchor, from))
+        .min()
+        .map(|(day, n)| {
+            let timing = if l.easy() {
+                day_label_easy(kind, n)
+            } else {
+                day_label(kind, n)
+            };
+            (day, timing)
+        });
+    let (day, timing) = [milestone, step]
+        .into_iter()
+        .flatten()
+        .min_by_key(|(d, _)| *d)?;
     Some(if l.easy() {
         format!(
-            "つぎの おしらせは {}（{}）に おくります。",
-            dates::japanese_date(day),
-            m.offset.label()
+            "つぎの おしらせは {}（{timing}）に おくります。",
+            dates::japanese_date(day)
         )
     } else {
         format!(
-            "次のお知らせは{}（{}）の予定です。",
-            dates::japanese_date(day),
-            m.offset.label()
+            "次のお知らせは{}（{timing}）の予定です。",
+            dates::japanese_date(day)
         )
     })
 }

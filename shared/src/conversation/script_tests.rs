@@ -227,8 +227,8 @@ fn follow_then_register_a_due_date() {
     // Due 2027-05-07 → today is 280 − 166 = 114 days = 16w2d.
     chat.pick("出産予定日を登録", "2027-05-07")
         .expect("出産予定日を2027年5月7日（金）で登録しました。")
-        .expect("今日は妊娠16週2日（妊娠5ヶ月）です。")
-        .expect("次のお知らせは2026年12月18日（金）（妊娠20週0日）の予定です。")
+        .expect("今日は妊娠16週2日（妊娠5か月）です。")
+        .expect("次のお知らせは2026年11月27日（金）（妊娠17週0日）の予定です。")
         .expect_buttons(&["登録内容を見る", "出産予定日を変更", "配信停止"]);
     let r = chat.resident.clone().expect("stored");
     assert_eq!(r.pregnancy.map(|p| p.due_date), Some(d("2027-05-07")));
@@ -264,8 +264,8 @@ fn register_children_with_ages_twins_and_limits() {
     chat.follow();
     chat.pick("子どもの生年月日を登録", "2025-11-20")
         .expect("お子さま（2025年11月20日（木）生まれ）を登録しました。")
-        .expect("今日で1歳2カ月です。")
-        .expect("次のお知らせは2027年5月20日（木）（1歳6カ月）の予定です。");
+        .expect("今日で1歳2か月です。")
+        .expect("次のお知らせは2027年5月20日（木）（1歳6か月）の予定です。");
     chat.pick("生年月日を追加登録", "2025-11-20")
         .expect("ふたごなどの場合はこのままで大丈夫です");
     assert_eq!(chat.resident.as_ref().map(|r| r.children.len()), Some(2));
@@ -274,7 +274,7 @@ fn register_children_with_ages_twins_and_limits() {
     chat.pick_anyway("生年月日を追加登録", "2009-01-19")
         .expect("18歳までのお子さま");
     chat.pick("生年月日を追加登録", "2009-01-20")
-        .expect("今日で18歳0カ月です。");
+        .expect("今日で18歳0か月です。");
     for day in 1..=7 {
         chat.pick("生年月日を追加登録", &format!("2020-01-{day:02}"));
     }
@@ -321,8 +321,8 @@ fn review_and_remove_one_registration() {
     chat.say("登録内容")
         .expect("【登録内容】")
         .expect("出産予定日：2027年3月1日（月）")
-        .expect("今日は妊娠25週6日（妊娠7ヶ月）")
-        .expect("お子さま：2024年6月15日生まれ（2歳5カ月）")
+        .expect("今日は妊娠25週6日（妊娠7か月）")
+        .expect("お子さま：2024年6月15日生まれ（2歳5か月）")
         .expect("お知らせの日本語：ふつうの日本語")
         .expect_buttons(&["登録を削除", "受信設定", "配信停止"]);
     chat.tap("登録を削除")
@@ -713,12 +713,12 @@ fn settings_decide_the_next_notice_a_confirmation_names() {
     let mut chat = Chat::with_catalog(SETTINGS_CATALOG, "2026-11-22");
     chat.follow()
         .pick("子どもの生年月日を登録", "2026-11-01")
-        .expect("次のお知らせは2026年12月1日（火）（生後1カ月）");
+        .expect("次のお知らせは2026年12月1日（火）（生後1か月）");
     chat.postback("v1:cat:checkup:off");
     chat.postback("v1:nursery:planning");
     chat.say("登録内容")
         .pick("生年月日を追加登録", "2026-11-02")
-        .expect("次のお知らせは2027年2月2日（火）（生後3カ月）");
+        .expect("次のお知らせは2027年2月2日（火）（生後3か月）");
 }
 
 #[test]

@@ -14,9 +14,11 @@ use crate::catalog::{Choice, MAX_CHOICES, Question, Questions};
 use crate::domain::{AnchorKind, Audience};
 use crate::line::limits;
 
-/// Ids become keys in the store and postback data: short and plain.
+/// Ids become keys in the store and postback data: short and plain. The first character is
+/// a letter or digit, since a lone `-` in a postback means "no answer".
 pub(super) fn valid_id(id: &str) -> bool {
     (1..=64).contains(&id.len())
+        && id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -36,7 +38,7 @@ pub(super) fn check_id(
             place,
             line_of(id.referenced),
             "id",
-            "use 1–64 letters, digits, '-' or '_'",
+            "use 1–64 letters, digits, '-' or '_', starting with a letter or digit",
         );
         return;
     }

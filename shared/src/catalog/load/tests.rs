@@ -795,6 +795,12 @@ fn milestone_and_series_ids_share_one_namespace() {
         WEEKLY,
         "field `id`: use 1–64 letters",
     );
+    // A lone `-` is what a postback sends for "no answer": no id may start with it.
+    expect_problem(
+        &FULL.replace("id: newborn", "id: \"-\""),
+        WEEKLY,
+        "starting with a letter or digit",
+    );
 }
 
 #[test]
