@@ -7,7 +7,7 @@ use chrono::{Months, NaiveDate};
 use super::command::Command;
 use crate::catalog::{Catalog, day_label, day_label_easy};
 use crate::dates::{self, GESTATION_AT_DUE_DAYS};
-use crate::domain::{AnchorKind, MAX_CHILDREN, Resident, Settings};
+use crate::domain::{AnchorKind, Child, MAX_CHILDREN, Resident, Settings};
 use crate::line::Action;
 
 /// The register a resident reads: every reply has a ふつう and a やさしい日本語 wording.
@@ -85,7 +85,7 @@ pub fn due_picker(today: NaiveDate, resident: Option<&Resident>) -> Action {
     let label = if current.is_some() {
         l.pick("出産予定日を変更", "予定日を かえる")
     } else {
-        l.pick("出産予定日を登録", "予定日を いれる")
+        l.pick("出産予定日を登録", "予定日を とうろく")
     };
     Action::date_picker(label, &Command::RegisterDue.data(), initial, min, max)
 }
@@ -95,11 +95,46 @@ pub fn birth_picker(today: NaiveDate, resident: Option<&Resident>) -> Action {
     let (min, max) = birth_date_window(today);
     let has_children = resident.is_some_and(|r| !r.children.is_empty());
     let label = if has_children {
-        l.pick("生年月日を追加登録", "ほかの子の 誕生日")
+        l.pick("生年月日を追加登録", "ほかの 子の 誕生日")
     } else {
-        l.pick("子どもの生年月日を登録", "子どもの 誕生日を いれる")
+        l.pick("子どもの生年月日を登録", "子どもの 誕生日を とうろく")
     };
     Action::date_picker(label, &Command::RegisterBirth.data(), today, min, max)
+}
+
+/// How a button names a child: its birthdate, with 1人目 / 2人目 for twins who share it
+/// (the order they were registered in), so no two buttons read the same.
+pub fn child_label(l: Lang, r: &Resident, child: &Child) -> String {
+    let base = format!(
+        "{}{}",
+        dates::japanese_date_short(child.birth_date),
+        l.pick("生まれ", "うまれ")
+    );
+    let mut same: Vec<&Child> = r
+        .children
+        .iter()
+        .filter(|c| c.birth_date == child.birth_date)
+        .collect();
+    if same.len() < 2 {
+        return base;
+    }
+    same.sort_by_key(|c| c.id[1..].parse::<u32>().unwrap_or(u32::MAX));
+    let n = same.iter().position(|c| c.id == child.id).unwrap_or(0) + 1;
+    if l.easy() {
+        format!("{base}（{n}にんめ）")
+    } else {
+        format!("{base}（{n}人目）")
+    }
+}
+
+/// `label` followed by `suffix` when both fit on a button, else `label` alone.
+pub fn with_suffix(label: String, suffix: &str) -> String {
+    let joined = format!("{label}{suffix}");
+    if joined.chars().count() <= crate::line::limits::MAX_ACTION_LABEL_CHARS {
+        joined
+    } else {
+        label
+    }
 }
 
 pub fn action(label: &str, command: Command) -> Action {
@@ -112,13 +147,16 @@ pub fn show_action(l: Lang) -> Action {
 
 pub fn settings_action(l: Lang) -> Action {
     action(
-        l.pick("受信設定", "受信設定（せってい）"),
+        l.pick("受信設定", "受信設定（じゅしんせってい）"),
         Command::Settings,
     )
 }
 
 pub fn stop_action(l: Lang) -> Action {
-    action(l.pick("配信停止", "配信停止（やめる）"), Command::Stop)
+    action(
+        l.pick("配信停止", "配信停止（おしらせを とめる）"),
+        Command::Stop,
+    )
 }
 
 pub fn menu_action(l: Lang) -> Action {

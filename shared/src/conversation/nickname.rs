@@ -4,7 +4,7 @@
 //! deleted with 配信停止, never logged.
 
 use super::command::Command;
-use super::common::{Lang, action, main_actions};
+use super::common::{Lang, action, child_label, main_actions};
 use super::turn::{Change, Response, Turn};
 use crate::catalog::placeholder::MAX_NICKNAME_CHARS;
 use crate::dates::japanese_date_short;
@@ -25,7 +25,7 @@ fn no_children(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
         turn,
         resident,
         "ニックネームは、お子さまの生年月日を登録すると設定できます。",
-        "ニックネームは、子どもの 誕生日を いれると つけられます。",
+        "ニックネームは、子どもの 誕生日を とうろく すると つけられます。",
     )
 }
 
@@ -53,16 +53,12 @@ pub fn menu(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
         .map(|c| {
             let label = match &c.nickname {
                 Some(name) => name.clone(),
-                None => format!(
-                    "{}{}",
-                    japanese_date_short(c.birth_date),
-                    l.pick("生まれ", "うまれ")
-                ),
+                None => child_label(l, r, c),
             };
             action(&label, Command::AskNickname(c.id.clone()))
         })
         .collect();
-    actions.push(action(l.pick("やめる", "やめる"), Command::Cancel));
+    actions.push(action(l.pick("やめる", "もどる"), Command::Cancel));
     Response::reply(
         Change::Keep,
         Message::text_with(
@@ -98,7 +94,7 @@ pub fn ask(turn: &Turn<'_>, resident: Option<&Resident>, child: &str) -> Respons
             child_name(l, c)
         )
     };
-    let mut actions = vec![action(l.pick("やめる", "やめる"), Command::Cancel)];
+    let mut actions = vec![action(l.pick("やめる", "もどる"), Command::Cancel)];
     if let Some(name) = &c.nickname {
         text.push_str(&if l.easy() {
             format!("\nいまの ニックネーム：{name}")
@@ -153,7 +149,7 @@ pub fn answer(turn: &Turn<'_>, resident: &Resident, child: &str, typed: &str) ->
             Change::Keep,
             Message::text_with(
                 why,
-                vec![action(l.pick("やめる", "やめる"), Command::Cancel)],
+                vec![action(l.pick("やめる", "もどる"), Command::Cancel)],
             ),
         );
     }

@@ -67,7 +67,7 @@ pub fn due_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&str>
             if l.easy() {
                 format!(
                     "{}は もう すぎた ひです。今日より あとの ひを えらんで ください。\n\
-                     もう うまれた ときは、子どもの 誕生日を いれて ください。",
+                     もう うまれた ときは、子どもの 誕生日を とうろく して ください。",
                     japanese_date(due)
                 )
             } else {
@@ -85,7 +85,7 @@ pub fn due_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&str>
         return ask_again(
             if l.easy() {
                 format!(
-                    "うまれる 予定日は、今日から 280にち（10かげつ）いないの ひ（{}まで）を えらんで ください。",
+                    "うまれる 予定日は、今日から {}までの ひを えらんで ください（280にち まで）。",
                     japanese_date(max)
                 )
             } else {
@@ -108,7 +108,7 @@ pub fn due_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&str>
             if changed {
                 "かえました"
             } else {
-                "いれました"
+                "とうろく しました"
             },
             l.pregnancy(due, turn.today)
         )
@@ -145,7 +145,7 @@ pub fn birth_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&st
             Message::text_with(
                 if l.easy() {
                     format!(
-                        "子どもは {MAX_CHILDREN}にん まで いれられます。いらない とうろくを けして ください。"
+                        "子どもは {MAX_CHILDREN}にん まで とうろく できます。いらない とうろくを けして ください。"
                     )
                 } else {
                     format!(
@@ -174,8 +174,8 @@ pub fn birth_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&st
             l.pick(
                 "生年月日に未来の日付は登録できません。もう一度選んでください。\n\
                  妊娠中の場合は、出産予定日を登録してください。",
-                "誕生日に これからの ひは いれられません。もう いちど えらんで ください。\n\
-                 おなかに 赤ちゃんが いる ときは、うまれる 予定日を いれて ください。",
+                "誕生日に これからの ひは とうろく できません。もう いちど えらんで ください。\n\
+                 おなかに 赤ちゃんが いる ときは、うまれる 予定日を とうろく して ください。",
             )
             .to_string(),
             picker,
@@ -218,7 +218,7 @@ pub fn birth_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&st
     }
     text.push_str(&if l.easy() {
         format!(
-            "子ども（{}うまれ）を いれました。\n今日で {}です。\n\n\
+            "子ども（{}うまれ）を とうろく しました。\n今日で {}です。\n\n\
              あさ 9じごろに、けんしんや よぼうせっしゅの おしらせを おくります。",
             japanese_date(birth),
             l.age(birth, turn.today)
@@ -279,11 +279,11 @@ pub fn correct_birth(
     child_id: &str,
     date: Option<&str>,
 ) -> Response {
-    let Some(child) = resident.and_then(|r| r.child(child_id)) else {
+    let Some((r, child)) = resident.and_then(|r| r.child(child_id).map(|c| (r, c))) else {
         return super::review::correct_menu(turn, resident);
     };
     let l = Lang::of(resident);
-    let picker = super::review::correct_picker(turn.today, child, l);
+    let picker = super::review::correct_picker(turn.today, r, child, l);
     let birth = match picked(
         l,
         date,

@@ -3,8 +3,8 @@
 
 use super::command::{Command, Target};
 use super::common::{
-    Lang, action, birth_date_window, birth_picker, due_picker, main_actions, settings_action,
-    stop_action,
+    Lang, action, birth_date_window, birth_picker, child_label, due_picker, main_actions,
+    settings_action, stop_action, with_suffix,
 };
 use super::turn::{Change, Response, Turn};
 use crate::dates::{japanese_date, japanese_date_short};
@@ -16,7 +16,7 @@ fn nothing_registered(turn: &Turn<'_>, resident: Option<&Resident>) -> Response 
         turn,
         resident,
         "現在、登録はありません。\n出産予定日やお子さまの生年月日を登録すると、お知らせが届くようになります。",
-        "いまは なにも いれて いません。\nうまれる 予定日や 子どもの 誕生日を いれると、おしらせが とどきます。",
+        "いまは なにも とうろく して いません。\nうまれる 予定日や 子どもの 誕生日を とうろく すると、おしらせが とどきます。",
     )
 }
 
@@ -25,7 +25,7 @@ pub fn show(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
         return nothing_registered(turn, resident);
     };
     let l = Lang::of(resident);
-    let mut text = String::from(l.pick("【登録内容】", "【いれた こと】"));
+    let mut text = String::from(l.pick("【登録内容】", "【とうろく した こと】"));
     if let Some(p) = &r.pregnancy {
         if l.easy() {
             text.push_str(&format!(
@@ -130,15 +130,11 @@ pub fn remove_menu(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
     }
     for c in &r.children {
         actions.push(action(
-            &format!(
-                "{}{}",
-                japanese_date_short(c.birth_date),
-                l.pick("生まれ", "うまれ")
-            ),
+            &child_label(l, r, c),
             Command::RemoveAsk(Target::Child(c.id.clone())),
         ));
     }
-    actions.push(action("やめる", Command::Cancel));
+    actions.push(action(l.pick("やめる", "もどる"), Command::Cancel));
     Response::reply(
         Change::Keep,
         Message::text_with(
@@ -179,7 +175,7 @@ pub fn remove_ask(turn: &Turn<'_>, resident: Option<&Resident>, target: &Target)
                 l.pick("削除する", "けす"),
                 Command::RemoveConfirm(target.clone()),
             ),
-            action("やめる", Command::Cancel),
+            action(l.pick("やめる", "もどる"), Command::Cancel),
         ),
     )
 }
@@ -203,7 +199,7 @@ pub fn remove_confirm(turn: &Turn<'_>, resident: Option<&Resident>, target: &Tar
     if !r.has_registrations() {
         text.push_str(l.pick(
             "\n現在、登録はありません。お知らせを受け取るには、下のボタンから登録してください。",
-            "\nいまは なにも いれて いません。おしらせが ほしい ときは、下の ボタンから いれて ください。",
+            "\nいまは なにも とうろく して いません。おしらせが ほしい ときは、下の ボタンから とうろく して ください。",
         ));
     }
     let actions = main_actions(turn.today, Some(&r));
@@ -214,15 +210,24 @@ pub fn remove_confirm(turn: &Turn<'_>, resident: Option<&Resident>, target: &Tar
 /// the right date corrects that child.
 pub fn correct_menu(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
     let Some(r) = resident.filter(|r| !r.children.is_empty()) else {
+        if resident.is_some_and(Resident::has_registrations) {
+            // A due date only: there is no child to correct.
+            return Response::say(
+                turn,
+                resident,
+                "お子さまの生年月日は、まだ登録されていません。お生まれになったら、下のボタンから登録してください。",
+                "子どもの 誕生日は まだ とうろく して いません。うまれたら、下の ボタンから とうろく して ください。",
+            );
+        }
         return nothing_registered(turn, resident);
     };
     let l = Lang::of(resident);
     let mut actions: Vec<_> = r
         .children
         .iter()
-        .map(|c| correct_picker(turn.today, c, l))
+        .map(|c| correct_picker(turn.today, r, c, l))
         .collect();
-    actions.push(action(l.pick("キャンセル", "やめる"), Command::Cancel));
+    actions.push(action(l.pick("キャンセル", "もどる"), Command::Cancel));
     Response::reply(
         Change::Keep,
         Message::text_with(
@@ -238,14 +243,10 @@ pub fn correct_menu(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
 }
 
 /// The date picker that corrects one child's birthdate.
-pub fn correct_picker(today: chrono::NaiveDate, child: &Child, l: Lang) -> Action {
+pub fn correct_picker(today: chrono::NaiveDate, r: &Resident, child: &Child, l: Lang) -> Action {
     let (min, max) = birth_date_window(today);
     Action::date_picker(
-        &format!(
-            "{}{}",
-            japanese_date_short(child.birth_date),
-            l.pick("生まれを変更", "うまれを なおす")
-        ),
+        &with_suffix(child_label(l, r, child), l.pick("を変更", "を なおす")),
         &Command::CorrectBirth(child.id.clone()).data(),
         child.birth_date.clamp(min, max),
         min,

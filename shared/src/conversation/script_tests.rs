@@ -13,6 +13,21 @@ fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
 }
 
+/// Words of the ふつう replies that a やさしい日本語 reader should never see.
+const PLAIN_WORDS: &[&str] = &[
+    "お子さま",
+    "お知らせ",
+    "登録しました",
+    "してください",
+    "選んで",
+    "削除",
+    "変更",
+    "キャンセル",
+    "いただき",
+];
+/// The same for button labels (which keep 予定日, 誕生日, 受信設定 and 配信停止).
+const PLAIN_LABEL_WORDS: &[&str] = &["登録", "変更", "削除", "キャンセル", "見る", "生年月日"];
+
 /// A LINE chat with one resident, the stored record simulated the way the store keeps it.
 struct Chat {
     catalog: Catalog,
@@ -21,6 +36,8 @@ struct Chat {
     clock_ms: i64,
     resident: Option<Resident>,
     last: Vec<Message>,
+    /// Turns of a やさしい日本語 reader checked for ふつう words.
+    easy_replies: usize,
 }
 
 impl Chat {
@@ -47,6 +64,7 @@ impl Chat {
             clock_ms: 1_700_000_000_000,
             resident: None,
             last: vec![],
+            easy_replies: 0,
         }
     }
 
@@ -77,6 +95,31 @@ impl Chat {
                 }
             })
             .unwrap_or_else(|e| panic!("the reply breaks a LINE limit: {e}"));
+        // The register after this turn: a switch back to ふつう answers in ふつう.
+        let easy_after = match &response.change {
+            Change::Save(r) => r.easy_japanese,
+            Change::Keep | Change::Delete => {
+                self.resident.as_ref().is_some_and(|r| r.easy_japanese)
+            }
+        };
+        if easy_after {
+            self.easy_replies += 1;
+            for m in &response.replies {
+                let text = m.plain_text();
+                for plain in PLAIN_WORDS {
+                    assert!(!text.contains(plain), "`{plain}` in an easy reply:\n{text}");
+                }
+                for a in m.actions() {
+                    for plain in PLAIN_LABEL_WORDS {
+                        assert!(
+                            !a.label().contains(plain),
+                            "`{plain}` on an easy button: {}",
+                            a.label()
+                        );
+                    }
+                }
+            }
+        }
         // LINE shows the quick reply of the last message only: that one must lead on.
         if let Some(last) = response.replies.last() {
             assert!(
@@ -415,7 +458,7 @@ fn settings_switch_to_easy_japanese_and_back() {
     chat.tap("やさしい日本語").expect("やさしい にほんごで");
     assert!(chat.resident.as_ref().is_some_and(|r| r.easy_japanese));
     chat.say("受信設定")
-        .expect("【受信設定（せってい）】")
+        .expect("【受信設定（じゅしんせってい）】")
         .tap("ふつうの にほんご")
         .expect("ふつうの日本語でお知らせします");
     assert!(chat.resident.as_ref().is_some_and(|r| !r.easy_japanese));
@@ -771,23 +814,23 @@ fn easy_japanese_carries_through_every_reply() {
         .expect("やさしい にほんご（Easy Japanese）")
         .tap("やさしい にほんご")
         .expect("やさしい にほんごで");
-    chat.pick("予定日を いれる", "2027-05-07")
-        .expect("うまれる 予定日を 2027年5月7日（金）に いれました")
+    chat.pick("予定日を とうろく", "2027-05-07")
+        .expect("うまれる 予定日を 2027年5月7日（金）に とうろく しました")
         .expect("にんしん 16しゅう 2にち")
         .expect_not("登録しました")
         .expect_buttons(&[
             "とうろくを みる",
-            "受信設定（せってい）",
-            "配信停止（やめる）",
+            "受信設定（じゅしんせってい）",
+            "配信停止（おしらせを とめる）",
         ]);
-    chat.pick("子どもの 誕生日を いれる", "2025-11-20")
-        .expect("子ども（2025年11月20日（木）うまれ）を いれました")
+    chat.pick("子どもの 誕生日を とうろく", "2025-11-20")
+        .expect("子ども（2025年11月20日（木）うまれ）を とうろく しました")
         .expect("1さい 0かげつ");
     chat.tap("とうろくを みる")
-        .expect("【いれた こと】")
+        .expect("【とうろく した こと】")
         .expect("うけとる おしらせ：12こ");
-    chat.tap("受信設定（せってい）")
-        .expect("【受信設定（せってい）】")
+    chat.tap("受信設定（じゅしんせってい）")
+        .expect("【受信設定（じゅしんせってい）】")
         .expect("うけとる おしらせ（1/2）")
         .expect("✓ けんしん");
     chat.tap("けんしん")
@@ -797,14 +840,27 @@ fn easy_japanese_carries_through_every_reply() {
     chat.say("使い方").expect("できる こと");
     chat.postback("v0:old")
         .expect("この ボタンは もう つかえません");
-    chat.tap("配信停止（やめる）")
-        .expect("おしらせを やめますか？")
-        .tap("つづける")
-        .expect("やめました。なにも かわって いません");
+    chat.tap("配信停止（おしらせを とめる）")
+        .expect("おしらせを とめますか？")
+        .tap("もどる")
+        .expect("もどりました。なにも かわって いません");
+    chat.say("ニックネーム")
+        .expect("うまれの 子どもの ニックネームを、この トークに おくって ください")
+        .tap("もどる");
+    chat.tap("とうろくを みる")
+        .tap("とうろくを けす")
+        .tap("2025年11月20日うまれ");
+    chat.tap("もどる");
     chat.say("配信停止")
-        .tap("やめる（けす）")
-        .expect("ぜんぶ けしました");
+        .tap("とめる（ぜんぶ けす）")
+        .expect("ぜんぶ けしました")
+        .expect_buttons(&["予定日を とうろく", "子どもの 誕生日を とうろく"]);
     assert_eq!(chat.resident, None);
+    assert!(
+        chat.easy_replies > 15,
+        "{} replies checked",
+        chat.easy_replies
+    );
 }
 
 #[test]
@@ -876,6 +932,26 @@ fn a_nickname_question_ends_with_cancel_stop_or_time() {
             |r| r.awaiting.is_none() && r.children.iter().all(|c| c.nickname.is_none())
         )
     );
+    // Twins read apart on every button that names a child.
+    let mut twins = Chat::with_catalog(SETTINGS_CATALOG, "2026-11-22");
+    twins.follow().pick("子どもの生年月日を登録", "2026-06-01");
+    twins.pick("生年月日を追加登録", "2026-06-01");
+    twins
+        .say("ニックネーム")
+        .expect_buttons(&["2026年6月1日生まれ（1人目）", "2026年6月1日生まれ（2人目）"]);
+    twins
+        .say("登録内容")
+        .tap("生年月日を変更")
+        .expect_buttons(&[
+            "2026年6月1日生まれ（1人目）を変更",
+            "2026年6月1日生まれ（2人目）を変更",
+        ]);
+    // A due date only: nothing to correct, and the reply says so.
+    let mut pregnant = Chat::with_catalog(SETTINGS_CATALOG, "2026-11-22");
+    pregnant.follow().pick("出産予定日を登録", "2027-03-01");
+    pregnant
+        .postback("v1:fix:c1")
+        .expect("お子さまの生年月日は、まだ登録されていません");
     // Someone else's child, or one removed, cannot be named.
     chat.postback("v1:nick:c9")
         .expect("そのお子さまの登録は見つかりませんでした");

@@ -23,10 +23,13 @@ pub fn ask(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
         Message::confirm(
             l.pick(
                 "配信を停止しますか？\n停止すると、登録した出産予定日・お子さまの生年月日・受信設定などの情報はすべて削除され、お知らせは届かなくなります。",
-                "おしらせを やめますか？\nやめると、いれた 予定日や 誕生日、せっていは ぜんぶ けします。おしらせは とどかなく なります。",
+                "おしらせを とめますか？\nとめると、とうろく した 予定日や 誕生日、せっていは ぜんぶ けします。おしらせは とどかなく なります。",
             ),
-            action(l.pick("停止する", "やめる（けす）"), Command::StopConfirm),
-            action(l.pick("やめる", "つづける"), Command::Cancel),
+            action(
+                l.pick("停止する", "とめる（ぜんぶ けす）"),
+                Command::StopConfirm,
+            ),
+            action(l.pick("やめる", "もどる"), Command::Cancel),
         ),
     )
 }
@@ -39,8 +42,8 @@ pub fn confirm(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
              またお知らせを受け取りたくなったら、下のボタンからいつでも登録できます。"
         }
         (true, true) => {
-            "おしらせを やめました。いれた ことは ぜんぶ けしました。\nありがとう ございました。\n\n\
-             また おしらせが ほしく なったら、下の ボタンから いれて ください。"
+            "おしらせを とめました。とうろく した ことは ぜんぶ けしました。\nありがとう ございました。\n\n\
+             また おしらせが ほしく なったら、下の ボタンから とうろく して ください。"
         }
         (false, _) => {
             "配信は停止済みで、登録情報も残っていません。\nまたお知らせを受け取りたくなったら、下のボタンからいつでも登録できます。"
@@ -52,10 +55,15 @@ pub fn confirm(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
         } else {
             Change::Keep
         },
-        // Everything is deleted, so the next buttons are those of someone new.
-        Message::text_with(
-            text,
-            vec![due_picker(turn.today, None), birth_picker(turn.today, None)],
-        ),
+        // Everything is deleted, so the next buttons are those of someone new, in the
+        // register the resident read until now.
+        Message::text_with(text, {
+            let mut fresh = Resident::new(turn.user_id.clone());
+            fresh.easy_japanese = l.easy();
+            vec![
+                due_picker(turn.today, Some(&fresh)),
+                birth_picker(turn.today, Some(&fresh)),
+            ]
+        }),
     )
 }
