@@ -837,7 +837,9 @@ fn easy_japanese_carries_through_every_reply() {
         .expect("「けんしん」の おしらせを とめました");
     chat.say("こんにちは")
         .expect("しつもんに こたえる ことが できません");
-    chat.say("使い方").expect("できる こと");
+    chat.say("使い方")
+        .expect("できる こと")
+        .expect("受信設定（じゅしんせってい）：うけとる おしらせ、すんで いる ところ、世帯の状況");
     chat.postback("v0:old")
         .expect("この ボタンは もう つかえません");
     chat.tap("配信停止（おしらせを とめる）")

@@ -170,7 +170,9 @@ fn single_rows(
 }
 
 /// The current answer in words, shown under a card's title.
-fn summary(l: Lang, kind: Kind, topic: Topic, rows: &[Row]) -> String {
+/// The current answer in words. On a card it stands under the question (いまの回答：…); in
+/// the alt text it follows the question's name, so it is the answer alone.
+fn summary(l: Lang, kind: Kind, topic: Topic, rows: &[Row], on_card: bool) -> String {
     let chosen: Vec<&str> = rows
         .iter()
         .filter(|r| r.chosen)
@@ -191,21 +193,27 @@ fn summary(l: Lang, kind: Kind, topic: Topic, rows: &[Row]) -> String {
         (_, Kind::Many) if chosen.is_empty() => {
             l.pick("選んでいません", "えらんで いません").to_string()
         }
-        (_, Kind::Many) => format!(
+        (_, Kind::Many) if on_card => format!(
             "{}{}",
             l.pick("選択中：", "えらんだ もの："),
             chosen.join("、")
         ),
-        (_, Kind::One) => match chosen.first() {
-            Some(answer) => format!("{}{answer}", l.pick("いまの回答：", "いま：")),
-            // A stored id the city has since removed reads as no answer too.
-            None => l
-                .pick(
-                    "いまの回答：未回答（答えなくても大丈夫です）",
-                    "いま：こたえて いません",
-                )
-                .to_string(),
-        },
+        (_, Kind::Many) => chosen.join("、"),
+        (_, Kind::One) => {
+            let answer = match chosen.first() {
+                Some(answer) => answer.to_string(),
+                // A stored id the city has since removed reads as no answer too.
+                None if on_card => l
+                    .pick("未回答（答えなくても大丈夫です）", "こたえて いません")
+                    .to_string(),
+                None => l.pick("未回答", "こたえて いません").to_string(),
+            };
+            if on_card {
+                format!("{}{answer}", l.pick("いまの回答：", "いま："))
+            } else {
+                answer
+            }
+        }
     }
 }
 
@@ -262,7 +270,7 @@ fn topic_cards(catalog: &Catalog, l: Lang, r: &Resident, topic: Topic) -> Vec<Bu
     if rows.is_empty() {
         return Vec::new();
     }
-    let summary = summary(l, kind, topic, &rows);
+    let summary = summary(l, kind, topic, &rows, true);
     let pages: Vec<&[Row]> = rows.chunks(ROWS_PER_CARD).collect();
     let hint = match kind {
         Kind::Many => l.pick(
@@ -335,7 +343,10 @@ fn alt_text(catalog: &Catalog, l: Lang, r: &Resident) -> String {
     for topic in TOPICS {
         let (title, kind, rows) = topic_rows(catalog, l, r, topic);
         if !rows.is_empty() {
-            parts.push(format!("{title}：{}", summary(l, kind, topic, &rows)));
+            parts.push(format!(
+                "{title}：{}",
+                summary(l, kind, topic, &rows, false)
+            ));
         }
     }
     format!(

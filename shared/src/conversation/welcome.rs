@@ -60,22 +60,44 @@ pub fn group_notice() -> Response {
 
 pub fn menu(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
     let l = Lang::of(resident);
-    let text = l.pick(
-        "できること\n\
-         ・出産予定日の登録（妊娠中の方）\n\
-         ・お子さまの生年月日の登録（18歳まで、10人まで）\n\
-         ・登録内容の確認・変更・削除、お子さまのニックネーム\n\
-         ・受信設定：受け取るお知らせの種類、お住まいの地区、世帯の状況、保育所（園）の申込状況、やさしい日本語\n\
-         ・配信停止（登録情報はすべて削除されます）\n\n\
-         お知らせは、朝9時ごろにお届けします。下のボタンから選んでください。",
-        "できる こと\n\
-         ・うまれる 予定日を とうろく（おなかに 赤ちゃんが いる ひと）\n\
-         ・子どもの 誕生日を とうろく（18さい まで）\n\
-         ・とうろく した ことを みる、かえる、けす\n\
-         ・受信設定（じゅしんせってい）：うけとる おしらせ、すんで いる ところ など\n\
-         ・配信停止（おしらせを とめる）：とうろく した ことは ぜんぶ けします\n\n\
-         おしらせは あさ 9じごろに おくります。下の ボタンから えらんで ください。",
-    );
+    // 受信設定 as this city asks it: the questions the catalog declares, by its labels.
+    let q = turn.catalog.questions();
+    let mut asked = vec![
+        l.pick("受け取るお知らせの種類", "うけとる おしらせ")
+            .to_string(),
+    ];
+    for question in [&q.district, &q.household, &q.nursery] {
+        if !question.choices.is_empty() {
+            asked.push(match (&question.easy_label, l.easy()) {
+                (Some(easy), true) => easy.clone(),
+                _ => question.label.clone(),
+            });
+        }
+    }
+    asked.push(l.pick("やさしい日本語", "やさしい にほんご").to_string());
+    let text = if l.easy() {
+        format!(
+            "できる こと\n\
+             ・うまれる 予定日を とうろく（おなかに 赤ちゃんが いる ひと）\n\
+             ・子どもの 誕生日を とうろく（18さい まで、10にん まで）\n\
+             ・とうろく した ことを みる、かえる、けす\n\
+             ・受信設定（じゅしんせってい）：{}\n\
+             ・配信停止（おしらせを とめる）：とうろく した ことは ぜんぶ けします\n\n\
+             おしらせは あさ 9じごろに おくります。下の ボタンから えらんで ください。",
+            asked.join("、")
+        )
+    } else {
+        format!(
+            "できること\n\
+             ・出産予定日の登録（妊娠中の方）\n\
+             ・お子さまの生年月日の登録（18歳まで、10人まで）\n\
+             ・登録内容の確認・変更・削除、お子さまのニックネーム\n\
+             ・受信設定：{}\n\
+             ・配信停止（登録情報はすべて削除されます）\n\n\
+             お知らせは、朝9時ごろにお届けします。下のボタンから選んでください。",
+            asked.join("、")
+        )
+    };
     Response::reply(
         Change::Keep,
         Message::text_with(text, main_actions(turn.today, resident)),
