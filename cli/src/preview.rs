@@ -7,9 +7,9 @@ use std::io::Write;
 
 use anyhow::{anyhow, bail};
 use chrono::NaiveDate;
-use shared::catalog::{Catalog, Question, day_number};
+use shared::catalog::{Catalog, Question, day_label, day_number};
 use shared::delivery::Mark;
-use shared::domain::{AnchorEntry, AnchorKind, Settings, UserId};
+use shared::domain::{AnchorEntry, AnchorKind, Audience, Settings, UserId};
 use shared::targeting::{Outcome, notices_for};
 
 use crate::PreviewArgs;
@@ -48,28 +48,47 @@ pub fn run(args: &PreviewArgs) -> anyhow::Result<()> {
     let last = args.to.map_or(last, |t| t.min(last));
 
     let mut body = String::new();
-    let (mut sent, mut not_targeted) = (0usize, 0usize);
+    let mut turned_away = Vec::new();
+    let mut sent = 0usize;
     for day in first.iter_days().take_while(|d| *d <= last) {
         for lookup in catalog.lookups_for(day) {
             if !lookup.range.contains(kind, anchor) {
                 continue;
             }
             for notice in notices_for(&catalog, &lookup, day, &resident) {
+                let (id, timing, audience) = match notice.mark {
+                    Mark::Milestone(id) => {
+                        let m = catalog.milestone(id);
+                        (
+                            id.to_string(),
+                            m.map(|m| m.offset.label()).unwrap_or_default(),
+                            m.map(|m| &m.audience),
+                        )
+                    }
+                    Mark::Step { series, day: n } => (
+                        series.to_string(),
+                        day_label(kind, n),
+                        catalog.series_named(series).map(|s| &s.audience),
+                    ),
+                };
                 if notice.outcome != Outcome::Send {
-                    not_targeted += 1;
+                    let why = if !resident.settings.receives(notice.category) {
+                        format!(
+                            "受け取らないカテゴリ（{}）",
+                            catalog
+                                .category(notice.category)
+                                .map_or(notice.category, |c| c.label.as_str())
+                        )
+                    } else {
+                        format!(
+                            "対象外（{}）",
+                            audience.map(|a| describe(&catalog, a)).unwrap_or_default()
+                        )
+                    };
+                    turned_away.push(format!("#   {day}  {id}  {why}\n"));
                     continue;
                 }
                 sent += 1;
-                let (id, timing) = match notice.mark {
-                    Mark::Milestone(id) => (
-                        id.to_string(),
-                        catalog
-                            .milestone(id)
-                            .map(|m| m.offset.label())
-                            .unwrap_or_default(),
-                    ),
-                    Mark::Step { series, day: n } => (series.to_string(), step_label(kind, n)),
-                };
                 body.push_str(&format!(
                     "\n{day}  {id}  （{timing}）  [{}]\n",
                     notice.category
@@ -88,10 +107,12 @@ pub fn run(args: &PreviewArgs) -> anyhow::Result<()> {
             ""
         }
     );
-    if not_targeted > 0 {
+    if !turned_away.is_empty() {
         out.push_str(&format!(
-            "# この受信設定では届かないお知らせ: {not_targeted} 件（カテゴリがオフ、または対象外）\n"
+            "# この受信設定では届かないお知らせ: {} 件\n",
+            turned_away.len()
         ));
+        out.extend(turned_away);
     }
     out.push_str(&body);
     write(out)
@@ -175,10 +196,27 @@ fn span(catalog: &Catalog, kind: AnchorKind, anchor: NaiveDate) -> Option<(Naive
     Some((*days.iter().min()?, *days.iter().max()?))
 }
 
-/// 妊娠5週2日 / 生後12日: a series step's timing.
-fn step_label(kind: AnchorKind, n: u32) -> String {
-    match kind {
-        AnchorKind::DueDate => format!("妊娠{}週{}日", n / 7, n % 7),
-        AnchorKind::BirthDate => format!("生後{n}日"),
-    }
+/// Who an audience is, by the catalog's labels: お住まいの地区: 北部地区・川北地区.
+fn describe(catalog: &Catalog, audience: &Audience) -> String {
+    let q = catalog.questions();
+    [
+        (&q.district, &audience.districts),
+        (&q.household, &audience.household),
+        (&q.nursery, &audience.nursery),
+    ]
+    .into_iter()
+    .filter(|(_, ids)| !ids.is_empty())
+    .map(|(question, ids)| {
+        let names: Vec<&str> = ids
+            .iter()
+            .map(|id| {
+                question
+                    .choice(id)
+                    .map_or(id.as_str(), |c| c.label.as_str())
+            })
+            .collect();
+        format!("{}: {}", question.label, names.join("・"))
+    })
+    .collect::<Vec<_>>()
+    .join("、")
 }

@@ -253,10 +253,18 @@ fn preview_shows_what_these_settings_receive() {
     ];
     // The 保活 guide at 6 months is only for residents planning to apply.
     let default = preview(&day);
-    assert!(!default.contains("hokatsu-guide"), "{default}");
+    assert!(
+        !default.contains("hokatsu-guide  （"),
+        "not among what is sent: {default}"
+    );
     assert!(
         default.contains("この受信設定では届かないお知らせ: 1 件"),
         "{default}"
+    );
+    assert!(
+        default
+            .contains("#   2026-10-01  hokatsu-guide  対象外（保育所（園）の申込状況: 申込予定）"),
+        "which notice, and why: {default}"
     );
     let planning = preview(&[&day[..], &["--nursery", "planning"]].concat());
     assert!(
@@ -273,8 +281,11 @@ fn preview_shows_what_these_settings_receive() {
         "daily",
     ]);
     assert!(only_daily.contains("newborn-daily"), "{only_daily}");
-    assert!(!only_daily.contains("temporary-care"), "{only_daily}");
-    assert!(!only_daily.contains("one-week"), "{only_daily}");
+    assert!(!only_daily.contains("temporary-care  （"), "{only_daily}");
+    assert!(
+        only_daily.contains("one-week  受け取らないカテゴリ（"),
+        "{only_daily}"
+    );
     // A district's own notice, and the nickname filled in where a text asks for it.
     let north = preview(&[
         "--birth",
@@ -286,9 +297,10 @@ fn preview_shows_what_these_settings_receive() {
         "--nickname",
         "はるちゃん",
     ]);
-    assert!(north.contains("north-health-center"), "{north}");
+    assert!(north.contains("north-health-center  （"), "{north}");
     assert!(
-        !preview(&["--birth", "2026-04-01", "--to", "2026-06-30"]).contains("north-health-center")
+        !preview(&["--birth", "2026-04-01", "--to", "2026-06-30"])
+            .contains("north-health-center  （")
     );
     assert!(north.contains("はるちゃん"), "{north}");
 }

@@ -97,6 +97,12 @@ impl Settings {
     pub fn receives(&self, category: &str) -> bool {
         !self.muted.contains(category)
     }
+
+    /// Whether a notice of `category` for `audience` reaches this resident: the one rule
+    /// the scan, the preview and segments all apply.
+    pub fn wants(&self, category: &str, audience: &Audience) -> bool {
+        self.receives(category) && audience.admits(self)
+    }
 }
 
 /// Who a notice is for beyond its category: each non-empty list must match. Reusable by

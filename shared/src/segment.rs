@@ -1,7 +1,7 @@
 //! Segments: which pregnancies and children something is for, by the attributes residents
 //! chose in 受信設定 (category, 地区, 世帯の状況, 保育所の申込状況) and by how far along a
-//! pregnancy or how old a child is on a day. The daily scan's targeting is the same test
-//! ([`Segment::admits`]); a staff broadcast selects with [`select`], which reads only the
+//! pregnancy or how old a child is on a day. The daily scan's targeting applies the same rule
+//! ([`Settings::wants`]); a staff broadcast selects with [`select`], which reads only the
 //! index partitions its age window spans — never every resident.
 
 use chrono::NaiveDate;
@@ -21,10 +21,10 @@ pub struct Target {
 
 impl Target {
     pub fn admits(&self, settings: &Settings) -> bool {
-        self.category
-            .as_deref()
-            .is_none_or(|c| settings.receives(c))
-            && self.audience.admits(settings)
+        match &self.category {
+            Some(category) => settings.wants(category, &self.audience),
+            None => self.audience.admits(settings),
+        }
     }
 }
 

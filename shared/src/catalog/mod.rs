@@ -116,14 +116,14 @@ impl Milestone {
 
     /// Whether a resident with these settings gets it (category on, in the audience).
     pub fn reaches(&self, settings: &Settings) -> bool {
-        settings.receives(&self.category) && self.audience.admits(settings)
+        settings.wants(&self.category, &self.audience)
     }
 }
 
 impl Series {
     /// Whether a resident with these settings gets it (category on, in the audience).
     pub fn reaches(&self, settings: &Settings) -> bool {
-        settings.receives(&self.category) && self.audience.admits(settings)
+        settings.wants(&self.category, &self.audience)
     }
 }
 
