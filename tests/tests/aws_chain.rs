@@ -741,12 +741,11 @@ fn iam_actions(operation: &str) -> Vec<String> {
 async fn settings_chosen_in_the_chat_target_the_notices_on_dynamodb() {
     let Some(ep) = moto_endpoint() else { return };
     let chain = Chain::new(&ep).await;
-    let today = shared::dates::tokyo_date(Utc::now());
-    // Two months old today: the example's 予防接種, 救急 and, for the northern districts
-    // only, the 北部保健センター notices fall due.
-    let born = today
-        .checked_sub_months(chrono::Months::new(2))
-        .expect("date");
+    // Two months old on the scanned day: the example's 予防接種, 救急 and, for the northern
+    // districts only, the 北部保健センター notices fall due. Fixed dates, so no month end
+    // clamps them onto another day.
+    let born = NaiveDate::from_ymd_opt(2025, 1, 10).expect("date");
+    let day = NaiveDate::from_ymd_opt(2025, 3, 10).expect("date");
     let mut north = Resident::new(11);
     let mut south = Resident::new(12);
     let mut muted = Resident::new(13);
@@ -776,7 +775,7 @@ async fn settings_chosen_in_the_chat_target_the_notices_on_dynamodb() {
     }
     let report = chain
         .scanner
-        .handle(json!({"date": today.to_string()}), Utc::now())
+        .handle(json!({"date": day.to_string()}), Utc::now())
         .await
         .expect("scan");
     assert_eq!(

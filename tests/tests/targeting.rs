@@ -195,7 +195,7 @@ async fn residents_with_different_settings_get_different_notices_on_the_same_day
     assert_eq!(
         got.get(&c.user_id),
         Some(&set(&[
-            "お子さんの けんしん です。",
+            "こどもの けんしん です。",
             "親子イベントのご案内",
             "多胎児の家族の集いのご案内",
             "保育所の申込み（保活）のご案内",
@@ -234,8 +234,8 @@ async fn residents_with_different_settings_get_different_notices_on_the_same_day
         labels_for(&c.user_id),
         set(&[
             "とうろくを みる",
-            "受信設定（せってい）",
-            "配信停止（やめる）"
+            "受信設定（じゅしんせってい）",
+            "配信停止（おしらせを とめる）"
         ])
     );
     assert_eq!(
@@ -317,6 +317,25 @@ async fn the_settings_cards_and_every_tap_pass_lines_spec_checks() {
         .filter(|m| m["type"] == "flex")
         .count();
     assert!(flex >= 12, "the cards went out as Flex messages ({flex})");
+    let replies = line.replies();
+    assert!(
+        replies
+            .iter()
+            .any(|t| t.contains("その こたえは いまは えらべません")),
+        "the unknown category was answered (in やさしい日本語) with the settings as they are"
+    );
+    // Every tap was saved: the last cards (after switching back to ふつう) show the answers
+    // it left, and the unknown category changed nothing.
+    let last = replies.last().cloned().unwrap_or_default();
+    for answer in [
+        "受け取るお知らせ：4種類中4種類を受け取っています",
+        "お住まいの地区：未回答",
+        "世帯の状況：ひとり親",
+        "保育所の申込状況：予定なし",
+        "お知らせの日本語：ふつうの日本語",
+    ] {
+        assert!(last.contains(answer), "`{answer}` in {last}");
+    }
     assert_eq!(line.violations(), Vec::<String>::new());
     server.stop();
     let _ = std::fs::remove_dir_all(catalog.parent().expect("dir"));

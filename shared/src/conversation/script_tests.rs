@@ -749,6 +749,12 @@ fn district_household_and_nursery_are_answered_and_cleared() {
         .tap("申込予定")
         .expect("「保育所（園）の申込状況」を「申込予定」にしました");
     assert_eq!(chat.settings().nursery.as_deref(), Some("planning"));
+    chat.tap("申込中");
+    assert_eq!(chat.settings().nursery.as_deref(), Some("applied"));
+    chat.tap("回答を取り消す")
+        .expect("「保育所（園）の申込状況」の回答を取り消しました")
+        .expect("いまの回答：未回答");
+    assert_eq!(chat.settings().nursery, None);
 }
 
 #[test]
