@@ -358,7 +358,7 @@ async fn the_largest_settings_a_catalog_may_declare_stay_within_lines_limits() {
             .collect::<String>()
     };
     let yaml = format!(
-        "categories:\n{}settings:\n  district:\n    label: {}\n    choices:\n{}  household:\n    label: {}\n    choices:\n{}  nursery:\n    label: {}\n    choices:\n{}milestones:\n  - {{id: m, anchor: birth_date, at: {{days: 7}}, category: c0, text: \"{}\"}}\n",
+        "categories:\n{}settings:\n  district:\n    label: {}\n    choices:\n{}  household:\n    label: {}\n    choices:\n{}  nursery:\n    label: {}\n    choices:\n{}milestones:\n  - {{id: m, anchor: birth_date, at: {{days: 7}}, category: c0, text: \"{{nickname}}{}\"}}\n",
         (0..30)
             .map(|i| format!(
                 "  - {{id: c{i}, label: {}, easy_label: {}}}\n",
@@ -372,7 +372,9 @@ async fn the_largest_settings_a_catalog_may_declare_stay_within_lines_limits() {
         choices("h"),
         label(2),
         choices("n"),
-        "長".repeat(4900),
+        // The longest a text with one placeholder may be: 4,960 units, and a nickname of
+        // 20 emoji (40 UTF-16 units) fills it to LINE's 5,000.
+        "長".repeat(4960),
     );
     let dir = std::env::temp_dir().join(format!("sukusuku-largest-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -382,11 +384,18 @@ async fn the_largest_settings_a_catalog_may_declare_stay_within_lines_limits() {
     let server =
         Sukusuku::start(&line.base_url, &dir.join("data"), &dir.join("catalog.yaml")).await;
     let mut r = Resident::new(21);
-    let mut events = vec![r.follow(), r.postback("v1:settings")];
+    let born = date("2026-06-01");
+    let mut events = vec![
+        r.follow(),
+        r.pick_date("v1:birth", born),
+        r.postback("v1:nick:c1"),
+        r.text(&"👶".repeat(20)),
+        r.postback("v1:settings"),
+    ];
     for i in 0..20 {
         events.push(r.postback(&format!("v1:household:h{i}:on")));
     }
-    for i in 0..30 {
+    for i in 1..30 {
         events.push(r.postback(&format!("v1:cat:c{i}:off")));
     }
     events.push(r.postback("v1:district:d19"));
@@ -410,6 +419,14 @@ async fn the_largest_settings_a_catalog_may_declare_stay_within_lines_limits() {
         last.contains("うけとる おしらせ：0こ") || last.contains("0こ"),
         "{last}"
     );
+    // The longest notice goes out whole, at exactly LINE's limit.
+    let report = server.daily(date("2026-06-08")).await;
+    assert_eq!(report["sent"].as_u64(), Some(1), "{report}");
+    let sent = line.deliveries();
+    let (_, text) = sent.last().expect("the notice");
+    assert_eq!(text.encode_utf16().count(), 5000);
+    assert!(text.starts_with(&"👶".repeat(20)));
+    assert_eq!(line.violations(), Vec::<String>::new());
     server.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
