@@ -254,16 +254,19 @@ fn texts(
         return Some(span?.days().map(|n| (n, step.clone())).collect());
     }
     if let Some(steps) = &s.steps {
-        let got = steps_by_day(p, None, place, "steps", &steps.value, anchor, span);
+        let (got, ok) = steps_by_day(p, None, place, "steps", &steps.value, anchor, span);
+        // Missing days are reported even when some steps have problems of their own, so
+        // staff see everything in one check.
         return complete(
             p,
             place,
             "steps",
             line_of(steps.referenced),
             "`steps`",
-            got?,
+            got,
             span?,
-        );
+        )
+        .filter(|_| ok);
     }
     let file = s.steps_file.as_ref()?;
     let line = line_of(file.referenced);
@@ -290,20 +293,22 @@ fn texts(
             return None;
         }
     };
-    let got = steps_by_day(p, Some(&file.value), place, "", &parsed, anchor, span);
+    let (got, ok) = steps_by_day(p, Some(&file.value), place, "", &parsed, anchor, span);
     complete(
         p,
         place,
         "steps_file",
         line,
         &format!("`{}`", file.value),
-        got?,
+        got,
         span?,
     )
+    .filter(|_| ok)
 }
 
-/// Each step's text by its day number; a step off the series' days is a problem.
-/// `file` is the steps file the steps are in (`None`: inline in the series `place`).
+/// Each step's text by its day number, and whether every step was sound; a step off the
+/// series' days is a problem. `file` is the steps file the steps are in (`None`: inline in
+/// the series `place`).
 fn steps_by_day(
     p: &mut Problems,
     file: Option<&str>,
@@ -312,7 +317,7 @@ fn steps_by_day(
     steps: &[Spanned<StepFile>],
     anchor: AnchorKind,
     span: Option<&Span>,
-) -> Option<BTreeMap<u32, (usize, Step)>> {
+) -> (BTreeMap<u32, (usize, Step)>, bool) {
     let problems_before = p.len();
     let mut out: BTreeMap<u32, (usize, Step)> = BTreeMap::new();
     for (i, step) in steps.iter().enumerate() {
@@ -404,7 +409,8 @@ fn steps_by_day(
             ),
         );
     }
-    (p.len() == problems_before).then_some(out)
+    let ok = p.len() == problems_before;
+    (out, ok)
 }
 
 /// The steps if every day of the series has one; otherwise a problem naming the first

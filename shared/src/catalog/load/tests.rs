@@ -694,7 +694,7 @@ fn series_spans_and_cadences_are_checked() {
 
 #[test]
 fn problems_in_a_steps_file_name_the_file_line_entry_and_field() {
-    // A step off the cadence, a step past the end, an unknown placeholder.
+    // A step off the cadence, an unknown placeholder, and so a day without a step.
     let weekly = WEEKLY
         .replace("at: {weeks: 5}", "at: {weeks: 5, days: 2}")
         .replace("あと{days_to_due}日", "あと{days_to_go}日");
@@ -716,6 +716,11 @@ fn problems_in_a_steps_file_name_the_file_line_entry_and_field() {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            // In the same check: the day the misplaced step left without a text.
+            "line 41: series[0] (pregnancy-weekly), field `steps_file`: `weekly.yaml` has no \
+             step for 1 of the series' 3 days (every week from 妊娠4週0日 (day 28) to \
+             妊娠6週0日 (day 42)): 妊娠5週0日 (day 35)"
+                .to_string(),
         ]
     );
     // A parser error in the file is named by the file too.
