@@ -5,11 +5,13 @@ labels the menu's buttons carry.
     python3 scripts/richmenu_image.py [DIR]      (DIR defaults to infra/richmenu)
 
 Reads DIR/richmenu.json (LINE's RichMenuRequest: the size and one area per button, each
-with its label) and DIR/style.json (colours, and an icon per button keyed by its postback
-data), and writes DIR/richmenu.png at exactly the menu's size. Each area becomes a card
-with its icon and its label, wherever the area is: a 2×3 menu is a change of richmenu.json
-only. The PNG carries the SHA-256 of richmenu.json (text chunk `sukusuku-definition-sha256`);
-`sukusuku richmenu check|install` refuses an image drawn from another definition.
+with its label) and DIR/style.json (colours, and per button keyed by its postback data an
+icon and a reading in hiragana for residents who read やさしい日本語), and writes
+DIR/richmenu.png at exactly the menu's size. Each area becomes a card with its icon, its
+label and the reading under it, wherever the area is: a 2×3 menu is a change of
+richmenu.json only. The PNG carries the SHA-256 of richmenu.json followed by style.json
+(text chunk `sukusuku-drawn-from-sha256`); `sukusuku richmenu check|install` refuses an
+image drawn from other files.
 
 Needs Pillow (scripts/richmenu-image.sh installs it into target/richmenu-venv) and a
 Japanese font: Noto Sans CJK (Debian/Ubuntu: `apt-get install fonts-noto-cjk`), IPAex
@@ -23,7 +25,7 @@ import os
 import sys
 from pathlib import Path
 
-DIGEST_KEY = "sukusuku-definition-sha256"
+DIGEST_KEY = "sukusuku-drawn-from-sha256"
 # Drawn at this multiple of the final size, then scaled down: smooth edges on shapes that
 # Pillow draws without anti-aliasing.
 SUPERSAMPLE = 2
@@ -183,7 +185,9 @@ def main():
     if definition_bytes is None:
         fail(f"{definition_path} is missing")
     menu = load_json(definition_path)
-    style = load_json(directory / "style.json")
+    style_path = directory / "style.json"
+    style_bytes = style_path.read_bytes() if style_path.is_file() else b""
+    style = load_json(style_path)
     font_path = find_font()
 
     try:
@@ -215,12 +219,17 @@ def main():
         button = buttons.get(data, {})
         icon_name = button.get("icon")
         tint = colour(style, f"buttons.{data}.color", button["color"]) if "color" in button else accent
+        reading = button.get("reading", "")
         font = fitted_font(font_path, label, int(0.84 * (w - 2 * inset)), int(0.15 * min(h, 1.1 * w)))
         _, top, _, bottom = font.getbbox(label)
         label_h = bottom - top
-        diameter = int(0.40 * min(w, h)) if icon_name else 0
-        spacing = int(0.07 * h) if icon_name else 0
-        block = diameter + spacing + label_h
+        # The reading in hiragana, smaller, under the label (やさしい日本語 readers).
+        small = fitted_font(font_path, reading, int(0.84 * (w - 2 * inset)), int(0.07 * min(h, 1.1 * w))) if reading else None
+        reading_gap = int(0.035 * h) if reading else 0
+        reading_h = (small.getbbox(reading)[3] - small.getbbox(reading)[1]) if reading else 0
+        diameter = int(0.36 * min(w, h)) if icon_name else 0
+        spacing = int(0.06 * h) if icon_name else 0
+        block = diameter + spacing + label_h + reading_gap + reading_h
         top_y = y + (h - block) / 2
         cx = x + w / 2
         if icon_name:
@@ -234,10 +243,14 @@ def main():
         elif data not in buttons:
             print(f"note: style.json has no entry for {data}; its button shows the label only", file=sys.stderr)
         draw.text((cx, top_y + diameter + spacing - top), label, font=font, fill=label_fg, anchor="ma")
+        if reading:
+            reading_top = small.getbbox(reading)[1]
+            draw.text((cx, top_y + diameter + spacing + label_h + reading_gap - reading_top), reading,
+                      font=small, fill=tint, anchor="ma")
 
     image = image.resize((width, height), Image.LANCZOS)
     info = PngImagePlugin.PngInfo()
-    info.add_text(DIGEST_KEY, hashlib.sha256(definition_bytes).hexdigest())
+    info.add_text(DIGEST_KEY, hashlib.sha256(definition_bytes + style_bytes).hexdigest())
     out = directory / "richmenu.png"
     image.save(out, "PNG", optimize=True, pnginfo=info)
     size = out.stat().st_size

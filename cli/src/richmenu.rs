@@ -28,9 +28,11 @@ const DEFINITION_FILE: &str = "richmenu.json";
 const IMAGE_FILES: [&str; 3] = ["richmenu.png", "richmenu.jpg", "richmenu.jpeg"];
 /// Every menu install makes has a name starting with this.
 const NAME_PREFIX: &str = "sukusuku";
-/// The PNG text entry in which `scripts/richmenu_image.py` records the SHA-256 of the
-/// `richmenu.json` it drew.
-const DRAWN_FROM_KEY: &str = "sukusuku-definition-sha256";
+/// The PNG text entry in which `scripts/richmenu_image.py` records the SHA-256 of what it
+/// drew from: `richmenu.json` followed by `style.json` (colours, icons, readings).
+const DRAWN_FROM_KEY: &str = "sukusuku-drawn-from-sha256";
+/// Colours, icons and readings: only the image uses it, but a change must redraw the image.
+const STYLE_FILE: &str = "style.json";
 /// Hex digits of the stamp after ` #` in an installed menu's name.
 const STAMP_DIGITS: usize = 12;
 
@@ -190,12 +192,18 @@ pub fn load(dir: &Path) -> anyhow::Result<RichMenu> {
             .map(|p| format!("{image_shown}: {}", p.message)),
     );
     let mut notes = Vec::new();
+    // What the image should have been drawn from: the definition, then the style if any.
+    let mut drawn_from = Sha256::new();
+    drawn_from.update(&source);
+    if let Ok(style) = std::fs::read(dir.join(STYLE_FILE)) {
+        drawn_from.update(style);
+    }
     match image.png_text(DRAWN_FROM_KEY) {
-        Some(drawn_from) if drawn_from != hex(&Sha256::digest(&source)) => {
+        Some(recorded) if recorded != hex(&drawn_from.finalize()) => {
             problems.push(format!(
-                "{image_shown}: was drawn from another version of {DEFINITION_FILE}, so its \
-                 labels may not match the buttons: run scripts/richmenu-image.sh {} and commit \
-                 the new image",
+                "{image_shown}: was drawn from another version of {DEFINITION_FILE} or \
+                 {STYLE_FILE}, so its labels or colours may not match: run \
+                 scripts/richmenu-image.sh {} and commit the new image",
                 dir.display()
             ));
         }

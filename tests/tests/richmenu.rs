@@ -91,7 +91,7 @@ fn drawn_png(definition: &Value) -> Vec<u8> {
     let digest = Sha256::digest(text.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     let (w, h) = size_of(definition);
-    png(w, h, &[("sukusuku-definition-sha256", &hex)])
+    png(w, h, &[("sukusuku-drawn-from-sha256", &hex)])
 }
 
 fn size_of(definition: &Value) -> (u32, u32) {
@@ -535,14 +535,16 @@ async fn the_committed_rich_menu_is_valid_and_its_image_matches() {
         check_rich_menu_image(Some("image/png"), &image, w.into(), h.into()),
         Vec::<String>::new()
     );
-    let source = std::fs::read(committed().join("richmenu.json")).expect("json");
+    let mut source = std::fs::read(committed().join("richmenu.json")).expect("json");
+    source.extend(std::fs::read(committed().join("style.json")).expect("style"));
     let digest: String = Sha256::digest(&source)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
     assert!(
-        png_texts(&image).contains(&("sukusuku-definition-sha256".to_string(), digest)),
-        "richmenu.png is drawn from the committed richmenu.json: run scripts/richmenu-image.sh"
+        png_texts(&image).contains(&("sukusuku-drawn-from-sha256".to_string(), digest)),
+        "richmenu.png is drawn from the committed richmenu.json and style.json: run \
+         scripts/richmenu-image.sh"
     );
     let buttons: Vec<(&str, &str, &str)> = definition["areas"]
         .as_array()
@@ -575,4 +577,24 @@ async fn the_committed_rich_menu_is_valid_and_its_image_matches() {
         check.stdout
     );
     assert!(check.stderr.is_empty(), "no notes: {}", check.stderr);
+
+    // A colour or reading changed in style.json without redrawing the image is caught.
+    let copy = std::env::temp_dir().join(format!("sukusuku-style-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&copy);
+    std::fs::create_dir_all(&copy).expect("dir");
+    for file in ["richmenu.json", "richmenu.png"] {
+        std::fs::copy(committed().join(file), copy.join(file)).expect("copy");
+    }
+    let style = std::fs::read_to_string(committed().join("style.json")).expect("style");
+    std::fs::write(copy.join("style.json"), style.replace("#2E7D55", "#D04A02")).expect("write");
+    let stale = sukusuku("check", &copy, &[]).await;
+    assert!(!stale.ok);
+    assert!(
+        stale
+            .stderr
+            .contains("was drawn from another version of richmenu.json or style.json"),
+        "{}",
+        stale.stderr
+    );
+    let _ = std::fs::remove_dir_all(&copy);
 }
