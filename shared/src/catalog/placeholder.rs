@@ -55,7 +55,7 @@ pub const PLACEHOLDERS: &[(&str, Option<AnchorKind>, &str)] = &[
     (
         "next_date",
         None,
-        "次のお知らせの日（3月1日、予定がなければ「未定」）",
+        "次のお知らせ（シリーズを除く）の日（3月1日、予定がなければ「未定」）",
     ),
 ];
 
