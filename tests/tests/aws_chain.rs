@@ -421,6 +421,169 @@ async fn a_registration_in_line_becomes_a_milestone_message_through_dynamodb_and
     }
 }
 
+/// Feeds the sender everything in the queue, as Lambda's event source would; returns how
+/// many messages it handled.
+async fn drain(chain: &Chain) -> usize {
+    let mut handled = 0;
+    loop {
+        let (event, n) = chain.sqs_event().await;
+        if n == 0 {
+            return handled;
+        }
+        let response = chain.sender.handle(event).await;
+        assert!(response.batch_item_failures.is_empty());
+        handled += n;
+    }
+}
+
+/// The first line of each text delivered to `user` (the notice's title), sorted.
+fn titles_for(line: &FakeLine, user: &Resident) -> Vec<String> {
+    let mut titles: Vec<String> = line
+        .deliveries()
+        .into_iter()
+        .filter(|(to, _)| *to == user.user_id)
+        .map(|(_, text)| text.lines().next().unwrap_or_default().to_string())
+        .collect();
+    titles.sort();
+    titles
+}
+
+/// 受信設定 chosen in LINE (API Gateway events into the webhook) is copied onto the
+/// DynamoDB index entries, and one scan day through SQS and the sender delivers to each
+/// resident what their settings ask for: a muted category is not sent, an audience notice
+/// reaches only its audience, やさしい日本語 readers get the easy text, a nickname is filled in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_chosen_in_line_decide_deliveries_through_dynamodb_and_sqs() {
+    let Some(ep) = moto_endpoint() else { return };
+    let chain = Chain::new(&ep).await;
+    let today = shared::dates::tokyo_date(Utc::now());
+    let catalog = shared::catalog::Catalog::from_source(&example_source()).expect("catalog");
+    // Six months old today: the example's 一時預かり notice for everyone and its 保活 guide
+    // for 申込予定 fall due. Two weeks old: the 産婦健診 notice and the weekly series' step.
+    let six_months = catalog
+        .lookups_for(today)
+        .iter()
+        .flat_map(|l| l.milestones.iter())
+        .find(|(_, m)| m.id == "hokatsu-guide")
+        .map(|(range, _)| range.first)
+        .expect("some birthdate is six months old today");
+    let two_weeks = days_ago(14);
+
+    let mut plain = Resident::new(1);
+    let mut planning = Resident::new(2);
+    let mut planning_muted = Resident::new(3);
+    let mut planning_easy = Resident::new(4);
+    let mut nick = Resident::new(5);
+    let mut daily_muted = Resident::new(6);
+    let mut checkup_muted_easy = Resident::new(7);
+    let settings: Vec<(&mut Resident, NaiveDate, Vec<&str>)> = vec![
+        (&mut plain, six_months, vec![]),
+        (&mut planning, six_months, vec!["v1:nursery:planning"]),
+        (
+            &mut planning_muted,
+            six_months,
+            vec!["v1:nursery:planning", "v1:cat:childcare:off"],
+        ),
+        (
+            &mut planning_easy,
+            six_months,
+            vec!["v1:easy:on", "v1:nursery:planning"],
+        ),
+        (&mut nick, two_weeks, vec!["v1:nick:c1"]),
+        (
+            &mut daily_muted,
+            two_weeks,
+            vec!["v1:cat:daily:off", "v1:district:hokubu"],
+        ),
+        (
+            &mut checkup_muted_easy,
+            two_weeks,
+            vec!["v1:cat:checkup:off", "v1:easy:on"],
+        ),
+    ];
+    // One event a request: the webhook's deadline counts from a request's arrival, and this
+    // test shares moto with the others running beside it.
+    for (r, born, taps) in settings {
+        let mut events = vec![r.follow(), r.pick_date("v1:birth", born)];
+        events.extend(taps.iter().map(|data| r.postback(data)));
+        for e in events {
+            assert_eq!(chain.events(vec![e], false).await, 200);
+        }
+    }
+    assert_eq!(chain.events(vec![nick.text("はるちゃん")], true).await, 200);
+    assert!(
+        chain
+            .line
+            .replies()
+            .last()
+            .is_some_and(|r| r.contains("「はるちゃん」で登録しました")),
+        "{:?}",
+        chain.line.replies().last()
+    );
+
+    let report = chain
+        .scanner
+        .handle(json!({"date": today.to_string()}), Utc::now())
+        .await
+        .expect("scan");
+    // 4 × 2 milestones at six months; 3 × (a milestone and a step) at two weeks.
+    assert_eq!((report.due, report.not_targeted), (14, 4), "{report:?}");
+    assert_eq!(report.enqueued, 10, "{report:?}");
+    assert_eq!(drain(&chain).await, report.jobs);
+
+    let care = "【一時預かり・ファミリー・サポート】";
+    let hokatsu = "【保育所（園）の申込みを予定している方へ】";
+    let postpartum = "【産婦健康診査・産後ケア】";
+    let sorted = |mut v: Vec<&str>| {
+        v.sort();
+        v.into_iter().map(str::to_string).collect::<Vec<_>>()
+    };
+    let line = &chain.line;
+    assert_eq!(titles_for(line, &plain), sorted(vec![care]));
+    assert_eq!(titles_for(line, &planning), sorted(vec![care, hokatsu]));
+    assert_eq!(titles_for(line, &planning_muted), sorted(vec![hokatsu]));
+    assert_eq!(
+        titles_for(line, &planning_easy),
+        sorted(vec![care, "【ほいくえんに もうしこむ よていの かたへ】"])
+    );
+    assert_eq!(
+        titles_for(line, &nick),
+        sorted(vec![postpartum, "【はるちゃんは今日で生後14日】"])
+    );
+    assert_eq!(titles_for(line, &daily_muted), sorted(vec![postpartum]));
+    assert_eq!(
+        titles_for(line, &checkup_muted_easy),
+        sorted(vec!["【こどもは きょうで うまれて 14にち】"])
+    );
+    assert_eq!(line.deliveries().len(), 10);
+    assert!(line.violations().is_empty(), "{:?}", line.violations());
+
+    // A change of mind is on the index entry at once: the same day re-run after
+    // `planning_muted` turns 一時預かり back on sends it that notice, and nothing twice.
+    assert_eq!(
+        chain
+            .events(vec![planning_muted.postback("v1:cat:childcare:on")], false)
+            .await,
+        200
+    );
+    let again = chain
+        .scanner
+        .handle(json!({"date": today.to_string()}), Utc::now())
+        .await
+        .expect("scan");
+    assert_eq!(
+        (again.enqueued, again.already_delivered, again.not_targeted),
+        (1, 10, 3),
+        "{again:?}"
+    );
+    drain(&chain).await;
+    assert_eq!(
+        titles_for(line, &planning_muted),
+        sorted(vec![care, hokatsu])
+    );
+    assert_eq!(line.deliveries().len(), 11);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_payloads_and_bodies_are_reported_not_retried_forever() {
     let Some(ep) = moto_endpoint() else { return };
@@ -591,36 +754,123 @@ async fn a_forged_request_costs_no_aws_request() {
 /// What one function sent, by operation.
 type Counts = std::collections::BTreeMap<String, u64>;
 
-/// Registers `others` residents who are not due today plus a due set of 21, then counts the
-/// requests of a webhook turn (a registration and a stop), the daily scan and the sends.
-async fn requests_with_population(ep: &str, others: usize) -> [(&'static str, Counts); 3] {
+/// 受信設定 of resident `n` of a population: some categories muted, a district, household
+/// attributes, a nursery answer, やさしい日本語, spread as a city's would be.
+fn settings_mix(n: usize) -> shared::domain::Settings {
+    let q = |i: usize, ids: &[&str]| ids[i % ids.len()].to_string();
+    let mut s = shared::domain::Settings::default();
+    if n.is_multiple_of(3) {
+        s.muted.insert(q(n, &["daily", "events", "library"]));
+    }
+    if n.is_multiple_of(9) {
+        s.muted.insert("play".to_string());
+    }
+    if n.is_multiple_of(2) {
+        s.district = Some(q(n / 2, &["chuo", "hokubu", "nanbu", "tobu", "kawakita"]));
+    }
+    if n.is_multiple_of(10) {
+        s.household
+            .insert(q(n / 10, &["single-parent", "multiple-birth"]));
+    }
+    if n.is_multiple_of(4) {
+        s.nursery = Some(q(n / 4, &["none", "planning", "applied"]));
+    }
+    s
+}
+
+/// What one population's run cost: each function's requests, and the scan's report.
+struct PopulationRun {
+    requests: [(&'static str, Counts); 3],
+    report: shared::handlers::scan::ScanReport,
+    /// Index entries of the population that the day's lookups cover although nothing is due
+    /// for them (inside a series' span, off its steps).
+    read_not_due: usize,
+}
+
+/// Registers `others` residents who are not due today (each with its own 受信設定; some
+/// inside the example's series spans, so the lookups read them, some outside) plus a fixed
+/// due set (some of it muted), then counts the requests of a webhook turn (a registration
+/// and a stop), the daily scan and the sends.
+async fn requests_with_population(ep: &str, others: usize) -> PopulationRun {
+    use shared::domain::{AnchorKind, Pregnancy, Settings, UserId};
     let chain = Chain::new(ep).await;
     let today = shared::dates::tokyo_date(Utc::now());
     let catalog = shared::catalog::Catalog::from_source(&example_source()).expect("catalog");
-    let due = catalog.lookups_for(today);
-    // Birthdays in the same index months as the due ones, on days nothing is due.
-    let quiet: Vec<NaiveDate> = (1..90)
-        .map(days_ago)
-        .filter(|d| {
-            !due.iter()
-                .any(|l| l.range.contains(shared::domain::AnchorKind::BirthDate, *d))
+    let lookups = catalog.lookups_for(today);
+    assert!(
+        lookups.iter().any(|l| !l.series.is_empty()),
+        "the example's series are looked up today"
+    );
+    let read = |kind: AnchorKind, d: NaiveDate| lookups.iter().any(|l| l.range.contains(kind, d));
+    let due = |kind: AnchorKind, d: NaiveDate| {
+        lookups.iter().any(|l| {
+            l.milestones.iter().any(|(r, _)| r.contains(kind, d))
+                || (l.range.contains(kind, d)
+                    && l.series.iter().any(|s| s.step_on(d, today).is_some()))
         })
+    };
+    // Birthdates and due dates on which nothing is due today: some read by a lookup (inside
+    // a series' span), some not.
+    let births: Vec<NaiveDate> = (1..200)
+        .map(days_ago)
+        .filter(|d| !due(AnchorKind::BirthDate, *d))
         .collect();
+    let (births_read, births_unread): (Vec<NaiveDate>, Vec<NaiveDate>) = births
+        .into_iter()
+        .partition(|d| read(AnchorKind::BirthDate, *d));
+    let dues_read: Vec<NaiveDate> = (1..250)
+        .map(|n| today.checked_add_days(Days::new(n)).expect("date"))
+        .filter(|d| !due(AnchorKind::DueDate, *d) && read(AnchorKind::DueDate, *d))
+        .collect();
+    assert!(!births_read.is_empty() && !births_unread.is_empty() && !dues_read.is_empty());
     let mut population = Vec::new();
+    let mut read_not_due = 0;
     for n in 0..others {
-        let mut r = shared::domain::Resident::new(
-            shared::domain::UserId::parse(&format!("Uquiet{n:08}")).expect("id"),
-        );
-        r.add_child(quiet[n % quiet.len()]);
+        let mut r =
+            shared::domain::Resident::new(UserId::parse(&format!("Uquiet{n:08}")).expect("id"));
+        if n.is_multiple_of(2) {
+            r.add_child(births_read[n % births_read.len()]);
+            read_not_due += 1;
+        } else {
+            r.add_child(births_unread[n % births_unread.len()]);
+        }
+        if n.is_multiple_of(5) {
+            r.pregnancy = Some(Pregnancy {
+                due_date: dues_read[n % dues_read.len()],
+            });
+            read_not_due += 1;
+        }
+        r.settings = settings_mix(n);
+        r.easy_japanese = n.is_multiple_of(6);
         population.push(r);
     }
-    for n in 0..20 {
-        let mut r = shared::domain::Resident::new(
-            shared::domain::UserId::parse(&format!("Udue{n:08}")).expect("id"),
-        );
-        r.add_child(days_ago(7));
+    // The due set, the same in every population: 20 one-week-olds with varied settings,
+    // 5 more who turned 手続き off, and 4 two-week-olds (the weekly series' first step), 2 of
+    // whom turned 毎日のひとこと off.
+    for n in 0..29 {
+        let mut r =
+            shared::domain::Resident::new(UserId::parse(&format!("Udue{n:08}")).expect("id"));
+        r.settings = settings_mix(n);
+        r.settings.muted.remove("daily");
+        match n {
+            0..20 => {
+                r.add_child(days_ago(7));
+            }
+            20..25 => {
+                r.add_child(days_ago(7));
+                r.settings.muted.insert("procedures".to_string());
+            }
+            _ => {
+                r.add_child(days_ago(14));
+                if n.is_multiple_of(2) {
+                    r.settings.muted.insert("daily".to_string());
+                }
+            }
+        }
+        r.settings.muted.remove("checkup");
         population.push(r);
     }
+    assert!(population.iter().any(|r| r.settings != Settings::default()));
     let config = moto_config(ep).await;
     DynamoStore::from_config(&config, chain.webhook.store.table())
         .import(&population)
@@ -629,12 +879,13 @@ async fn requests_with_population(ep: &str, others: usize) -> [(&'static str, Co
 
     let mut a = Resident::new(1);
     assert_eq!(chain.events(vec![a.follow()], false).await, 200);
-    assert_eq!(
-        chain
-            .events(vec![a.pick_date("v1:birth", days_ago(7))], false)
-            .await,
-        200
-    );
+    for e in [
+        a.pick_date("v1:birth", days_ago(7)),
+        a.postback("v1:district:hokubu"),
+        a.postback("v1:cat:daily:off"),
+    ] {
+        assert_eq!(chain.events(vec![e], false).await, 200);
+    }
     let report = chain
         .scanner
         .handle(
@@ -643,35 +894,50 @@ async fn requests_with_population(ep: &str, others: usize) -> [(&'static str, Co
         )
         .await
         .expect("scan");
-    assert_eq!(report.enqueued, 21, "{report:?}");
-    let mut sent = 0;
-    loop {
-        let (event, n) = chain.sqs_event().await;
-        if n == 0 {
-            break;
-        }
-        let response = chain.sender.handle(event).await;
-        assert!(response.batch_item_failures.is_empty());
-        sent += n;
-    }
-    assert!(sent >= 1);
-    assert_eq!(chain.line.deliveries().len(), 21);
+    // 21 one-week notices, 4 産婦健診 notices and 2 series steps.
+    assert_eq!(report.enqueued, 27, "{report:?}");
+    assert_eq!(report.not_targeted, 5 + 2, "{report:?}");
+    assert_eq!(drain(&chain).await, report.jobs);
+    assert_eq!(chain.line.deliveries().len(), 27);
     // A stop (blocking the account) deletes the resident.
     assert_eq!(chain.events(vec![a.unfollow()], false).await, 200);
-    [
-        ("webhook", chain.requests.webhook.take()),
-        ("scanner", chain.requests.scanner.take()),
-        ("sender", chain.requests.sender.take()),
-    ]
+    PopulationRun {
+        requests: [
+            ("webhook", chain.requests.webhook.take()),
+            ("scanner", chain.requests.scanner.take()),
+            ("sender", chain.requests.sender.take()),
+        ],
+        report,
+        read_not_due,
+    }
 }
 
 /// The daily scan never walks the table: no function sends a `Scan`, and ten times the
-/// registered residents cost exactly the same requests for the same due set.
+/// registered residents (with their own 受信設定, many inside the series' spans so the
+/// lookups read them) cost exactly the same requests for the same due set.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_requests_follow_what_is_due_not_who_is_registered() {
     let Some(ep) = moto_endpoint() else { return };
-    let small = requests_with_population(&ep, 60).await;
-    let large = requests_with_population(&ep, 600).await;
+    let small_run = requests_with_population(&ep, 60).await;
+    let large_run = requests_with_population(&ep, 600).await;
+    // The larger population really was in the lookups' way: the scan read every entry of it
+    // inside a series' span, and found the same due set.
+    assert_eq!(
+        large_run.report.entries_read - small_run.report.entries_read,
+        large_run.read_not_due - small_run.read_not_due,
+        "{:?} / {:?}",
+        small_run.report,
+        large_run.report
+    );
+    assert_eq!(
+        (small_run.report.due, small_run.report.enqueued),
+        (large_run.report.due, large_run.report.enqueued)
+    );
+    eprintln!(
+        "entries read: {} with 60 others, {} with 600",
+        small_run.report.entries_read, large_run.report.entries_read
+    );
+    let (small, large) = (small_run.requests, large_run.requests);
     for (function, counts) in small.iter().chain(large.iter()) {
         assert!(
             !counts.contains_key("Scan"),
@@ -732,93 +998,4 @@ fn iam_actions(operation: &str) -> Vec<String> {
         ssm if ssm.starts_with("GetParameter") => vec![format!("ssm:{ssm}")],
         dynamodb => vec![format!("dynamodb:{dynamodb}")],
     }
-}
-
-/// 受信設定 through the deployed functions: residents answer in the chat (API Gateway events
-/// into the webhook, settings onto their DynamoDB index entries), the scanner targets from
-/// the index alone, the sender delivers from SQS; each resident gets what their answers say.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn settings_chosen_in_the_chat_target_the_notices_on_dynamodb() {
-    let Some(ep) = moto_endpoint() else { return };
-    let chain = Chain::new(&ep).await;
-    // Two months old on the scanned day: the example's 予防接種, 救急 and, for the northern
-    // districts only, the 北部保健センター notices fall due. Fixed dates, so no month end
-    // clamps them onto another day.
-    let born = NaiveDate::from_ymd_opt(2025, 1, 10).expect("date");
-    let day = NaiveDate::from_ymd_opt(2025, 3, 10).expect("date");
-    let mut north = Resident::new(11);
-    let mut south = Resident::new(12);
-    let mut muted = Resident::new(13);
-    let mut only_north = Resident::new(14);
-    let answers: [(&mut Resident, &[&str]); 4] = [
-        (&mut north, &["v1:district:hokubu"]),
-        (&mut south, &["v1:district:nanbu"]),
-        (
-            &mut muted,
-            &["v1:district:hokubu", "v1:cat:consultation:off"],
-        ),
-        (
-            &mut only_north,
-            &[
-                "v1:district:yamate",
-                "v1:cat:vaccination:off",
-                "v1:cat:medical:off",
-            ],
-        ),
-    ];
-    for (r, taps) in answers {
-        let mut events = vec![r.follow(), r.pick_date("v1:birth", born)];
-        events.extend(taps.iter().map(|data| r.postback(data)));
-        for e in events {
-            assert_eq!(chain.events(vec![e], false).await, 200);
-        }
-    }
-    let report = chain
-        .scanner
-        .handle(json!({"date": day.to_string()}), Utc::now())
-        .await
-        .expect("scan");
-    assert_eq!(
-        (report.due, report.not_targeted, report.enqueued),
-        (12, 4, 8),
-        "{report:?}"
-    );
-    loop {
-        let (event, n) = chain.sqs_event().await;
-        if n == 0 {
-            break;
-        }
-        let response = chain.sender.handle(event).await;
-        assert!(response.batch_item_failures.is_empty());
-    }
-    let mut got: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for (user, text) in chain.line.deliveries() {
-        got.entry(user).or_default().push(text);
-    }
-    let has_north = |user: &str| {
-        got.get(user)
-            .is_some_and(|texts| texts.iter().any(|t| t.contains("北部保健センター")))
-    };
-    let count = |user: &str| got.get(user).map_or(0, Vec::len);
-    assert!(
-        has_north(&north.user_id) && count(&north.user_id) == 3,
-        "{got:?}"
-    );
-    assert!(
-        !has_north(&south.user_id) && count(&south.user_id) == 2,
-        "{got:?}"
-    );
-    assert!(
-        !has_north(&muted.user_id) && count(&muted.user_id) == 2,
-        "{got:?}"
-    );
-    assert!(
-        has_north(&only_north.user_id) && count(&only_north.user_id) == 1,
-        "{got:?}"
-    );
-    assert!(
-        chain.line.violations().is_empty(),
-        "{:?}",
-        chain.line.violations()
-    );
 }

@@ -288,18 +288,18 @@ fn topic_cards(catalog: &Catalog, l: Lang, r: &Resident, topic: Topic) -> Vec<Bu
         };
         let mut body: Vec<FlexComponent> = vec![FlexText::new(hint).size("xs").color(GREY).into()];
         body.extend(page.iter().map(|row| row_component(l, topic, kind, row)));
-        let last_page = i + 1 == pages.len();
         let footer_action = match topic {
             Topic::Categories if rows.iter().any(|r| !r.chosen) => Some(action(
                 l.pick("すべて受け取る", "ぜんぶ うけとる"),
                 Command::Set(SettingChange::AllCategories),
             )),
-            // Answering is optional: an answer can be taken back.
-            Topic::District if last_page && rows.iter().any(|r| r.chosen) => Some(action(
+            // Answering is optional: an answer can be taken back, from whichever card of the
+            // question is shown.
+            Topic::District if rows.iter().any(|r| r.chosen) => Some(action(
                 l.pick("回答を取り消す", "こたえを けす"),
                 Command::Set(SettingChange::District(None)),
             )),
-            Topic::Nursery if last_page && rows.iter().any(|r| r.chosen) => Some(action(
+            Topic::Nursery if rows.iter().any(|r| r.chosen) => Some(action(
                 l.pick("回答を取り消す", "こたえを けす"),
                 Command::Set(SettingChange::Nursery(None)),
             )),
