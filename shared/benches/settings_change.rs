@@ -20,33 +20,13 @@ use shared::catalog::Catalog;
 use shared::dates::add_days;
 use shared::domain::{AnchorKind, AnchorRange, Pregnancy, Resident, Settings, UserId};
 use shared::handlers::webhook::{WebhookContext, handle_webhook};
+use shared::line::client::NullLineApi;
 use shared::line::signature::ChannelSecret;
-use shared::line::{Accepted, LineApi, LineError, Message, RetryKey};
 use shared::store::{LocalStore, Store};
 
 const RESIDENTS: usize = 5_000;
 /// Settings changes per resident; the events go round the residents, one change each a round.
 const ROUNDS: usize = 10;
-
-/// Accepts and forgets every call: the benchmark measures sukusuku's own work.
-struct NullLine;
-
-impl LineApi for NullLine {
-    async fn reply(&self, _: &str, _: &[Message]) -> Result<(), LineError> {
-        Ok(())
-    }
-    async fn push(&self, _: &UserId, _: &[Message], _: &RetryKey) -> Result<Accepted, LineError> {
-        Ok(Accepted::Now)
-    }
-    async fn multicast(
-        &self,
-        _: &[UserId],
-        _: &[Message],
-        _: &RetryKey,
-    ) -> Result<Accepted, LineError> {
-        Ok(Accepted::Now)
-    }
-}
 
 fn user(u: usize) -> UserId {
     UserId::parse(&format!("U{u:032x}")).expect("id")
@@ -245,7 +225,7 @@ fn run(
         }
     });
     let registered_in = registering.elapsed();
-    let line = NullLine;
+    let line = NullLineApi;
     let ctx = WebhookContext {
         store,
         line: &line,

@@ -6,31 +6,10 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use serde_json::json;
 use shared::catalog::Catalog;
-use shared::domain::UserId;
 use shared::handlers::webhook::{WebhookContext, handle_webhook};
+use shared::line::client::NullLineApi;
 use shared::line::signature::ChannelSecret;
-use shared::line::{Accepted, LineApi, LineError, Message, RetryKey};
 use shared::store::LocalStore;
-
-/// Accepts and forgets every call: the benchmark measures sukusuku's own work.
-struct NullLine;
-
-impl LineApi for NullLine {
-    async fn reply(&self, _: &str, _: &[Message]) -> Result<(), LineError> {
-        Ok(())
-    }
-    async fn push(&self, _: &UserId, _: &[Message], _: &RetryKey) -> Result<Accepted, LineError> {
-        Ok(Accepted::Now)
-    }
-    async fn multicast(
-        &self,
-        _: &[UserId],
-        _: &[Message],
-        _: &RetryKey,
-    ) -> Result<Accepted, LineError> {
-        Ok(Accepted::Now)
-    }
-}
 
 fn body(n: usize) -> Vec<u8> {
     let user = format!("U{:032x}", n % 20_000);
@@ -63,7 +42,7 @@ fn main() {
     let catalog = Catalog::from_source(&shared::catalog::example_source()).expect("catalog");
     let secret = ChannelSecret::new("bench-secret");
     let store = LocalStore::in_memory();
-    let line = NullLine;
+    let line = NullLineApi;
     let total = 100_000;
     let requests: Vec<(Vec<u8>, String)> = (0..total)
         .map(|n| {

@@ -2,25 +2,9 @@
 //! stores registrations under `--data`, runs days with `/dev/daily`, and talks to a fake LINE
 //! API that rejects anything the spec does not allow.
 
-use chrono::{Days, NaiveDate, Utc};
+use sukusuku_tests::days::{date, minus, plus, today_in_tokyo};
 use sukusuku_tests::fake_line::FakeLine;
 use sukusuku_tests::server::{ACCESS_TOKEN, Resident, Sukusuku, callback, example_catalog, sign};
-
-fn today_in_tokyo() -> NaiveDate {
-    shared::dates::tokyo_date(Utc::now())
-}
-
-fn plus(d: NaiveDate, days: u64) -> NaiveDate {
-    d.checked_add_days(Days::new(days)).expect("date in range")
-}
-
-fn minus(d: NaiveDate, days: u64) -> NaiveDate {
-    d.checked_sub_days(Days::new(days)).expect("date in range")
-}
-
-fn date(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
-}
 
 fn data_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("sukusuku-e2e-{name}-{}", std::process::id()));

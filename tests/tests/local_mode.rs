@@ -5,17 +5,13 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use chrono::NaiveDate;
 use serde_json::Value;
+use sukusuku_tests::days::date;
 use sukusuku_tests::fake_line::FakeLine;
 use sukusuku_tests::server::{
     ACCESS_TOKEN, LOCAL_CHANNEL_SECRET, Resident, Sukusuku, binary, callback, example_catalog,
     free_port, sign, sign_with,
 };
-
-fn date(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
-}
 
 fn data_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("sukusuku-local-{name}-{}", std::process::id()));

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use chrono::NaiveDate;
+use sukusuku_tests::days::date;
 use sukusuku_tests::fake_line::FakeLine;
 use sukusuku_tests::server::{ACCESS_TOKEN, Resident, Sukusuku};
 
@@ -85,10 +85,6 @@ const STEPS: &str = r#"
 - {at: {days: 37}, text: "生後{days_old}日：泣きやまないとき"}
 - {at: {days: 40}, text: "生後{days_old}日：予防接種の予定"}
 "#;
-
-fn date(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
-}
 
 /// The catalog and its steps file in a fresh directory.
 fn catalog_dir(name: &str) -> (PathBuf, PathBuf) {

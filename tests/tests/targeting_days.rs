@@ -13,22 +13,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use chrono::{Datelike, Days, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use serde_json::Value;
+use sukusuku_tests::days::{minus, plus, today_in_tokyo};
 use sukusuku_tests::fake_line::FakeLine;
 use sukusuku_tests::server::{ACCESS_TOKEN, Resident, Sukusuku, binary};
-
-fn today_in_tokyo() -> NaiveDate {
-    shared::dates::tokyo_date(Utc::now())
-}
-
-fn plus(d: NaiveDate, days: u64) -> NaiveDate {
-    d.checked_add_days(Days::new(days)).expect("date in range")
-}
-
-fn minus(d: NaiveDate, days: u64) -> NaiveDate {
-    d.checked_sub_days(Days::new(days)).expect("date in range")
-}
 
 /// How `{next_date}` writes a day.
 fn month_day(d: NaiveDate) -> String {

@@ -114,6 +114,31 @@ impl LineApi for MemoryLineApi {
     }
 }
 
+/// Accepts and forgets every call without checking it: benchmarks use it to time sukusuku's
+/// own work, not a LINE stand-in's bookkeeping.
+#[cfg(any(test, feature = "testing"))]
+pub struct NullLineApi;
+
+#[cfg(any(test, feature = "testing"))]
+impl LineApi for NullLineApi {
+    async fn reply(&self, _: &str, _: &[Message]) -> Result<(), LineError> {
+        Ok(())
+    }
+
+    async fn push(&self, _: &UserId, _: &[Message], _: &RetryKey) -> Result<Accepted, LineError> {
+        Ok(Accepted::Now)
+    }
+
+    async fn multicast(
+        &self,
+        _: &[UserId],
+        _: &[Message],
+        _: &RetryKey,
+    ) -> Result<Accepted, LineError> {
+        Ok(Accepted::Now)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,6 +20,8 @@ use super::message::{Message, validate_messages};
 use crate::domain::UserId;
 pub use error::LineError;
 pub use http::{HttpLineApi, HttpLineApiBuilder};
+#[cfg(any(test, feature = "testing"))]
+pub use memory::NullLineApi;
 pub use memory::{LineCall, MemoryLineApi};
 pub use richmenu::{RichMenuClient, RichMenuId, RichMenuSummary};
 pub use token::{AccessTokenSource, TokenFuture};
