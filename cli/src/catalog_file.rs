@@ -177,9 +177,13 @@ pub fn publish(path: &Path, table: &str) -> anyhow::Result<()> {
 }
 
 #[cfg(not(feature = "aws"))]
-pub fn publish(_path: &Path, _table: &str) -> anyhow::Result<()> {
+pub fn publish(path: &Path, _table: &str) -> anyhow::Result<()> {
+    // A broken file is named as such first, as the AWS build would, before the feature is.
+    read(path)?;
     Err(anyhow!(
-        "`catalog publish` talks to AWS, and this sukusuku was built without the `aws` feature; \
-         run it as `cargo run --release -p sukusuku --features aws -- catalog publish …`"
+        "{}: the catalog is valid, but `catalog publish` talks to AWS, and this sukusuku was \
+         built without the `aws` feature; run it as \
+         `cargo run --release -p sukusuku --features aws -- catalog publish …`",
+        path.display()
     ))
 }

@@ -22,6 +22,9 @@ pub fn run(args: &PreviewArgs) -> anyhow::Result<()> {
         (None, Some(birth)) => (AnchorKind::BirthDate, birth, format!("生年月日 {birth}")),
         (None, None) => bail!("give --due or --birth"),
     };
+    if kind == AnchorKind::DueDate && args.nickname.is_some() {
+        bail!("--nickname is a child's ニックネーム: use it with --birth, not --due");
+    }
     if let (Some(from), Some(to)) = (args.from, args.to)
         && from > to
     {

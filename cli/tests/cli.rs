@@ -332,6 +332,18 @@ fn preview_rejects_bad_arguments_by_name() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--due"));
     let out = sukusuku(&["preview", "--catalog", &example()]);
     assert!(!out.status.success());
+    // A pregnancy has no ニックネーム: the flag is refused, not silently ignored.
+    let out = sukusuku(&[
+        "preview",
+        "--catalog",
+        &example(),
+        "--due",
+        "2027-06-01",
+        "--nickname",
+        "はるちゃん",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--nickname"));
     let out = sukusuku(&[
         "preview",
         "--catalog",
@@ -367,6 +379,13 @@ fn aws_commands_name_the_feature_they_need() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("without the `aws` feature"), "{err}");
     assert!(err.contains("--features aws"), "{err}");
+    // A broken catalog is named as broken first, as `catalog check` would.
+    let path = write_temp("publish-broken-no-aws.yaml", BROKEN);
+    let out = sukusuku(&["catalog", "publish", &path, "--table", "t"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line "), "{err}");
+    assert!(!err.contains("catalog is valid"), "{err}");
 }
 
 /// `sukusuku catalog publish` against a table on moto, with the AWS settings a DevOps

@@ -397,7 +397,7 @@ series:
   - id: weekly
     anchor: due_date
     from: {weeks: 5, days: 3}
-    to: {weeks: 30}
+    to: {weeks: 29, days: 3}
     every: {weeks: 2}
     category: daily
     text: "妊娠{gestational_weeks}週"

@@ -47,9 +47,7 @@ impl At {
             );
         }
         if self.weeks.is_none() && self.days.is_none() {
-            return Err(
-                "name weeks or days (e.g. {weeks: 4}, or {days: 0} for the day itself)".into(),
-            );
+            return Err("name weeks or days (e.g. {weeks: 4} or {days: 100})".into());
         }
         let days = self.weeks.unwrap_or(0) as u64 * 7 + self.days.unwrap_or(0) as u64;
         u32::try_from(days).map_err(|_| format!("{days} days is too far"))

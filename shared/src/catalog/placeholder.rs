@@ -152,9 +152,15 @@ fn anchor_name(kind: AnchorKind) -> &'static str {
     }
 }
 
-/// Whether the text names `{next_date}` (the only placeholder that costs a catalog search).
+/// Whether the text names `{next_date}` (the only placeholder that costs a catalog search),
+/// however it is spaced (`{ next_date }` renders the same).
 pub fn needs_next_date(template: &str) -> bool {
-    template.contains("{next_date}")
+    template.contains("next_date")
+        && pieces(template).is_ok_and(|pieces| {
+            pieces
+                .iter()
+                .any(|p| matches!(p, Piece::Placeholder("next_date")))
+        })
 }
 
 /// The text for one recipient. Texts without braces are returned as they are.
@@ -267,6 +273,9 @@ mod tests {
         assert!(e.contains("unknown placeholder {agee}"), "{e}");
         let e = check_placeholder("nickname", AnchorKind::DueDate).expect_err("misplaced");
         assert!(e.contains("birth_date"), "{e}");
+        assert!(needs_next_date("次は{ next_date }"));
+        assert!(needs_next_date("次は{next_date}"));
+        assert!(!needs_next_date("{{next_date}} と書きます"));
         assert!(pieces("abc {age").is_err());
         assert!(pieces("abc } x").is_err());
         assert_eq!(

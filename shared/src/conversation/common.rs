@@ -220,10 +220,12 @@ pub fn next_notice(
         .filter_map(|s| s.next_step(anchor, from))
         .min()
         .map(|(day, n)| {
-            let timing = if l.easy() {
-                day_label_easy(kind, n)
-            } else {
-                day_label(kind, n)
+            // Past the first year a parent counts in years and months, not in days.
+            let timing = match (kind, l.easy()) {
+                (AnchorKind::BirthDate, false) if n >= 365 => dates::describe_age(anchor, day),
+                (AnchorKind::BirthDate, true) if n >= 365 => dates::describe_age_easy(anchor, day),
+                (_, true) => day_label_easy(kind, n),
+                (_, false) => day_label(kind, n),
             };
             (day, timing)
         });

@@ -16,6 +16,45 @@ use crate::line::Message;
 const BIRTH_ENDS_PREGNANCY_FROM_GA_DAYS: i64 = 22 * 7;
 const BIRTH_ENDS_PREGNANCY_UNTIL_DAYS_AFTER_DUE: i64 = 42;
 
+/// What this registration will bring: the promise of morning notices and the next one, or,
+/// when nothing lies ahead, why (every kind turned off in 受信設定, or none planned).
+fn what_comes(
+    turn: &Turn<'_>,
+    kind: AnchorKind,
+    anchor: NaiveDate,
+    r: &Resident,
+    l: Lang,
+) -> String {
+    if let Some(next) = next_notice(turn.catalog, kind, anchor, turn.today, &r.settings, l) {
+        let promise = match (kind, l.easy()) {
+            (AnchorKind::DueDate, false) => {
+                "妊娠週数に合わせたお知らせを、朝9時ごろにお届けします。"
+            }
+            (AnchorKind::BirthDate, false) => {
+                "お子さまの月齢・年齢に合わせたお知らせを、朝9時ごろにお届けします。"
+            }
+            (_, true) => "あさ 9じごろに おしらせを おくります。",
+        };
+        return format!("\n\n{promise}\n{next}");
+    }
+    let muted_all = turn
+        .catalog
+        .categories()
+        .iter()
+        .all(|c| !r.settings.receives(&c.id));
+    let why = match (muted_all, l.easy()) {
+        (true, false) => {
+            "いまの受信設定では、どの種類のお知らせも届きません。受け取るには「受信設定」から種類を選んでください。"
+        }
+        (true, true) => {
+            "いまの 受信設定（じゅしんせってい）では、おしらせが なにも とどきません。うけとる ときは「受信設定」で えらんで ください。"
+        }
+        (false, false) => "この先にお届けする予定のお知らせは、いまはありません。",
+        (false, true) => "これから おくる おしらせは、いまは ありません。",
+    };
+    format!("\n\n{why}")
+}
+
 fn ask_again(text: String, picker: crate::line::Action) -> Response {
     Response::reply(Change::Keep, Message::text_with(text, vec![picker]))
 }
@@ -66,7 +105,7 @@ pub fn due_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&str>
         return ask_again(
             if l.easy() {
                 format!(
-                    "{}は もう すぎた ひです。今日より あとの ひを えらんで ください。\n\
+                    "{}は もう すぎた ひです。きょうより あとの ひを えらんで ください。\n\
                      もう うまれた ときは、子どもの 誕生日を とうろく して ください。",
                     japanese_date(due)
                 )
@@ -85,7 +124,7 @@ pub fn due_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&str>
         return ask_again(
             if l.easy() {
                 format!(
-                    "うまれる 予定日は、今日から {}までの ひを えらんで ください（280にち まで）。",
+                    "うまれる 予定日は、きょうから {}までの ひを えらんで ください（280にち まで）。",
                     japanese_date(max)
                 )
             } else {
@@ -102,8 +141,7 @@ pub fn due_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&str>
     r.pregnancy = Some(Pregnancy { due_date: due });
     let mut text = if l.easy() {
         format!(
-            "うまれる 予定日を {}に {}。\n今日は {}です。\n\n\
-             あさ 9じごろに、けんしんや てつづきの おしらせを おくります。",
+            "うまれる 予定日を {}に {}。\nきょうは {}です。",
             japanese_date(due),
             if changed {
                 "かえました"
@@ -114,24 +152,13 @@ pub fn due_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&str>
         )
     } else {
         format!(
-            "出産予定日を{}で{}しました。\n今日は{}です。\n\n\
-             妊娠週数に合わせて、健診や手続きのお知らせを朝9時ごろにお届けします。",
+            "出産予定日を{}で{}しました。\n今日は{}です。",
             japanese_date(due),
             if changed { "変更" } else { "登録" },
             l.pregnancy(due, turn.today)
         )
     };
-    if let Some(next) = next_notice(
-        turn.catalog,
-        AnchorKind::DueDate,
-        due,
-        turn.today,
-        &r.settings,
-        l,
-    ) {
-        text.push('\n');
-        text.push_str(&next);
-    }
+    text.push_str(&what_comes(turn, AnchorKind::DueDate, due, &r, l));
     let actions = main_actions(turn.today, Some(&r));
     Response::reply(Change::Save(Box::new(r)), Message::text_with(text, actions))
 }
@@ -218,30 +245,18 @@ pub fn birth_date(turn: &Turn<'_>, resident: Option<&Resident>, date: Option<&st
     }
     text.push_str(&if l.easy() {
         format!(
-            "子ども（{}うまれ）を とうろく しました。\n今日で {}です。\n\n\
-             あさ 9じごろに、けんしんや よぼうせっしゅの おしらせを おくります。",
+            "子ども（{}うまれ）を とうろく しました。\nきょうで {}です。",
             japanese_date(birth),
             l.age(birth, turn.today)
         )
     } else {
         format!(
-            "お子さま（{}生まれ）を登録しました。\n今日で{}です。\n\n\
-             お子さまの月齢・年齢に合わせて、健診や予防接種などのお知らせを朝9時ごろにお届けします。",
+            "お子さま（{}生まれ）を登録しました。\n今日で{}です。",
             japanese_date(birth),
             l.age(birth, turn.today)
         )
     });
-    if let Some(next) = next_notice(
-        turn.catalog,
-        AnchorKind::BirthDate,
-        birth,
-        turn.today,
-        &r.settings,
-        l,
-    ) {
-        text.push('\n');
-        text.push_str(&next);
-    }
+    text.push_str(&what_comes(turn, AnchorKind::BirthDate, birth, &r, l));
     if twin {
         text.push_str(l.pick(
             "\n\n同じ生年月日のお子さまがすでに登録されています。ふたごなどの場合はこのままで大丈夫です。\
@@ -301,7 +316,7 @@ pub fn correct_birth(
         return ask_again(
             if l.easy() {
                 format!(
-                    "誕生日は {}から 今日までの ひを えらんで ください。",
+                    "誕生日は {}から きょうまでの ひを えらんで ください。",
                     japanese_date(min)
                 )
             } else {
@@ -320,7 +335,7 @@ pub fn correct_birth(
     r.children.sort_by_key(|c| c.birth_date);
     let text = if l.easy() {
         format!(
-            "子どもの 誕生日を {}に なおしました。\n今日で {}です。\n\n\
+            "子どもの 誕生日を {}に なおしました。\nきょうで {}です。\n\n\
              もう おくった おしらせを、また おくる ことは ありません。",
             japanese_date(birth),
             l.age(birth, turn.today)

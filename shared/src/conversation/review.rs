@@ -29,7 +29,7 @@ pub fn show(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
     if let Some(p) = &r.pregnancy {
         if l.easy() {
             text.push_str(&format!(
-                "\nうまれる 予定日：{}\n　今日は {}",
+                "\nうまれる 予定日：{}\n　きょうは {}",
                 japanese_date(p.due_date),
                 l.pregnancy(p.due_date, turn.today)
             ));

@@ -24,6 +24,7 @@ const PLAIN_WORDS: &[&str] = &[
     "変更",
     "キャンセル",
     "いただき",
+    "今日",
 ];
 /// The same for button labels (which keep 予定日, 誕生日, 受信設定 and 配信停止).
 const PLAIN_LABEL_WORDS: &[&str] = &["登録", "変更", "削除", "キャンセル", "見る", "生年月日"];
@@ -715,8 +716,59 @@ fn turning_every_category_off_warns_that_nothing_will_come() {
     for id in ids {
         chat.postback(&format!("v1:cat:{id}:off"));
     }
-    chat.expect("どの種類のお知らせも届きません");
+    chat.expect("どの種類のお知らせも届きません")
+        .expect_not("これまでどおり届きます");
     assert_eq!(chat.settings().muted.len(), 12);
+    // A registration made now says nothing will come, instead of promising notices.
+    chat.pick("子どもの生年月日を登録", "2026-10-01")
+        .expect("どの種類のお知らせも届きません")
+        .expect_not("お届けします")
+        .expect_buttons(&["受信設定"]);
+}
+
+#[test]
+fn the_settings_intro_names_only_the_questions_this_city_asks() {
+    let mut chat = Chat::with_catalog(SETTINGS_CATALOG, "2026-11-22");
+    chat.follow()
+        .tap("受信設定")
+        .expect("お住まいの地区・世帯の状況・保育所（園）の申込状況を選べます")
+        .expect("横にスクロール");
+    let bare = "categories:\n  - {id: checkup, label: 健診}\nmilestones:\n  - {id: m, anchor: birth_date, at: {months: 1}, category: checkup, text: 1か月}\n";
+    let mut chat = Chat::with_catalog(bare, "2026-11-22");
+    chat.follow()
+        .tap("受信設定")
+        .expect("種類と、お知らせの日本語")
+        .expect_not("地区")
+        .expect_not("世帯")
+        .expect_not("スクロール");
+}
+
+#[test]
+fn past_the_first_year_the_next_step_is_named_by_age() {
+    let catalog = "categories:\n  - {id: advice, label: 毎日のひとこと}\nmilestones: []\nseries:\n  - id: weekly\n    anchor: birth_date\n    from: {days: 0}\n    to: {weeks: 156}\n    every: {weeks: 1}\n    category: advice\n    text: \"{age}のあなたへ\"\n";
+    let mut chat = Chat::with_catalog(catalog, "2026-12-03");
+    chat.follow()
+        .pick("子どもの生年月日を登録", "2025-06-05")
+        .expect("（1歳6か月）の予定です")
+        .expect_not("生後5");
+}
+
+#[test]
+fn a_repeated_follow_greets_a_registered_easy_reader_as_one() {
+    let mut chat = Chat::new("2026-11-22");
+    chat.follow().tap("やさしい にほんご");
+    chat.pick("子どもの 誕生日を とうろく", "2026-01-01");
+    let kept = chat.resident.clone();
+    // A follow without isUnblocked (redelivered, or a block LINE never reported).
+    chat.follow()
+        .expect("そのまま のこって います")
+        .expect_not("やさしい にほんご」を おして");
+    assert!(
+        !chat.labels().iter().any(|l| l == "やさしい にほんご"),
+        "no offer of what they already read: {:?}",
+        chat.labels()
+    );
+    assert_eq!(chat.resident, kept, "nothing is lost");
 }
 
 #[test]

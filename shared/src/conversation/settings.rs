@@ -418,11 +418,51 @@ fn all_cards(turn: &Turn<'_>, l: Lang, r: &Resident) -> Vec<Message> {
         .collect()
 }
 
-fn intro(l: Lang) -> Message {
-    Message::text(l.pick(
-        "【受信設定】\n受け取るお知らせの種類や、お住まいの地区などを選べます。地区や世帯の状況を選ぶと、あなたに関係のあるお知らせも届くようになります（答えなくても大丈夫です）。\n\nカードを横にスクロールして、変えたいところをタップしてください。すぐに保存されます。",
-        "【受信設定（じゅしんせってい）】\nうけとる おしらせを えらべます。すんで いる ところなども えらべます（こたえなくても だいじょうぶです）。\n\nカードを よこに うごかして、かえたい ところを おして ください。すぐに かわります。",
-    ))
+/// The opening words name only the questions this city asks (a catalog may ask none
+/// besides the categories), and mention scrolling only when a carousel has more than one card.
+fn intro(catalog: &Catalog, l: Lang, cards: &[Message]) -> Message {
+    let q = catalog.questions();
+    let about_you: Vec<&str> = [&q.district, &q.household, &q.nursery]
+        .into_iter()
+        .filter(|question| !question.choices.is_empty())
+        .map(|question| question_title(l, question, ""))
+        .filter(|title| !title.is_empty())
+        .collect();
+    let mut text = l
+        .pick("【受信設定】\n", "【受信設定（じゅしんせってい）】\n")
+        .to_string();
+    if about_you.is_empty() {
+        text.push_str(l.pick(
+            "受け取るお知らせの種類と、お知らせの日本語（ふつう / やさしい日本語）を選べます。",
+            "うけとる おしらせと、にほんご（ふつう / やさしい にほんご）を えらべます。",
+        ));
+    } else {
+        let list = about_you.join(l.pick("・", "、"));
+        if l.easy() {
+            text.push_str(&format!(
+                "うけとる おしらせを えらべます。{list}も えらべます。えらぶと、あなたに かんけいの ある おしらせも とどきます（こたえなくても だいじょうぶです）。"
+            ));
+        } else {
+            text.push_str(&format!(
+                "受け取るお知らせの種類と、{list}を選べます。答えると、あなたに関係のあるお知らせも届くようになります（答えなくても大丈夫です）。"
+            ));
+        }
+    }
+    let scroll = cards.iter().any(|m| match m {
+        Message::Flex { contents, .. } => contents.bubbles().len() > 1,
+        _ => false,
+    });
+    text.push_str(match (scroll, l.easy()) {
+        (true, false) => {
+            "\n\nカードを横にスクロールして、変えたいところをタップしてください。すぐに保存されます。"
+        }
+        (true, true) => {
+            "\n\nカードを よこに うごかして、かえたい ところを おして ください。すぐに かわります。"
+        }
+        (false, false) => "\n\nカードの、変えたいところをタップしてください。すぐに保存されます。",
+        (false, true) => "\n\nカードの、かえたい ところを おして ください。すぐに かわります。",
+    });
+    Message::text(text)
 }
 
 /// The resident as stored, or how a new resident starts (the documented default: every
@@ -434,8 +474,9 @@ fn current(turn: &Turn<'_>, resident: Option<&Resident>) -> Resident {
 pub fn show(turn: &Turn<'_>, resident: Option<&Resident>) -> Response {
     let r = current(turn, resident);
     let l = Lang::of(Some(&r));
-    let mut replies = vec![intro(l)];
-    replies.extend(all_cards(turn, l, &r));
+    let cards = all_cards(turn, l, &r);
+    let mut replies = vec![intro(turn.catalog, l, &cards)];
+    replies.extend(cards);
     Response {
         change: Change::Keep,
         replies,
@@ -611,12 +652,20 @@ fn confirmation(
     toggled: Option<Toggled<'_>>,
 ) -> String {
     let q = catalog.questions();
+    let nothing_received = catalog
+        .categories()
+        .iter()
+        .all(|c| !r.settings.receives(&c.id));
     let mut text = match (topic, toggled) {
         (Topic::Categories, Some(t)) => {
             let name = label_of(l, t.label, t.easy_label);
             match (t.on, l.easy()) {
                 (true, false) => format!("「{name}」のお知らせを受け取ります。"),
                 (true, true) => format!("「{name}」の おしらせを うけとります。"),
+                // The last kind turned off: no "the others still come" (the warning below).
+                (false, false) if nothing_received => {
+                    format!("「{name}」のお知らせを止めました。")
+                }
                 (false, false) => format!(
                     "「{name}」のお知らせを止めました。ほかの種類のお知らせは、これまでどおり届きます。"
                 ),
@@ -668,12 +717,7 @@ fn confirmation(
             }
         }
     };
-    if topic == Topic::Categories
-        && catalog
-            .categories()
-            .iter()
-            .all(|c| !r.settings.receives(&c.id))
-    {
+    if topic == Topic::Categories && nothing_received {
         text.push_str(l.pick(
             "\n\nいまは、どの種類のお知らせも届きません。受け取りたい種類をタップしてください。",
             "\n\nいまは、おしらせが なにも とどきません。うけとりたい ものを おして ください。",
@@ -747,8 +791,9 @@ mod tests {
             let mut r = Resident::new(user.clone());
             r.easy_japanese = easy;
             r.settings.household = (0..MAX_CHOICES).map(|i| format!("h-{i}")).collect();
-            let mut replies = vec![intro(Lang::of(Some(&r)))];
-            replies.extend(all_cards(&turn, Lang::of(Some(&r)), &r));
+            let cards = all_cards(&turn, Lang::of(Some(&r)), &r);
+            let mut replies = vec![intro(&catalog, Lang::of(Some(&r)), &cards)];
+            replies.extend(cards);
             crate::line::message::validate_messages(&replies).unwrap_or_else(|e| panic!("{e}"));
             let cards: usize = replies
                 .iter()

@@ -15,18 +15,6 @@ const INTRO: &str = "妊娠中の方は出産予定日を、お子さまがい�
 const EASY_OFFER: &str = "やさしい にほんご（Easy Japanese）で よみたい ひとは、下の「やさしい にほんご」を おして ください。";
 
 pub fn follow(turn: &Turn<'_>, resident: Option<&Resident>, unblocked: bool) -> Response {
-    let text = if unblocked {
-        format!(
-            "おかえりなさい。ブロックを解除していただき、ありがとうございます。\n\
-             以前の登録情報は、ブロックされたときに削除しています。お手数ですが、もう一度登録してください。\n\n{INTRO}\n\n\
-             下のボタンから登録できます（あとから変更・削除もできます）。\n\n{EASY_OFFER}"
-        )
-    } else {
-        format!(
-            "友だち追加ありがとうございます。\n{INTRO}\n\n\
-             下のボタンから登録してください（あとから変更・削除できます）。\n\n{EASY_OFFER}"
-        )
-    };
     // Adding the account again starts over cleanly, even if a block was never reported.
     let change = if resident.is_some() && unblocked {
         Change::Delete
@@ -38,8 +26,33 @@ pub fn follow(turn: &Turn<'_>, resident: Option<&Resident>, unblocked: bool) -> 
     } else {
         resident
     };
+    let l = Lang::of(kept);
+    let registered = kept.is_some_and(Resident::has_registrations);
+    // A follow without `isUnblocked` for a resident we still hold (a redelivered event, or a
+    // block LINE never reported) keeps their record: greet them as who they are.
+    let text = match (unblocked, registered, l.easy()) {
+        (true, _, _) => format!(
+            "おかえりなさい。ブロックを解除していただき、ありがとうございます。\n\
+             以前の登録情報は、ブロックされたときに削除しています。お手数ですが、もう一度登録してください。\n\n{INTRO}\n\n\
+             下のボタンから登録できます（あとから変更・削除もできます）。\n\n{EASY_OFFER}"
+        ),
+        (false, false, false) => format!(
+            "友だち追加ありがとうございます。\n{INTRO}\n\n\
+             下のボタンから登録してください（あとから変更・削除できます）。\n\n{EASY_OFFER}"
+        ),
+        (false, true, false) => format!(
+            "友だち追加ありがとうございます。\n登録内容はそのまま残っています。「登録内容を見る」から確かめられます。\n\n{EASY_OFFER}"
+        ),
+        (false, false, true) => "ともだち ついか ありがとう ございます。\n\
+             うまれる 予定日か、子どもの 誕生日を とうろく すると、ちょうど よい ひに おしらせを おくります。\n\
+             下の ボタンから えらんで ください。"
+            .to_string(),
+        (false, true, true) => "ともだち ついか ありがとう ございます。\n\
+             とうろく した ことは そのまま のこって います。「とうろくを みる」で みられます。"
+            .to_string(),
+    };
     let mut actions = main_actions(turn.today, kept);
-    if !kept.is_some_and(|r| r.easy_japanese) {
+    if !l.easy() {
         actions.push(action(
             "やさしい にほんご",
             Command::Set(SettingChange::EasyJapanese(true)),

@@ -136,6 +136,24 @@ pub(super) fn series(
             );
             None
         }
+        // A `to` between two steps would silently never be sent: staff wrote it expecting it.
+        (Some(first), Some(last), Some(every)) if (last - first) % every != 0 => {
+            let before = last - (last - first) % every;
+            p.add(
+                &place,
+                line_of(s.to.referenced),
+                "to",
+                format!(
+                    "{} is not one of the series' days ({} from {}); end at {} or {}",
+                    named(anchor, last),
+                    every_label(every),
+                    named(anchor, first),
+                    named(anchor, before),
+                    named(anchor, before + every)
+                ),
+            );
+            None
+        }
         (Some(first), Some(last), Some(every)) => Some(Span {
             anchor,
             first,
@@ -215,17 +233,21 @@ impl Span {
     }
 
     fn label(&self) -> String {
-        let every = match self.every {
-            1 => "every day".to_string(),
-            7 => "every week".to_string(),
-            n if n % 7 == 0 => format!("every {} weeks", n / 7),
-            n => format!("every {n} days"),
-        };
         format!(
-            "{every} from {} to {}",
+            "{} from {} to {}",
+            every_label(self.every),
             named(self.anchor, self.first),
             named(self.anchor, self.last)
         )
+    }
+}
+
+fn every_label(every: u32) -> String {
+    match every {
+        1 => "every day".to_string(),
+        7 => "every week".to_string(),
+        n if n % 7 == 0 => format!("every {} weeks", n / 7),
+        n => format!("every {n} days"),
     }
 }
 

@@ -637,6 +637,12 @@ fn series_spans_and_cadences_are_checked() {
             "series[2] (tip), field `from`: name weeks or days",
         ),
         (
+            "to: {days: 4}",
+            "to: {days: 5}",
+            "series[1] (newborn), field `to`: 生後5日 (day 5) is not one of the series' days \
+             (every 2 days from 生後0日 (day 0)); end at 生後4日 (day 4) or 生後6日 (day 6)",
+        ),
+        (
             "{at: {days: 2}, text: 生後2日",
             "{at: {days: 3}, text: 生後2日",
             "series[1] (newborn), field `steps[1].at`: 生後3日 (day 3) is not one of the \
