@@ -21,6 +21,11 @@ pub fn tokyo_date(at: DateTime<Utc>) -> NaiveDate {
 /// The instant at `hour`:00 on a Tokyo calendar date.
 pub fn tokyo_instant(date: NaiveDate, hour: u32) -> DateTime<Utc> {
     let time = NaiveTime::from_hms_opt(hour.min(23), 0, 0).unwrap_or(NaiveTime::MIN);
+    tokyo_at(date, time)
+}
+
+/// The instant of a Tokyo wall-clock time on a Tokyo calendar date.
+pub fn tokyo_at(date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
     match tokyo().from_local_datetime(&date.and_time(time)) {
         chrono::LocalResult::Single(t) => t.with_timezone(&Utc),
         // A fixed offset has exactly one mapping; keep a total function anyway.

@@ -1,0 +1,1 @@
+//! The staff's file of services and slots (YAML, or CSV saved from Excel).
