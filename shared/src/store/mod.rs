@@ -9,6 +9,9 @@
 //! the delivered milestones, so nobody gets the same milestone twice for one child.
 
 #[cfg(any(test, feature = "testing"))]
+pub mod booking_contract;
+pub mod bookings;
+#[cfg(any(test, feature = "testing"))]
 pub mod contract;
 mod local;
 
@@ -18,6 +21,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::delivery::{Mark, Recipient};
 use crate::domain::{AnchorEntry, AnchorRange, Resident, UserId};
+pub use bookings::{BookingError, BookingRequest, BookingStore, Release, SeatChange};
 pub use local::LocalStore;
 
 /// A webhook event id is remembered this long (LINE redelivers within hours).

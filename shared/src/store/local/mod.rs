@@ -14,9 +14,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+mod bookings;
+
 use super::{EVENT_CLAIM_TTL, EventClaim, SCAN_RECORD_TTL, Store, StoreError, still_due};
 use crate::delivery::{Mark, Recipient};
 use crate::domain::{AnchorEntry, AnchorKind, AnchorRange, Resident, UserId};
+use crate::reservations::{Booking, BookingId, Service, Slot};
 
 const JOURNAL_FILE: &str = "store.jsonl";
 
@@ -74,6 +77,22 @@ enum Op {
     /// nothing and dropped by the compaction on open.
     Release {},
     Delivered {},
+    /// Services and slots published by staff, and the bookings that lost their seat.
+    Schedule {
+        services: Vec<Service>,
+        slots: Vec<Slot>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        cancelled: Vec<(UserId, BookingId)>,
+        at: DateTime<Utc>,
+    },
+    /// A booking stored as it now stands (taken, let go, or moved), with the resident's
+    /// version after the change.
+    Booking {
+        booking: Booking,
+        version: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        claim: Option<Claimed>,
+    },
 }
 
 type AnchorDay = BTreeMap<(UserId, String), AnchorEntry>;
@@ -88,6 +107,7 @@ struct State {
     steps: HashMap<UserId, BTreeMap<String, BTreeMap<String, u32>>>,
     events: HashMap<String, DateTime<Utc>>,
     scans: BTreeMap<NaiveDate, DateTime<Utc>>,
+    seats: bookings::Seats,
 }
 
 impl State {
@@ -111,6 +131,7 @@ impl State {
                 self.claim(claim);
             }
             Op::Delete { user_id, claim } => {
+                self.seats.remove_resident(&user_id);
                 self.remove_anchors(&user_id);
                 self.residents.remove(&user_id);
                 self.delivered.remove(&user_id);
@@ -154,6 +175,25 @@ impl State {
                 self.scans.insert(day, expires);
             }
             Op::Release {} | Op::Delivered {} => {}
+            Op::Schedule {
+                services,
+                slots,
+                cancelled,
+                at,
+            } => self.seats.publish(services, slots, &cancelled, at),
+            Op::Booking {
+                booking,
+                version,
+                claim,
+            } => {
+                // Bookings only exist for stored residents (as delivery records do), and a
+                // booking bumps the resident's version so a turn that read it conflicts.
+                if let Some(r) = self.residents.get_mut(&booking.user) {
+                    r.version = r.version.max(version);
+                    self.seats.put(booking);
+                }
+                self.claim(claim);
+            }
         }
     }
 
@@ -231,6 +271,10 @@ impl State {
                 }
             }
         }
+        ops.extend(
+            self.seats
+                .snapshot(|user| self.residents.get(user).map_or(0, |r| r.version)),
+        );
         ops.extend(
             self.events
                 .iter()
@@ -626,6 +670,133 @@ mod tests {
             async move { text }
         })
         .await;
+    }
+
+    #[tokio::test]
+    async fn bookings_meet_the_contract_in_memory_and_journaled() {
+        contract_for_bookings(|| async { LocalStore::in_memory() }).await;
+        let base = temp_dir("booking-contract");
+        let counter = AtomicU64::new(0);
+        contract_for_bookings(|| {
+            let n = counter.fetch_add(1, Ordering::Relaxed);
+            let store = LocalStore::open(&base.join(n.to_string())).expect("open store");
+            async move { store }
+        })
+        .await;
+        let _ = fs::remove_dir_all(&base);
+    }
+
+    #[tokio::test]
+    async fn bookings_survive_a_restart_and_a_stop_leaves_no_line_of_them() {
+        use crate::reservations::{
+            BookingFor, BookingId, Eligibility, Schedule, Service, ServiceId, Slot, SlotRef,
+        };
+        use crate::store::bookings::{BookingRequest, BookingStore};
+        let dir = temp_dir("bookings-restart");
+        let slot = SlotRef::parse("consult@2027-01-15T10:00").expect("slot");
+        let service = ServiceId::parse("consult").expect("id");
+        let schedule = Schedule {
+            services: [(
+                service.clone(),
+                Service {
+                    id: service.clone(),
+                    name: "育児相談".into(),
+                    place: "保健センター".into(),
+                    description: String::new(),
+                    who: Eligibility::Anyone,
+                    opens_days_before: 30,
+                    closes_days_before: 0,
+                    many_per_resident: true,
+                    remind_days_before: 1,
+                },
+            )]
+            .into(),
+            slots: [(
+                slot.clone(),
+                Slot {
+                    slot: slot.clone(),
+                    end: slot.start,
+                    capacity: 2,
+                },
+            )]
+            .into(),
+        };
+        let now = Utc::now();
+        let users: Vec<UserId> = ["Ufirst", "Usecond"]
+            .iter()
+            .map(|u| UserId::parse(u).expect("id"))
+            .collect();
+        {
+            let store = LocalStore::open(&dir).expect("open");
+            store
+                .publish_schedule(&schedule, now)
+                .await
+                .expect("publish");
+            for (i, u) in users.iter().enumerate() {
+                let r = store
+                    .save_resident(&Resident::new(u.clone()), None)
+                    .await
+                    .expect("save");
+                store
+                    .book(&BookingRequest {
+                        id: BookingId::derive(&format!("ev{i}")),
+                        user: u.clone(),
+                        resident_version: r.version,
+                        slot: slot.clone(),
+                        booked_for: BookingFor("resident".into()),
+                        one_per_resident: false,
+                        now: now + chrono::Duration::seconds(i as i64),
+                        claim: None,
+                    })
+                    .await
+                    .expect("book");
+            }
+        }
+        let store = LocalStore::open(&dir).expect("reopen");
+        let states = store
+            .slot_states(&service, slot.date, slot.date)
+            .await
+            .expect("slots");
+        assert_eq!(states[0].booked, 2);
+        let first = store
+            .resident(&users[0])
+            .await
+            .expect("read")
+            .expect("kept");
+        assert_eq!(
+            first.version, 2,
+            "the booking's version bump is replayed once"
+        );
+        // Shrinking after the restart still cancels the later booker.
+        let mut smaller = schedule.clone();
+        if let Some(s) = smaller.slots.get_mut(&slot) {
+            s.capacity = 1;
+        }
+        let published = store.publish_schedule(&smaller, now).await.expect("shrink");
+        assert_eq!(published.cancelled.len(), 1);
+        assert_eq!(published.cancelled[0].user, users[1]);
+        assert!(store.delete_resident(&users[0], None).await.expect("stop"));
+        drop(store);
+        let text = fs::read_to_string(dir.join(JOURNAL_FILE)).expect("journal");
+        assert!(!text.contains(users[0].as_str()), "{text}");
+        let store = LocalStore::open(&dir).expect("reopen again");
+        assert_eq!(
+            store
+                .slot_states(&service, slot.date, slot.date)
+                .await
+                .expect("slots")[0]
+                .booked,
+            0
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    async fn contract_for_bookings<F, Fut>(make: F)
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = LocalStore>,
+    {
+        crate::store::booking_contract::run_booking_suite(make).await;
     }
 
     fn temp_dir(name: &str) -> PathBuf {

@@ -1,0 +1,658 @@
+//! The behaviour every [`BookingStore`] must have: the embedded store runs it in memory and
+//! journaled, the DynamoDB store on moto. The heart of it is
+//! [`concurrent_bookings_never_overbook`]: 200 residents asking at once for 20 seats.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use futures_util::future::join_all;
+
+use super::bookings::{BookingError, BookingRequest, BookingStore, Release, SeatChange};
+use super::{EventClaim, Store, StoreError};
+use crate::domain::{Resident, UserId};
+use crate::reservations::{
+    AbsenceReason, BookingFor, BookingId, BookingStatus, CancelledBy, Eligibility, FOR_RESIDENT,
+    Schedule, Service, ServiceId, Slot, SlotRef,
+};
+
+/// How many residents ask at once, and for how many seats, in the concurrency test.
+pub const CONCURRENT_RESIDENTS: u32 = 200;
+pub const CONCURRENT_SEATS: u32 = 20;
+
+/// `make` yields a fresh, empty store.
+pub async fn run_booking_suite<S, F, Fut>(make: F)
+where
+    S: Store + BookingStore,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = S>,
+{
+    a_schedule_is_published_and_republished(&make().await).await;
+    a_booking_takes_a_seat_once(&make().await).await;
+    a_full_slot_refuses_politely(&make().await).await;
+    one_future_booking_per_resident_where_the_service_says_so(&make().await).await;
+    a_change_takes_the_new_seat_before_freeing_the_old(&make().await).await;
+    cancel_and_absence_free_the_seat(&make().await).await;
+    a_stop_frees_every_seat_and_keeps_no_booking(&make().await).await;
+    a_shrinking_publish_cancels_the_latest_bookings(&make().await).await;
+    concurrent_bookings_never_overbook(&make().await).await;
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2027, 1, 4, 1, 0, 0)
+        .single()
+        .expect("time")
+}
+
+fn service_id(s: &str) -> ServiceId {
+    ServiceId::parse(s).expect("service id")
+}
+
+fn service(id: &str) -> Service {
+    Service {
+        id: service_id(id),
+        name: format!("{id}の相談"),
+        place: "保健センター".into(),
+        description: String::new(),
+        who: Eligibility::Anyone,
+        opens_days_before: 60,
+        closes_days_before: 0,
+        many_per_resident: true,
+        remind_days_before: 1,
+    }
+}
+
+fn slot_ref(service: &str, date: &str, start: &str) -> SlotRef {
+    SlotRef::parse(&format!("{service}@{date}T{start}")).expect("slot")
+}
+
+fn slot(service: &str, date: &str, start: &str, capacity: u32) -> Slot {
+    let slot = slot_ref(service, date, start);
+    Slot {
+        end: slot.start + Duration::minutes(30),
+        slot,
+        capacity,
+    }
+}
+
+fn schedule(services: &[&str], slots: &[Slot]) -> Schedule {
+    Schedule {
+        services: services
+            .iter()
+            .map(|id| (service_id(id), service(id)))
+            .collect(),
+        slots: slots.iter().map(|s| (s.slot.clone(), s.clone())).collect(),
+    }
+}
+
+fn user(n: u32) -> UserId {
+    UserId::parse(&format!("Ubook{n:028x}")).expect("user id")
+}
+
+/// A stored resident, as a turn would have read it.
+async fn resident<S: Store>(store: &S, n: u32) -> Resident {
+    store
+        .save_resident(&Resident::new(user(n)), None)
+        .await
+        .expect("save resident")
+}
+
+fn request(r: &Resident, slot: &SlotRef, seed: &str) -> BookingRequest {
+    BookingRequest {
+        id: BookingId::derive(&format!("{seed}/{slot}")),
+        user: r.user_id.clone(),
+        resident_version: r.version,
+        slot: slot.clone(),
+        booked_for: BookingFor(FOR_RESIDENT.into()),
+        one_per_resident: false,
+        now: now(),
+        claim: None,
+    }
+}
+
+async fn reread<S: Store>(store: &S, r: &Resident) -> Resident {
+    store
+        .resident(&r.user_id)
+        .await
+        .expect("read")
+        .expect("stored")
+}
+
+async fn seats_taken<S: BookingStore>(store: &S, slot: &SlotRef) -> u32 {
+    store
+        .slot_states(&slot.service, slot.date, slot.date)
+        .await
+        .expect("slots")
+        .into_iter()
+        .find(|s| s.slot.slot == *slot)
+        .map_or(u32::MAX, |s| s.booked)
+}
+
+fn d(s: &str) -> NaiveDate {
+    crate::dates::parse_ymd(s).expect("date")
+}
+
+async fn a_schedule_is_published_and_republished<S: Store + BookingStore>(store: &S) {
+    assert!(store.services().await.expect("services").is_empty());
+    let first = schedule(
+        &["consult", "class"],
+        &[
+            slot("consult", "2027-01-15", "10:00", 3),
+            slot("consult", "2027-01-15", "13:30", 3),
+            slot("consult", "2027-02-01", "10:00", 3),
+            slot("class", "2027-01-15", "10:00", 8),
+        ],
+    );
+    store
+        .publish_schedule(&first, now())
+        .await
+        .expect("publish");
+    let services: Vec<ServiceId> = store
+        .services()
+        .await
+        .expect("services")
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(services, vec![service_id("class"), service_id("consult")]);
+    let january = store
+        .slot_states(&service_id("consult"), d("2027-01-01"), d("2027-01-31"))
+        .await
+        .expect("slots");
+    assert_eq!(
+        january
+            .iter()
+            .map(|s| s.slot.slot.start)
+            .collect::<Vec<_>>(),
+        vec![
+            NaiveTime::from_hms_opt(10, 0, 0).expect("t"),
+            NaiveTime::from_hms_opt(13, 30, 0).expect("t")
+        ],
+        "only this service's slots in the range, in time order"
+    );
+    assert!(january.iter().all(|s| s.booked == 0 && s.seats_left() == 3));
+    // Republish: one capacity changed, one slot removed, one added.
+    let second = schedule(
+        &["consult"],
+        &[
+            slot("consult", "2027-01-15", "10:00", 5),
+            slot("consult", "2027-02-02", "10:00", 3),
+        ],
+    );
+    let published = store
+        .publish_schedule(&second, now())
+        .await
+        .expect("republish");
+    assert!(published.cancelled.is_empty());
+    let all = store
+        .slot_states(&service_id("consult"), d("2027-01-01"), d("2027-12-31"))
+        .await
+        .expect("slots");
+    assert_eq!(
+        all.iter()
+            .map(|s| (s.slot.slot.to_string(), s.slot.capacity))
+            .collect::<Vec<_>>(),
+        vec![
+            ("consult@2027-01-15T10:00".to_string(), 5),
+            ("consult@2027-02-02T10:00".to_string(), 3)
+        ]
+    );
+    assert_eq!(store.services().await.expect("services").len(), 1);
+}
+
+async fn a_booking_takes_a_seat_once<S: Store + BookingStore>(store: &S) {
+    let s = slot("consult", "2027-01-15", "10:00", 3);
+    store
+        .publish_schedule(&schedule(&["consult"], std::slice::from_ref(&s)), now())
+        .await
+        .expect("publish");
+    let r = resident(store, 1).await;
+    let booking = store
+        .book(&request(&r, &s.slot, "ev1"))
+        .await
+        .expect("booked");
+    assert_eq!(booking.status, BookingStatus::Booked);
+    assert_eq!(booking.slot, s.slot);
+    assert_eq!(seats_taken(store, &s.slot).await, 1);
+    let after = reread(store, &r).await;
+    assert!(
+        after.version > r.version,
+        "a booking bumps the resident's version, so a turn that read it is redone"
+    );
+    // The same turn again (a stale read) is a conflict, not a second seat.
+    assert_eq!(
+        store.book(&request(&r, &s.slot, "ev2")).await,
+        Err(BookingError::Store(StoreError::Conflict))
+    );
+    // A double tap, read afresh: the same slot is already held.
+    match store.book(&request(&after, &s.slot, "ev3")).await {
+        Err(BookingError::AlreadyBooked(held)) => assert_eq!(held.id, booking.id),
+        other => panic!("expected AlreadyBooked, got {other:?}"),
+    }
+    // A redelivered event that was already processed books nothing.
+    let claim = EventClaim {
+        event_id: "ev-claimed".into(),
+        now: now(),
+    };
+    let r2 = resident(store, 2).await;
+    let mut first = request(&r2, &s.slot, "ev-claimed");
+    first.claim = Some(claim.clone());
+    store.book(&first).await.expect("booked with its claim");
+    let r2 = reread(store, &r2).await;
+    let mut again = request(&r2, &s.slot, "ev-claimed");
+    again.claim = Some(claim);
+    assert_eq!(
+        store.book(&again).await,
+        Err(BookingError::Store(StoreError::DuplicateEvent))
+    );
+    assert_eq!(seats_taken(store, &s.slot).await, 2);
+    // A slot that does not exist, and a resident who does not.
+    let r3 = resident(store, 3).await;
+    assert_eq!(
+        store
+            .book(&request(
+                &r3,
+                &slot_ref("consult", "2027-01-16", "10:00"),
+                "ev4"
+            ))
+            .await,
+        Err(BookingError::NoSuchSlot)
+    );
+    let ghost = Resident::new(user(99));
+    assert_eq!(
+        store.book(&request(&ghost, &s.slot, "ev5")).await,
+        Err(BookingError::Store(StoreError::Conflict))
+    );
+    assert_eq!(seats_taken(store, &s.slot).await, 2);
+    let mine = store.bookings_of(&r.user_id).await.expect("bookings");
+    assert_eq!(mine, vec![booking]);
+}
+
+async fn a_full_slot_refuses_politely<S: Store + BookingStore>(store: &S) {
+    let s = slot("consult", "2027-01-15", "10:00", 2);
+    store
+        .publish_schedule(&schedule(&["consult"], std::slice::from_ref(&s)), now())
+        .await
+        .expect("publish");
+    for n in 1..=2 {
+        let r = resident(store, n).await;
+        store
+            .book(&request(&r, &s.slot, "ev"))
+            .await
+            .expect("a seat");
+    }
+    let third = resident(store, 3).await;
+    assert_eq!(
+        store.book(&request(&third, &s.slot, "ev")).await,
+        Err(BookingError::Full)
+    );
+    assert_eq!(seats_taken(store, &s.slot).await, 2);
+    assert_eq!(
+        reread(store, &third).await.version,
+        third.version,
+        "a refused booking changes nothing"
+    );
+    assert!(
+        store
+            .bookings_of(&third.user_id)
+            .await
+            .expect("bookings")
+            .is_empty()
+    );
+}
+
+async fn one_future_booking_per_resident_where_the_service_says_so<S: Store + BookingStore>(
+    store: &S,
+) {
+    let a = slot("checkup", "2027-01-15", "10:00", 5);
+    let b = slot("checkup", "2027-01-22", "10:00", 5);
+    let other = slot("consult", "2027-01-15", "13:00", 5);
+    store
+        .publish_schedule(
+            &schedule(
+                &["checkup", "consult"],
+                &[a.clone(), b.clone(), other.clone()],
+            ),
+            now(),
+        )
+        .await
+        .expect("publish");
+    let r = resident(store, 1).await;
+    let mut first = request(&r, &a.slot, "ev1");
+    first.one_per_resident = true;
+    let held = store.book(&first).await.expect("first");
+    let r = reread(store, &r).await;
+    let mut second = request(&r, &b.slot, "ev2");
+    second.one_per_resident = true;
+    match store.book(&second).await {
+        Err(BookingError::LimitReached(existing)) => assert_eq!(existing.id, held.id),
+        other => panic!("expected LimitReached, got {other:?}"),
+    }
+    // Another service is not limited by this one.
+    let r = reread(store, &r).await;
+    let mut elsewhere = request(&r, &other.slot, "ev3");
+    elsewhere.one_per_resident = true;
+    store.book(&elsewhere).await.expect("another service");
+    // Once the first is cancelled, the second can be booked.
+    let r = reread(store, &r).await;
+    store
+        .release(
+            &SeatChange {
+                user: &r.user_id,
+                booking: &held.id,
+                resident_version: r.version,
+                now: now(),
+                claim: None,
+            },
+            Release::Cancel,
+        )
+        .await
+        .expect("cancel");
+    let r = reread(store, &r).await;
+    let mut retry = request(&r, &b.slot, "ev4");
+    retry.one_per_resident = true;
+    store.book(&retry).await.expect("after the cancel");
+    // A booking whose slot has passed does not count.
+    let r = reread(store, &r).await;
+    let mut later = request(&r, &a.slot, "ev5");
+    later.one_per_resident = true;
+    later.now = b.starts_at() + Duration::hours(1);
+    store
+        .book(&later)
+        .await
+        .expect("the held booking is in the past by then");
+}
+
+async fn a_change_takes_the_new_seat_before_freeing_the_old<S: Store + BookingStore>(store: &S) {
+    let a = slot("consult", "2027-01-15", "10:00", 1);
+    let full = slot("consult", "2027-01-15", "11:00", 1);
+    let open = slot("consult", "2027-01-15", "13:00", 1);
+    store
+        .publish_schedule(
+            &schedule(&["consult"], &[a.clone(), full.clone(), open.clone()]),
+            now(),
+        )
+        .await
+        .expect("publish");
+    let other = resident(store, 2).await;
+    store
+        .book(&request(&other, &full.slot, "ev0"))
+        .await
+        .expect("someone holds the 11:00 seat");
+    let r = resident(store, 1).await;
+    let booking = store
+        .book(&request(&r, &a.slot, "ev1"))
+        .await
+        .expect("booked");
+    let r = reread(store, &r).await;
+    let change = SeatChange {
+        user: &r.user_id,
+        booking: &booking.id,
+        resident_version: r.version,
+        now: now(),
+        claim: None,
+    };
+    assert_eq!(
+        store.change_slot(&change, &full.slot).await,
+        Err(BookingError::Full)
+    );
+    assert_eq!(seats_taken(store, &a.slot).await, 1, "the old seat is kept");
+    assert_eq!(
+        store
+            .change_slot(&change, &slot_ref("consult", "2027-01-15", "15:00"))
+            .await,
+        Err(BookingError::NoSuchSlot)
+    );
+    let moved = store.change_slot(&change, &open.slot).await.expect("moved");
+    assert_eq!(moved.id, booking.id, "the 予約番号 stays");
+    assert_eq!(moved.slot, open.slot);
+    assert_eq!(seats_taken(store, &a.slot).await, 0);
+    assert_eq!(seats_taken(store, &open.slot).await, 1);
+    assert_eq!(
+        store.bookings_of(&r.user_id).await.expect("bookings"),
+        vec![moved]
+    );
+}
+
+async fn cancel_and_absence_free_the_seat<S: Store + BookingStore>(store: &S) {
+    let s = slot("consult", "2027-01-15", "10:00", 2);
+    store
+        .publish_schedule(&schedule(&["consult"], std::slice::from_ref(&s)), now())
+        .await
+        .expect("publish");
+    let r1 = resident(store, 1).await;
+    let r2 = resident(store, 2).await;
+    let b1 = store.book(&request(&r1, &s.slot, "ev1")).await.expect("1");
+    let b2 = store.book(&request(&r2, &s.slot, "ev2")).await.expect("2");
+    let r1 = reread(store, &r1).await;
+    // Someone else's booking id is not yours to cancel.
+    assert_eq!(
+        store
+            .release(
+                &SeatChange {
+                    user: &r1.user_id,
+                    booking: &b2.id,
+                    resident_version: r1.version,
+                    now: now(),
+                    claim: None,
+                },
+                Release::Cancel
+            )
+            .await,
+        Err(BookingError::NoSuchBooking)
+    );
+    let cancelled = store
+        .release(
+            &SeatChange {
+                user: &r1.user_id,
+                booking: &b1.id,
+                resident_version: r1.version,
+                now: now(),
+                claim: None,
+            },
+            Release::Cancel,
+        )
+        .await
+        .expect("cancel");
+    assert_eq!(
+        cancelled.status,
+        BookingStatus::Cancelled {
+            at: now(),
+            by: CancelledBy::Resident
+        }
+    );
+    assert_eq!(seats_taken(store, &s.slot).await, 1);
+    let r2 = reread(store, &r2).await;
+    let absent = store
+        .release(
+            &SeatChange {
+                user: &r2.user_id,
+                booking: &b2.id,
+                resident_version: r2.version,
+                now: now(),
+                claim: None,
+            },
+            Release::Absent(AbsenceReason::Illness),
+        )
+        .await
+        .expect("absence");
+    assert_eq!(
+        absent.status,
+        BookingStatus::Absent {
+            at: now(),
+            reason: AbsenceReason::Illness
+        }
+    );
+    assert_eq!(seats_taken(store, &s.slot).await, 0);
+    // Released twice: nothing to release.
+    let r2 = reread(store, &r2).await;
+    assert_eq!(
+        store
+            .release(
+                &SeatChange {
+                    user: &r2.user_id,
+                    booking: &b2.id,
+                    resident_version: r2.version,
+                    now: now(),
+                    claim: None,
+                },
+                Release::Cancel
+            )
+            .await,
+        Err(BookingError::NoSuchBooking)
+    );
+    // Staff see both, with what happened.
+    let seen = store
+        .bookings_between(s.slot.date, s.slot.date)
+        .await
+        .expect("export");
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|b| !b.is_active()));
+}
+
+async fn a_stop_frees_every_seat_and_keeps_no_booking<S: Store + BookingStore>(store: &S) {
+    let a = slot("consult", "2027-01-15", "10:00", 1);
+    let b = slot("class", "2027-01-20", "10:00", 4);
+    store
+        .publish_schedule(
+            &schedule(&["consult", "class"], &[a.clone(), b.clone()]),
+            now(),
+        )
+        .await
+        .expect("publish");
+    let r = resident(store, 1).await;
+    let first = store.book(&request(&r, &a.slot, "ev1")).await.expect("a");
+    let r = reread(store, &r).await;
+    store.book(&request(&r, &b.slot, "ev2")).await.expect("b");
+    let r = reread(store, &r).await;
+    store
+        .release(
+            &SeatChange {
+                user: &r.user_id,
+                booking: &first.id,
+                resident_version: r.version,
+                now: now(),
+                claim: None,
+            },
+            Release::Cancel,
+        )
+        .await
+        .expect("cancel a");
+    let r = reread(store, &r).await;
+    store
+        .book(&request(&r, &a.slot, "ev3"))
+        .await
+        .expect("a again");
+    assert!(store.delete_resident(&r.user_id, None).await.expect("stop"));
+    assert_eq!(seats_taken(store, &a.slot).await, 0);
+    assert_eq!(seats_taken(store, &b.slot).await, 0);
+    assert!(
+        store
+            .bookings_of(&r.user_id)
+            .await
+            .expect("bookings")
+            .is_empty()
+    );
+    assert!(
+        store
+            .bookings_between(d("2027-01-01"), d("2027-12-31"))
+            .await
+            .expect("export")
+            .iter()
+            .all(|b| b.user != r.user_id),
+        "nothing of the resident stays"
+    );
+    // The freed seat is there for the next resident.
+    let next = resident(store, 2).await;
+    store
+        .book(&request(&next, &a.slot, "ev4"))
+        .await
+        .expect("the freed seat");
+}
+
+async fn a_shrinking_publish_cancels_the_latest_bookings<S: Store + BookingStore>(store: &S) {
+    let s = slot("consult", "2027-01-15", "10:00", 3);
+    let gone = slot("consult", "2027-01-16", "10:00", 3);
+    store
+        .publish_schedule(&schedule(&["consult"], &[s.clone(), gone.clone()]), now())
+        .await
+        .expect("publish");
+    let mut ids = Vec::new();
+    for n in 1..=3 {
+        let r = resident(store, n).await;
+        let mut req = request(&r, &s.slot, "ev");
+        req.now = now() + Duration::minutes(n as i64);
+        ids.push(store.book(&req).await.expect("booked").id);
+    }
+    let r = resident(store, 4).await;
+    let on_gone = store
+        .book(&request(&r, &gone.slot, "ev"))
+        .await
+        .expect("booked");
+    let mut smaller = s.clone();
+    smaller.capacity = 1;
+    let published = store
+        .publish_schedule(&schedule(&["consult"], &[smaller]), now())
+        .await
+        .expect("republish");
+    let mut cancelled: Vec<BookingId> = published.cancelled.iter().map(|b| b.id.clone()).collect();
+    cancelled.sort();
+    let mut expected = vec![ids[1].clone(), ids[2].clone(), on_gone.id.clone()];
+    expected.sort();
+    assert_eq!(cancelled, expected, "the earliest booker keeps the seat");
+    assert!(published.cancelled.iter().all(|b| matches!(
+        b.status,
+        BookingStatus::Cancelled {
+            by: CancelledBy::Staff,
+            ..
+        }
+    )));
+    assert_eq!(seats_taken(store, &s.slot).await, 1);
+    let kept = store.bookings_of(&user(1)).await.expect("bookings");
+    assert!(kept[0].is_active());
+    let lost = store.bookings_of(&user(4)).await.expect("bookings");
+    assert!(!lost[0].is_active(), "{lost:?}");
+}
+
+/// 200 residents tap 予約する at once for 20 seats: exactly 20 get one, every other one is
+/// told the slot is full, and the slot's count matches the bookings stored.
+pub async fn concurrent_bookings_never_overbook<S: Store + BookingStore>(store: &S) {
+    let s = slot("checkup", "2027-01-15", "13:30", CONCURRENT_SEATS);
+    store
+        .publish_schedule(&schedule(&["checkup"], std::slice::from_ref(&s)), now())
+        .await
+        .expect("publish");
+    let residents = join_all((1..=CONCURRENT_RESIDENTS).map(|n| resident(store, n))).await;
+    let target = &s.slot;
+    let outcomes = join_all(
+        residents
+            .iter()
+            .map(|r| async move { store.book(&request(r, target, "tap")).await }),
+    )
+    .await;
+    let mut tally: BTreeMap<String, u32> = BTreeMap::new();
+    for o in &outcomes {
+        let key = match o {
+            Ok(_) => "booked".to_string(),
+            Err(e) => format!("{e:?}"),
+        };
+        *tally.entry(key).or_default() += 1;
+    }
+    assert_eq!(
+        tally,
+        BTreeMap::from([
+            ("booked".to_string(), CONCURRENT_SEATS),
+            ("Full".to_string(), CONCURRENT_RESIDENTS - CONCURRENT_SEATS),
+        ]),
+        "exactly the seats, and a 満席 for everyone else"
+    );
+    assert_eq!(seats_taken(store, &s.slot).await, CONCURRENT_SEATS);
+    let stored = store
+        .bookings_between(s.slot.date, s.slot.date)
+        .await
+        .expect("bookings");
+    assert_eq!(
+        stored.iter().filter(|b| b.is_active()).count() as u32,
+        CONCURRENT_SEATS,
+        "the count matches the bookings"
+    );
+}

@@ -1,0 +1,144 @@
+//! The reservations half of the store boundary: published services and slots, and the
+//! bookings residents hold. Every change of a seat is one atomic step, conditioned on what
+//! it depends on (seats left, the resident's other bookings, the resident's version as the
+//! turn read it, the webhook event's claim), so a slot is never overbooked and a redelivered
+//! event never books twice. [`LocalStore`](super::LocalStore) and `aws::DynamoStore` pass the
+//! same contract ([`contract::run_booking_suite`](super::contract)).
+
+use std::future::Future;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::{EventClaim, StoreError};
+use crate::domain::UserId;
+use crate::reservations::{
+    AbsenceReason, Booking, BookingFor, BookingId, Schedule, Service, ServiceId, SlotRef, SlotState,
+};
+
+/// How many times a booking is retried when the store reports a transaction conflict
+/// (another booking of the same slot committing at that instant) before the resident is
+/// asked to try again.
+pub const BOOKING_CONFLICT_RETRIES: usize = 8;
+
+/// A resident asking for a seat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookingRequest {
+    /// The 予約番号 to give the booking (derived from the webhook event).
+    pub id: BookingId,
+    pub user: UserId,
+    /// The resident's version as the turn read it: a booking is refused with
+    /// [`StoreError::Conflict`] if the resident changed (or was deleted) since, so a stop and
+    /// a booking racing each other never leave a booking behind.
+    pub resident_version: u64,
+    pub slot: SlotRef,
+    pub booked_for: BookingFor,
+    /// The service allows one future booking per resident: refused with
+    /// [`BookingError::LimitReached`] while the resident holds another one that has not
+    /// started yet.
+    pub one_per_resident: bool,
+    pub now: DateTime<Utc>,
+    pub claim: Option<EventClaim>,
+}
+
+/// How a booking is let go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// キャンセル by the resident.
+    Cancel,
+    /// 欠席連絡, with the reason staff will see.
+    Absent(AbsenceReason),
+}
+
+/// A change of a resident's seat: the booking and what it depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatChange<'a> {
+    pub user: &'a UserId,
+    pub booking: &'a BookingId,
+    pub resident_version: u64,
+    pub now: DateTime<Utc>,
+    pub claim: Option<&'a EventClaim>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BookingError {
+    /// Every seat of the slot is taken.
+    #[error("the slot is full")]
+    Full,
+    /// The slot does not exist (removed by staff, or never published).
+    #[error("no such slot")]
+    NoSuchSlot,
+    /// The resident already holds this slot (a double tap on 予約する).
+    #[error("the resident already holds this slot")]
+    AlreadyBooked(Box<Booking>),
+    /// The service allows one future booking per resident, and this one is held.
+    #[error("the resident already holds a booking of this service")]
+    LimitReached(Box<Booking>),
+    /// No active booking of this resident with that id.
+    #[error("no such booking")]
+    NoSuchBooking,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a publish did to bookings whose slot it removed or shrank.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Published {
+    /// Bookings cancelled by staff (the latest made first lose their seat).
+    pub cancelled: Vec<Booking>,
+}
+
+pub trait BookingStore: Send + Sync {
+    /// The published services.
+    fn services(&self) -> impl Future<Output = Result<Vec<Service>, StoreError>> + Send;
+
+    /// Slots of `service` dated `from..=to`, in time order, with their seats taken.
+    fn slot_states(
+        &self,
+        service: &ServiceId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> impl Future<Output = Result<Vec<SlotState>, StoreError>> + Send;
+
+    /// Replaces the published services and slots with `schedule`. A slot removed or shrunk
+    /// below its bookings cancels the bookings that no longer fit (the latest first); the
+    /// caller decides beforehand (with [`Schedule::changes_from`]) whether that is wanted.
+    fn publish_schedule(
+        &self,
+        schedule: &Schedule,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Published, StoreError>> + Send;
+
+    /// Takes a seat, or says why not; nothing changes unless it is taken.
+    fn book(
+        &self,
+        request: &BookingRequest,
+    ) -> impl Future<Output = Result<Booking, BookingError>> + Send;
+
+    /// Lets an active booking go (キャンセル or 欠席連絡): its seat is free again.
+    fn release(
+        &self,
+        change: &SeatChange<'_>,
+        how: Release,
+    ) -> impl Future<Output = Result<Booking, BookingError>> + Send;
+
+    /// Moves an active booking to another slot of the same service, keeping its 予約番号:
+    /// the new seat is taken and the old one freed in one step, or nothing changes.
+    fn change_slot(
+        &self,
+        change: &SeatChange<'_>,
+        to: &SlotRef,
+    ) -> impl Future<Output = Result<Booking, BookingError>> + Send;
+
+    /// The resident's bookings (active and let go), soonest first.
+    fn bookings_of(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Vec<Booking>, StoreError>> + Send;
+
+    /// Every booking of slots dated `from..=to` (staff's export, reminders), in slot order.
+    fn bookings_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> impl Future<Output = Result<Vec<Booking>, StoreError>> + Send;
+}

@@ -1,0 +1,408 @@
+//! Reservations in the embedded store: the published schedule, who holds each slot's seats,
+//! and every resident's bookings. Each change is decided and journaled under the store's one
+//! lock, which is what makes a booking atomic here (DynamoDB gets the same from a
+//! transaction with conditions).
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::{Claimed, Inner, LocalStore, Op};
+use crate::domain::UserId;
+use crate::reservations::{
+    Booking, BookingId, BookingStatus, CancelledBy, Schedule, Service, ServiceId, Slot, SlotRef,
+    SlotState,
+};
+use crate::store::bookings::{
+    BookingError, BookingRequest, BookingStore, Published, Release, SeatChange,
+};
+use crate::store::{EventClaim, StoreError};
+
+/// A slot and who holds its seats, in the order they were taken.
+#[derive(Clone, Debug)]
+struct SlotRecord {
+    slot: Slot,
+    holders: Vec<(UserId, BookingId)>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(super) struct Seats {
+    services: BTreeMap<ServiceId, Service>,
+    slots: BTreeMap<SlotRef, SlotRecord>,
+    bookings: HashMap<UserId, BTreeMap<BookingId, Booking>>,
+}
+
+impl Seats {
+    /// Replaces the schedule; slots that stay keep their holders, and `cancelled` bookings
+    /// lose their seat.
+    pub(super) fn publish(
+        &mut self,
+        services: Vec<Service>,
+        slots: Vec<Slot>,
+        cancelled: &[(UserId, BookingId)],
+        at: DateTime<Utc>,
+    ) {
+        for (user, id) in cancelled {
+            self.set_status(
+                user,
+                id,
+                BookingStatus::Cancelled {
+                    at,
+                    by: CancelledBy::Staff,
+                },
+            );
+        }
+        self.services = services.into_iter().map(|s| (s.id.clone(), s)).collect();
+        let mut old = std::mem::take(&mut self.slots);
+        for slot in slots {
+            let holders = old
+                .remove(&slot.slot)
+                .map(|r| r.holders)
+                .unwrap_or_default();
+            self.slots
+                .insert(slot.slot.clone(), SlotRecord { slot, holders });
+        }
+    }
+
+    /// Stores a booking as it now stands, keeping its slot's holders in step.
+    pub(super) fn put(&mut self, booking: Booking) {
+        let key = (booking.user.clone(), booking.id.clone());
+        // A move or a release: the seat it held is free.
+        if let Some(before) = self
+            .bookings
+            .get(&booking.user)
+            .and_then(|b| b.get(&booking.id))
+            && let Some(record) = self.slots.get_mut(&before.slot)
+        {
+            record.holders.retain(|h| *h != key);
+        }
+        if booking.is_active()
+            && let Some(record) = self.slots.get_mut(&booking.slot)
+            && !record.holders.contains(&key)
+        {
+            record.holders.push(key);
+        }
+        self.bookings
+            .entry(booking.user.clone())
+            .or_default()
+            .insert(booking.id.clone(), booking);
+    }
+
+    fn set_status(&mut self, user: &UserId, id: &BookingId, status: BookingStatus) {
+        if let Some(mut booking) = self.booking(user, id).cloned() {
+            booking.status = status;
+            self.put(booking);
+        }
+    }
+
+    /// A stop: every seat the resident held is free, and nothing of theirs stays.
+    pub(super) fn remove_resident(&mut self, user: &UserId) {
+        if let Some(bookings) = self.bookings.remove(user) {
+            for b in bookings.values() {
+                if let Some(record) = self.slots.get_mut(&b.slot) {
+                    record.holders.retain(|(u, _)| u != user);
+                }
+            }
+        }
+    }
+
+    fn booking(&self, user: &UserId, id: &BookingId) -> Option<&Booking> {
+        self.bookings.get(user).and_then(|b| b.get(id))
+    }
+
+    fn active_of<'a>(&'a self, user: &UserId) -> impl Iterator<Item = &'a Booking> + 'a {
+        self.bookings
+            .get(user)
+            .into_iter()
+            .flat_map(|b| b.values())
+            .filter(|b| b.is_active())
+    }
+
+    fn state_of(record: &SlotRecord) -> SlotState {
+        SlotState {
+            slot: record.slot.clone(),
+            booked: record.holders.len() as u32,
+        }
+    }
+
+    /// The schedule and bookings as journal lines (for compaction).
+    pub(super) fn snapshot(&self, version_of: impl Fn(&UserId) -> u64) -> Vec<Op> {
+        if self.services.is_empty() && self.slots.is_empty() && self.bookings.is_empty() {
+            return Vec::new();
+        }
+        let mut ops = vec![Op::Schedule {
+            services: self.services.values().cloned().collect(),
+            slots: self.slots.values().map(|r| r.slot.clone()).collect(),
+            cancelled: Vec::new(),
+            at: DateTime::<Utc>::MIN_UTC,
+        }];
+        // Holders are replayed in the order they took their seats, so "the latest first"
+        // stays true after a restart.
+        let mut taken: Vec<(usize, &Booking)> = Vec::new();
+        for bookings in self.bookings.values() {
+            for b in bookings.values() {
+                let order = self
+                    .slots
+                    .get(&b.slot)
+                    .and_then(|r| {
+                        r.holders
+                            .iter()
+                            .position(|(u, id)| *u == b.user && *id == b.id)
+                    })
+                    .unwrap_or(usize::MAX);
+                taken.push((order, b));
+            }
+        }
+        taken.sort_by_key(|(order, b)| (*order, b.booked_at));
+        ops.extend(taken.into_iter().map(|(_, b)| Op::Booking {
+            booking: b.clone(),
+            version: version_of(&b.user),
+            claim: None,
+        }));
+        ops
+    }
+}
+
+impl LocalStore {
+    /// The resident's version, if it still is `expected` (else the turn must be redone).
+    fn current_version(
+        inner: &Inner,
+        user: &UserId,
+        expected: u64,
+        claim: Option<&EventClaim>,
+    ) -> Result<u64, BookingError> {
+        if inner.state.claimed(claim) {
+            return Err(StoreError::DuplicateEvent.into());
+        }
+        match inner.state.residents.get(user) {
+            Some(r) if r.version == expected => Ok(r.version),
+            _ => Err(StoreError::Conflict.into()),
+        }
+    }
+
+    fn store_booking(
+        inner: &mut Inner,
+        booking: Booking,
+        version: u64,
+        claim: Option<&EventClaim>,
+    ) -> Result<Booking, BookingError> {
+        Self::commit(
+            inner,
+            Op::Booking {
+                booking: booking.clone(),
+                version,
+                claim: claim.map(Claimed::new),
+            },
+        )?;
+        Ok(booking)
+    }
+
+    /// Whether `record` has a seat for one more.
+    fn has_seat(record: &SlotRecord) -> bool {
+        (record.holders.len() as u64) < record.slot.capacity as u64
+    }
+}
+
+impl BookingStore for LocalStore {
+    async fn services(&self) -> Result<Vec<Service>, StoreError> {
+        Ok(self.lock().state.seats.services.values().cloned().collect())
+    }
+
+    async fn slot_states(
+        &self,
+        service: &ServiceId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<SlotState>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .state
+            .seats
+            .slots
+            .values()
+            .filter(|r| r.slot.slot.service == *service)
+            .filter(|r| r.slot.slot.date >= from && r.slot.slot.date <= to)
+            .map(Seats::state_of)
+            .collect())
+    }
+
+    async fn publish_schedule(
+        &self,
+        schedule: &Schedule,
+        now: DateTime<Utc>,
+    ) -> Result<Published, StoreError> {
+        let mut inner = self.lock();
+        let seats = &inner.state.seats;
+        let mut cancelled = Vec::new();
+        for (slot, record) in &seats.slots {
+            let keep = schedule.slots.get(slot).map_or(0, |s| s.capacity as usize);
+            // The latest bookings give way, so whoever booked first keeps their seat.
+            for (user, id) in record.holders.iter().skip(keep).rev() {
+                if let Some(b) = seats.booking(user, id) {
+                    cancelled.push(b.clone());
+                }
+            }
+        }
+        let op = Op::Schedule {
+            services: schedule.services.values().cloned().collect(),
+            slots: schedule.slots.values().cloned().collect(),
+            cancelled: cancelled
+                .iter()
+                .map(|b| (b.user.clone(), b.id.clone()))
+                .collect(),
+            at: now,
+        };
+        Self::commit(&mut inner, op)?;
+        for b in &mut cancelled {
+            b.status = BookingStatus::Cancelled {
+                at: now,
+                by: CancelledBy::Staff,
+            };
+        }
+        Ok(Published { cancelled })
+    }
+
+    async fn book(&self, request: &BookingRequest) -> Result<Booking, BookingError> {
+        let mut inner = self.lock();
+        let version = Self::current_version(
+            &inner,
+            &request.user,
+            request.resident_version,
+            request.claim.as_ref(),
+        )?;
+        let seats = &inner.state.seats;
+        let Some(record) = seats.slots.get(&request.slot) else {
+            return Err(BookingError::NoSuchSlot);
+        };
+        if let Some(held) = seats
+            .active_of(&request.user)
+            .find(|b| b.slot == request.slot)
+        {
+            return Err(BookingError::AlreadyBooked(Box::new(held.clone())));
+        }
+        if request.one_per_resident
+            && let Some(held) = seats.active_of(&request.user).find(|b| {
+                b.slot.service == request.slot.service
+                    && seats
+                        .slots
+                        .get(&b.slot)
+                        .is_some_and(|r| r.slot.starts_at() > request.now)
+            })
+        {
+            return Err(BookingError::LimitReached(Box::new(held.clone())));
+        }
+        if !Self::has_seat(record) {
+            return Err(BookingError::Full);
+        }
+        let booking = Booking {
+            id: request.id.clone(),
+            user: request.user.clone(),
+            slot: request.slot.clone(),
+            booked_for: request.booked_for.clone(),
+            booked_at: request.now,
+            status: BookingStatus::Booked,
+        };
+        Self::store_booking(&mut inner, booking, version + 1, request.claim.as_ref())
+    }
+
+    async fn release(
+        &self,
+        change: &SeatChange<'_>,
+        how: Release,
+    ) -> Result<Booking, BookingError> {
+        let mut inner = self.lock();
+        let version =
+            Self::current_version(&inner, change.user, change.resident_version, change.claim)?;
+        let Some(mut booking) = inner
+            .state
+            .seats
+            .booking(change.user, change.booking)
+            .filter(|b| b.is_active())
+            .cloned()
+        else {
+            return Err(BookingError::NoSuchBooking);
+        };
+        booking.status = match how {
+            Release::Cancel => BookingStatus::Cancelled {
+                at: change.now,
+                by: CancelledBy::Resident,
+            },
+            Release::Absent(reason) => BookingStatus::Absent {
+                at: change.now,
+                reason,
+            },
+        };
+        Self::store_booking(&mut inner, booking, version + 1, change.claim)
+    }
+
+    async fn change_slot(
+        &self,
+        change: &SeatChange<'_>,
+        to: &SlotRef,
+    ) -> Result<Booking, BookingError> {
+        let mut inner = self.lock();
+        let version =
+            Self::current_version(&inner, change.user, change.resident_version, change.claim)?;
+        let seats = &inner.state.seats;
+        let Some(mut booking) = seats
+            .booking(change.user, change.booking)
+            .filter(|b| b.is_active())
+            .cloned()
+        else {
+            return Err(BookingError::NoSuchBooking);
+        };
+        if booking.slot.service != to.service {
+            return Err(BookingError::NoSuchSlot);
+        }
+        let Some(record) = seats.slots.get(to) else {
+            return Err(BookingError::NoSuchSlot);
+        };
+        if let Some(held) = seats.active_of(change.user).find(|b| b.slot == *to) {
+            return Err(BookingError::AlreadyBooked(Box::new(held.clone())));
+        }
+        if !Self::has_seat(record) {
+            return Err(BookingError::Full);
+        }
+        booking.slot = to.clone();
+        Self::store_booking(&mut inner, booking, version + 1, change.claim)
+    }
+
+    async fn bookings_of(&self, user: &UserId) -> Result<Vec<Booking>, StoreError> {
+        let inner = self.lock();
+        let mut out: Vec<Booking> = inner
+            .state
+            .seats
+            .bookings
+            .get(user)
+            .map(|b| b.values().cloned().collect())
+            .unwrap_or_default();
+        out.sort_by(|a, b| (&a.slot, &a.id).cmp(&(&b.slot, &b.id)));
+        Ok(out)
+    }
+
+    async fn bookings_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<Booking>, StoreError> {
+        let inner = self.lock();
+        let mut out: Vec<Booking> = inner
+            .state
+            .seats
+            .bookings
+            .values()
+            .flat_map(|b| b.values())
+            .filter(|b| b.slot.date >= from && b.slot.date <= to)
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| {
+            (a.slot.date, a.slot.start, &a.slot.service, &a.id).cmp(&(
+                b.slot.date,
+                b.slot.start,
+                &b.slot.service,
+                &b.id,
+            ))
+        });
+        Ok(out)
+    }
+}
