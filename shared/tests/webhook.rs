@@ -77,7 +77,7 @@ impl Harness<LocalStore> {
     }
 }
 
-impl<S: Store> Harness<S> {
+impl<S: Store + shared::store::BookingStore> Harness<S> {
     fn with_store(store: S) -> Self {
         Harness {
             store,
@@ -370,6 +370,60 @@ impl Store for FlakyStore {
     }
     async fn last_scanned_before(&self, day: NaiveDate) -> Result<Option<NaiveDate>, StoreError> {
         self.call(self.inner.last_scanned_before(day)).await
+    }
+}
+
+impl shared::store::BookingStore for FlakyStore {
+    async fn services(&self) -> Result<Vec<shared::reservations::Service>, StoreError> {
+        self.call(self.inner.services()).await
+    }
+    async fn slot_states(
+        &self,
+        service: &shared::reservations::ServiceId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<shared::reservations::SlotState>, StoreError> {
+        self.call(self.inner.slot_states(service, from, to)).await
+    }
+    async fn publish_schedule(
+        &self,
+        schedule: &shared::reservations::Schedule,
+        now: DateTime<Utc>,
+    ) -> Result<shared::store::bookings::Published, StoreError> {
+        self.call(self.inner.publish_schedule(schedule, now)).await
+    }
+    async fn book(
+        &self,
+        request: &shared::store::BookingRequest,
+    ) -> Result<shared::reservations::Booking, shared::store::BookingError> {
+        self.call(self.inner.book(request)).await
+    }
+    async fn release(
+        &self,
+        change: &shared::store::SeatChange<'_>,
+        how: shared::store::Release,
+    ) -> Result<shared::reservations::Booking, shared::store::BookingError> {
+        self.call(self.inner.release(change, how)).await
+    }
+    async fn change_slot(
+        &self,
+        change: &shared::store::SeatChange<'_>,
+        to: &shared::reservations::SlotRef,
+    ) -> Result<shared::reservations::Booking, shared::store::BookingError> {
+        self.call(self.inner.change_slot(change, to)).await
+    }
+    async fn bookings_of(
+        &self,
+        user: &UserId,
+    ) -> Result<Vec<shared::reservations::Booking>, StoreError> {
+        self.call(self.inner.bookings_of(user)).await
+    }
+    async fn bookings_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<shared::reservations::Booking>, StoreError> {
+        self.call(self.inner.bookings_between(from, to)).await
     }
 }
 

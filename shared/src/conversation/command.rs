@@ -87,6 +87,8 @@ pub enum Command {
     StopConfirm,
     Cancel,
     Menu,
+    /// 予約 and everything under it.
+    Reserve(super::reserve::ReserveCommand),
 }
 
 impl Command {
@@ -128,12 +130,16 @@ impl Command {
             Command::StopConfirm => "stop-ok".to_string(),
             Command::Cancel => "cancel".to_string(),
             Command::Menu => "menu".to_string(),
+            Command::Reserve(c) => c.body(),
         };
         format!("{VERSION}:{body}")
     }
 
     pub fn from_postback(data: &str) -> Option<Command> {
         let body = data.strip_prefix(VERSION)?.strip_prefix(':')?;
+        if body == "rsv" || body.starts_with("rsv:") {
+            return super::reserve::ReserveCommand::parse(body).map(Command::Reserve);
+        }
         let target = |t: &str| match t {
             "due" => Some(Target::Pregnancy),
             id if id.starts_with('c')
@@ -209,6 +215,11 @@ impl Command {
         let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
         Some(if has(&["配信停止", "停止", "退会", "解除"]) {
             Command::Stop
+        } else if has(&["予約の確認", "予約確認", "予約の変更", "キャンセル待ち"])
+        {
+            Command::Reserve(super::reserve::ReserveCommand::List)
+        } else if has(&["予約", "よやく"]) {
+            Command::Reserve(super::reserve::ReserveCommand::Menu)
         } else if has(&["登録内容", "確認"]) {
             Command::Show
         } else if has(&["削除"]) {

@@ -6,6 +6,7 @@ pub mod command;
 pub mod common;
 mod nickname;
 mod registration;
+pub mod reserve;
 mod review;
 mod settings;
 mod stop;
@@ -86,7 +87,7 @@ fn moved_on(resident: Option<&Resident>, mut response: Response) -> Response {
             r.awaiting = None;
             response.change = Change::Save(Box::new(r));
         }
-        Change::Delete => {}
+        Change::Delete | Change::Seat(_) => {}
     }
     response
 }
@@ -115,6 +116,16 @@ fn dispatch(
         Command::StopConfirm => stop::confirm(turn, resident),
         Command::Cancel => welcome::cancelled(turn, resident),
         Command::Menu => welcome::menu(turn, resident),
+        Command::Reserve(c) => match turn.reservations {
+            Some(view) => reserve::respond(turn, resident, view, &c),
+            // Only a caller without a store gets here (the handler always reads one).
+            None => Response::say(
+                turn,
+                resident,
+                "予約は、いまは受け付けていません。",
+                "よやくは いまは できません。",
+            ),
+        },
     }
 }
 

@@ -80,6 +80,7 @@ impl Chat {
             today: self.today,
             timestamp_ms,
             catalog: &self.catalog,
+            reservations: None,
         };
         let is_unfollow = incoming == Incoming::Unfollow;
         let response = respond(&turn, self.resident.as_ref(), incoming);
@@ -99,7 +100,7 @@ impl Chat {
         // The register after this turn: a switch back to ふつう answers in ふつう.
         let easy_after = match &response.change {
             Change::Save(r) => r.easy_japanese,
-            Change::Keep | Change::Delete => {
+            Change::Keep | Change::Delete | Change::Seat(_) => {
                 self.resident.as_ref().is_some_and(|r| r.easy_japanese)
             }
         };
@@ -144,6 +145,8 @@ impl Chat {
                 self.resident = Some(*r);
             }
             Change::Delete => self.resident = None,
+            // 予約 turns need the store: tests/reservations.rs runs them through the handler.
+            Change::Seat(act) => panic!("a seat change in a script without a store: {act:?}"),
         }
         self.last = response.replies;
         self

@@ -786,6 +786,7 @@ mod tests {
             today: chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date"),
             timestamp_ms: 0,
             catalog: &catalog,
+            reservations: None,
         };
         for easy in [false, true] {
             let mut r = Resident::new(user.clone());

@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 
 use super::common;
+use super::reserve::{ReservationView, SeatAct};
 use crate::catalog::Catalog;
 use crate::domain::{Resident, UserId};
 use crate::line::Message;
@@ -32,6 +33,8 @@ pub struct Turn<'a> {
     pub today: NaiveDate,
     pub timestamp_ms: i64,
     pub catalog: &'a Catalog,
+    /// What the store holds for a 予約 turn (read by the handler for 予約 buttons only).
+    pub reservations: Option<&'a ReservationView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +44,9 @@ pub enum Change {
     Save(Box<Resident>),
     /// Remove the resident and everything registered (配信停止, blocking).
     Delete,
+    /// Take, let go or move a seat (予約), in one atomic store step; the replies come from
+    /// [`reserve::outcome`](super::reserve::outcome) once it is done.
+    Seat(SeatAct),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,14 +15,18 @@ use chrono::{DateTime, Utc};
 use tokio::time::{Instant, timeout_at};
 
 use crate::catalog::Catalog;
-use crate::conversation::{self, Change, Incoming, Turn};
+use crate::conversation::reserve::{ReservationView, ReserveCommand, SeatAct};
+use crate::conversation::{self, Change, Command, Incoming, Turn};
 use crate::dates::tokyo_date;
-use crate::domain::UserId;
+use crate::domain::{Resident, UserId};
 use crate::line::limits::MAX_WEBHOOK_BODY_BYTES;
 use crate::line::signature::ChannelSecret;
 use crate::line::webhook::{EventKind, Mode, Source, WebhookEvent, parse_callback};
 use crate::line::{LineApi, Message};
-use crate::store::{EventClaim, Store, StoreError};
+use crate::reservations::{Booking, BookingId};
+use crate::store::{
+    BookingError, BookingRequest, BookingStore, EventClaim, SeatChange, Store, StoreError,
+};
 
 pub struct WebhookContext<'a, S, L> {
     pub store: &'a S,
@@ -105,7 +109,7 @@ pub fn verify_request(
     }
 }
 
-pub async fn handle_webhook<S: Store, L: LineApi>(
+pub async fn handle_webhook<S: Store + BookingStore, L: LineApi>(
     ctx: &WebhookContext<'_, S, L>,
     signature: Option<&str>,
     body: &[u8],
@@ -120,7 +124,7 @@ pub async fn handle_webhook<S: Store, L: LineApi>(
 /// Handles the events of a verified request under [`STORE_DEADLINE`] and [`REPLY_DEADLINE`],
 /// counted from `arrived`, when the request came in: whatever ran before (a catalog
 /// refresh) uses up the same budget.
-pub async fn handle_verified<S: Store, L: LineApi>(
+pub async fn handle_verified<S: Store + BookingStore, L: LineApi>(
     ctx: &WebhookContext<'_, S, L>,
     request: VerifiedRequest,
     arrived: Instant,
@@ -158,7 +162,7 @@ pub async fn handle_verified<S: Store, L: LineApi>(
 }
 
 /// Processes one event up to (and including) storing its change; returns the reply to send.
-async fn handle_event<S: Store, L: LineApi>(
+async fn handle_event<S: Store + BookingStore, L: LineApi>(
     ctx: &WebhookContext<'_, S, L>,
     event: &WebhookEvent,
 ) -> Result<Option<(String, Vec<Message>)>, StoreError> {
@@ -210,38 +214,189 @@ async fn handle_event<S: Store, L: LineApi>(
 
 /// Runs one conversation turn and stores its result with the event's claim, redoing it if
 /// the resident changed concurrently. Returns the replies to send.
-async fn apply_turn<S: Store, L>(
+async fn apply_turn<S: Store + BookingStore, L>(
     ctx: &WebhookContext<'_, S, L>,
     user: &UserId,
     timestamp_ms: i64,
     incoming: Incoming<'_>,
     claim: Option<&EventClaim>,
 ) -> Result<Vec<Message>, StoreError> {
-    let turn = Turn {
-        user_id: user,
-        today: tokyo_date(ctx.now),
-        timestamp_ms,
-        catalog: ctx.catalog,
-    };
+    let reserve = reserve_command(&incoming);
     let mut attempt = 0;
     loop {
         attempt += 1;
         let resident = ctx.store.resident(user).await?;
-        let response = conversation::respond(&turn, resident.as_ref(), incoming.clone());
-        let stored = match (&response.change, claim) {
-            (Change::Keep, None) => Ok(()),
-            (Change::Keep, Some(claim)) => match ctx.store.claim_event(claim).await {
-                Ok(true) => Ok(()),
-                Ok(false) => Err(StoreError::DuplicateEvent),
-                Err(e) => Err(e),
-            },
-            (Change::Save(r), claim) => ctx.store.save_resident(r, claim).await.map(|_| ()),
-            (Change::Delete, claim) => ctx.store.delete_resident(user, claim).await.map(|_| ()),
+        let view = match &reserve {
+            Some(command) => Some(read_view(ctx, user, command).await?),
+            None => None,
         };
-        match stored {
-            Ok(()) => return Ok(response.replies),
+        let turn = Turn {
+            user_id: user,
+            today: tokyo_date(ctx.now),
+            timestamp_ms,
+            catalog: ctx.catalog,
+            reservations: view.as_ref(),
+        };
+        let response = conversation::respond(&turn, resident.as_ref(), incoming.clone());
+        let outcome = match (response.change, claim) {
+            (Change::Keep, None) => Ok(response.replies),
+            (Change::Keep, Some(claim)) => claim_once(ctx.store, claim)
+                .await
+                .map(|()| response.replies),
+            (Change::Save(r), claim) => ctx
+                .store
+                .save_resident(&r, claim)
+                .await
+                .map(|_| response.replies),
+            (Change::Delete, claim) => ctx
+                .store
+                .delete_resident(user, claim)
+                .await
+                .map(|_| response.replies),
+            (Change::Seat(act), claim) => {
+                let view = view.clone().unwrap_or_default();
+                seat_turn(ctx, &turn, resident, &view, &act, claim).await
+            }
+        };
+        match outcome {
+            Ok(replies) => return Ok(replies),
             Err(StoreError::Conflict) if attempt < CONFLICT_ATTEMPTS => continue,
             Err(e) => return Err(e),
         }
     }
+}
+
+/// A 予約 turn's store step and its replies. A refusal (満席 …) stores nothing, so the
+/// event is claimed on its own and a redelivery is skipped; a conflict is the caller's to
+/// redo, like any turn's.
+async fn seat_turn<S: Store + BookingStore, L>(
+    ctx: &WebhookContext<'_, S, L>,
+    turn: &Turn<'_>,
+    resident: Option<Resident>,
+    view: &ReservationView,
+    act: &SeatAct,
+    claim: Option<&EventClaim>,
+) -> Result<Vec<Message>, StoreError> {
+    let (resident, result) = take_seat(ctx, turn.user_id, resident, act, claim).await?;
+    if let Some(e) = conversation::reserve::store_error(&result) {
+        return Err(e.clone());
+    }
+    if let (Err(_), Some(claim)) = (&result, claim) {
+        claim_once(ctx.store, claim).await?;
+    }
+    Ok(conversation::reserve::outcome(
+        turn,
+        Some(&resident),
+        view,
+        act,
+        &result,
+    ))
+}
+
+async fn claim_once<S: Store>(store: &S, claim: &EventClaim) -> Result<(), StoreError> {
+    match store.claim_event(claim).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(StoreError::DuplicateEvent),
+        Err(e) => Err(e),
+    }
+}
+
+/// The 予約 command an event carries, if any: the turn then needs a [`ReservationView`].
+fn reserve_command(incoming: &Incoming<'_>) -> Option<ReserveCommand> {
+    let command = match incoming {
+        Incoming::Postback { data, .. } => Command::from_postback(data),
+        Incoming::Text(text) => Command::from_text(text),
+        _ => None,
+    };
+    match command {
+        Some(Command::Reserve(c)) => Some(c),
+        _ => None,
+    }
+}
+
+/// What a 予約 turn reads: the services, the resident's bookings, and the slots of the
+/// service the command is about, from today to the furthest day it takes bookings for.
+async fn read_view<S: Store + BookingStore, L>(
+    ctx: &WebhookContext<'_, S, L>,
+    user: &UserId,
+    command: &ReserveCommand,
+) -> Result<ReservationView, StoreError> {
+    let services = ctx.store.services().await?;
+    let bookings = ctx.store.bookings_of(user).await?;
+    let about = command.service().cloned().or_else(|| {
+        let id = command.booking()?;
+        bookings
+            .iter()
+            .find(|b| b.id == *id)
+            .map(|b| b.slot.service.clone())
+    });
+    let today = tokyo_date(ctx.now);
+    let slots = match about.and_then(|id| services.iter().find(|s| s.id == id)) {
+        Some(service) => {
+            let last =
+                crate::dates::add_days(today, service.opens_days_before as i64).unwrap_or(today);
+            ctx.store.slot_states(&service.id, today, last).await?
+        }
+        None => Vec::new(),
+    };
+    Ok(ReservationView {
+        now: ctx.now,
+        services,
+        slots,
+        bookings,
+    })
+}
+
+/// Carries out a seat change for the resident (stored first if they never registered: an
+/// open 相談 needs no registration, but a booking belongs to someone).
+async fn take_seat<S: Store + BookingStore, L>(
+    ctx: &WebhookContext<'_, S, L>,
+    user: &UserId,
+    resident: Option<Resident>,
+    act: &SeatAct,
+    claim: Option<&EventClaim>,
+) -> Result<(Resident, Result<Booking, BookingError>), StoreError> {
+    let resident = match resident {
+        Some(r) => r,
+        None => {
+            ctx.store
+                .save_resident(&Resident::new(user.clone()), None)
+                .await?
+        }
+    };
+    let change = |booking| SeatChange {
+        user,
+        booking,
+        resident_version: resident.version,
+        now: ctx.now,
+        claim,
+    };
+    let result = match act {
+        SeatAct::Book {
+            slot,
+            booked_for,
+            one_per_resident,
+        } => {
+            // The 予約番号 comes from the event, so a redelivery names the same booking.
+            let seed = match claim {
+                Some(c) => format!("{}/{slot}", c.event_id),
+                None => format!("{}/{}/{slot}", user.as_str(), ctx.now.timestamp_millis()),
+            };
+            ctx.store
+                .book(&BookingRequest {
+                    id: BookingId::derive(&seed),
+                    user: user.clone(),
+                    resident_version: resident.version,
+                    slot: slot.clone(),
+                    booked_for: booked_for.clone(),
+                    one_per_resident: *one_per_resident,
+                    now: ctx.now,
+                    claim: claim.cloned(),
+                })
+                .await
+        }
+        SeatAct::Release { booking, how } => ctx.store.release(&change(booking), *how).await,
+        SeatAct::Move { booking, to } => ctx.store.change_slot(&change(booking), to).await,
+    };
+    Ok((resident, result))
 }

@@ -77,6 +77,34 @@ impl SlotRef {
         )
     }
 
+    /// `service@202701151330`: the slot in postback data (no `:`, which separates fields).
+    pub fn token(&self) -> String {
+        format!(
+            "{}@{}{}",
+            self.service,
+            self.date.format("%Y%m%d"),
+            self.start.format("%H%M")
+        )
+    }
+
+    pub fn from_token(raw: &str) -> Option<SlotRef> {
+        let (service, when) = raw.split_once('@')?;
+        if when.len() != 12 || !when.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let (date, time) = when.split_at(8);
+        Some(SlotRef {
+            service: ServiceId::parse(service)?,
+            date: NaiveDate::parse_from_str(date, "%Y%m%d").ok()?,
+            start: NaiveTime::from_hms_opt(time[..2].parse().ok()?, time[2..].parse().ok()?, 0)?,
+        })
+    }
+
+    /// 13:30
+    pub fn start_label(&self) -> String {
+        self.start.format("%H:%M").to_string()
+    }
+
     pub fn parse(raw: &str) -> Option<SlotRef> {
         let (service, when) = raw.split_once('@')?;
         let (date, start) = when.split_once('T')?;
@@ -185,6 +213,21 @@ pub struct BookingFor(pub String);
 
 /// The resident themself (a service open to anyone).
 pub const FOR_RESIDENT: &str = "resident";
+
+impl BookingFor {
+    /// `resident`, `pregnancy` or a child id (`c1` …), as postback data carries it.
+    pub fn parse(raw: &str) -> Option<BookingFor> {
+        let child = raw.len() >= 2
+            && raw.len() <= 8
+            && raw.starts_with('c')
+            && raw[1..].bytes().all(|b| b.is_ascii_digit());
+        (raw == FOR_RESIDENT || raw == PREGNANCY_SUBJECT || child).then(|| BookingFor(raw.into()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 impl Eligibility {
     /// Whom of this resident's registrations the service may be booked for on `day`, in the
@@ -471,6 +514,16 @@ mod tests {
         let r = SlotRef::parse("4m-checkup@2027-01-15T13:30").expect("parses");
         assert_eq!(r.to_string(), "4m-checkup@2027-01-15T13:30");
         assert_eq!(r.when_key(), "2027-01-15T13:30");
+        assert_eq!(r.token(), "4m-checkup@202701151330");
+        assert_eq!(SlotRef::from_token(&r.token()), Some(r.clone()));
+        for bad in [
+            "4m@20270230T1330",
+            "4m@202701151360",
+            "4m@2027011513",
+            "@202701151330",
+        ] {
+            assert_eq!(SlotRef::from_token(bad), None, "{bad}");
+        }
         for bad in [
             "",
             "x",

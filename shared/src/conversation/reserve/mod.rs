@@ -1,0 +1,1072 @@
+//! 予約: the services a resident may book (by their registered pregnancy or child's age),
+//! the next open dates with their times as cards, a confirmation, then the booking; 予約の
+//!確認 with 変更 / キャンセル / 欠席連絡 on each booking, at any hour.
+//!
+//! Still pure: the webhook handler reads what a turn needs into a [`ReservationView`]
+//! (services, the slots of the service in question, the resident's bookings) before the
+//! turn, carries out the [`SeatAct`] the turn asks for in one atomic store step, and has
+//! [`outcome`] word the result — a seat taken, or 満席 with the next open slots.
+
+pub mod command;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::command::Command;
+use super::common::{Lang, action, child_label, main_actions, menu_action};
+use super::turn::{Change, Response, Turn};
+use crate::dates;
+use crate::domain::{PREGNANCY_SUBJECT, Resident};
+use crate::line::{Action, Bubble, FlexBox, FlexButton, FlexContainer, FlexText, Message};
+use crate::reservations::{
+    AbsenceReason, Booking, BookingFor, BookingId, FOR_RESIDENT, Service, SlotRef, SlotState,
+};
+use crate::store::{BookingError, Release, StoreError};
+pub use command::ReserveCommand;
+
+/// Dates shown at once (one card each), and times on one date's card.
+const DATES_SHOWN: usize = 10;
+const TIMES_PER_DATE: usize = 8;
+/// Bookings shown in 予約の確認 (a carousel holds 12 cards).
+const BOOKINGS_SHOWN: usize = 12;
+/// Characters of a service's description shown on its card.
+const DESCRIPTION_CHARS: usize = 120;
+
+const GREEN: &str = "#06C755";
+const GREY: &str = "#8C8C8C";
+const OUTLINE: &str = "#D9D9D9";
+
+/// What the store holds that a 予約 turn reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReservationView {
+    pub now: DateTime<Utc>,
+    pub services: Vec<Service>,
+    /// The slots of the service this turn is about (empty when it is about none).
+    pub slots: Vec<SlotState>,
+    /// This resident's bookings.
+    pub bookings: Vec<Booking>,
+}
+
+impl ReservationView {
+    fn service(&self, id: &crate::reservations::ServiceId) -> Option<&Service> {
+        self.services.iter().find(|s| s.id == *id)
+    }
+
+    fn slot(&self, slot: &SlotRef) -> Option<&SlotState> {
+        self.slots.iter().find(|s| s.slot.slot == *slot)
+    }
+
+    fn active(&self, id: &BookingId) -> Option<&Booking> {
+        self.bookings.iter().find(|b| b.id == *id && b.is_active())
+    }
+
+    /// Active bookings whose slot has not started, soonest first.
+    fn upcoming(&self) -> Vec<&Booking> {
+        let today = dates::tokyo_date(self.now);
+        let mut out: Vec<&Booking> = self
+            .bookings
+            .iter()
+            .filter(|b| b.is_active() && b.slot.date >= today)
+            .collect();
+        out.sort_by_key(|b| (b.slot.date, b.slot.start));
+        out
+    }
+}
+
+/// What a 予約 turn asks the store to do, in one atomic step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeatAct {
+    Book {
+        slot: SlotRef,
+        booked_for: BookingFor,
+        one_per_resident: bool,
+    },
+    Release {
+        booking: BookingId,
+        how: Release,
+    },
+    Move {
+        booking: BookingId,
+        to: SlotRef,
+    },
+}
+
+fn cmd(c: ReserveCommand) -> Command {
+    Command::Reserve(c)
+}
+
+fn reserve_action(l: Lang) -> Action {
+    action(l.pick("予約する", "よやく する"), cmd(ReserveCommand::Menu))
+}
+
+fn list_action(l: Lang) -> Action {
+    action(
+        l.pick("予約の確認", "よやくを みる"),
+        cmd(ReserveCommand::List),
+    )
+}
+
+/// The quick reply under every 予約 answer: never a dead end.
+fn actions(l: Lang) -> Vec<Action> {
+    vec![reserve_action(l), list_action(l), menu_action(l)]
+}
+
+/// 13:30〜14:00
+fn time_range(state: &SlotState) -> String {
+    format!(
+        "{}〜{}",
+        state.slot.slot.start_label(),
+        state.slot.end.format("%H:%M")
+    )
+}
+
+/// 1月15日（金）13:30 — a slot as a resident reads it.
+fn when(slot: &SlotRef) -> String {
+    let date = dates::japanese_date(slot.date);
+    // Drop the year when it is obvious: residents book months, not years, ahead.
+    let short = date
+        .split_once('年')
+        .map_or(date.clone(), |(_, rest)| rest.to_string());
+    format!("{short}{}", slot.start_label())
+}
+
+/// For whom, as a card or confirmation names it (nothing for the resident themself).
+fn whom(l: Lang, resident: Option<&Resident>, booked_for: &BookingFor) -> Option<String> {
+    match booked_for.as_str() {
+        FOR_RESIDENT => None,
+        PREGNANCY_SUBJECT => Some(
+            l.pick("妊娠中のご本人", "おなかに 赤ちゃんが いる ひと")
+                .into(),
+        ),
+        child => {
+            let r = resident?;
+            let c = r.child(child)?;
+            Some(match &c.nickname {
+                Some(name) => name.clone(),
+                None => child_label(l, r, c),
+            })
+        }
+    }
+}
+
+/// The registrations of this resident the service may be booked for on some day it takes
+/// bookings for (from today to the furthest day it opens).
+fn bookable_for(
+    turn: &Turn<'_>,
+    resident: Option<&Resident>,
+    service: &Service,
+) -> Vec<BookingFor> {
+    let fresh;
+    let r = match resident {
+        Some(r) => r,
+        None => {
+            fresh = Resident::new(turn.user_id.clone());
+            &fresh
+        }
+    };
+    let mut out: Vec<BookingFor> = Vec::new();
+    for offset in 0..=service.opens_days_before as i64 {
+        let Some(day) = dates::add_days(turn.today, offset) else {
+            break;
+        };
+        for who in service.who.who_may_book(r, day) {
+            if !out.contains(&who) {
+                out.push(who);
+            }
+        }
+    }
+    out
+}
+
+/// The slots of the view open for booking for `booked_for`, with seats left, soonest first.
+fn open_slots<'v>(
+    view: &'v ReservationView,
+    service: &Service,
+    resident: Option<&Resident>,
+    booked_for: &BookingFor,
+    except: Option<&SlotRef>,
+    user: &crate::domain::UserId,
+) -> Vec<&'v SlotState> {
+    let fresh = Resident::new(user.clone());
+    let r = resident.unwrap_or(&fresh);
+    let mut out: Vec<&SlotState> = view
+        .slots
+        .iter()
+        .filter(|s| s.slot.slot.service == service.id)
+        .filter(|s| Some(&s.slot.slot) != except)
+        .filter(|s| s.seats_left() > 0 && service.is_open(&s.slot, view.now))
+        .filter(|s| {
+            service
+                .who
+                .who_may_book(r, s.slot.slot.date)
+                .contains(booked_for)
+        })
+        .collect();
+    out.sort_by_key(|s| (s.slot.slot.date, s.slot.slot.start));
+    out
+}
+
+/// The next open dates as cards, each with its times to tap (`tap` makes a time's command).
+fn date_cards(
+    l: Lang,
+    service: &Service,
+    open: &[&SlotState],
+    tap: impl Fn(&SlotRef) -> ReserveCommand,
+) -> Option<Message> {
+    let mut by_date: Vec<(NaiveDate, Vec<&SlotState>)> = Vec::new();
+    for s in open {
+        match by_date.last_mut() {
+            Some((d, times)) if *d == s.slot.slot.date => times.push(s),
+            _ => by_date.push((s.slot.slot.date, vec![s])),
+        }
+    }
+    let cards: Vec<Bubble> = by_date
+        .into_iter()
+        .take(DATES_SHOWN)
+        .map(|(date, times)| {
+            let mut body = vec![
+                FlexText::new(l.pick("時間をタップしてください", "じかんを おして ください"))
+                    .size("xs")
+                    .color(GREY)
+                    .into(),
+            ];
+            for s in times.into_iter().take(TIMES_PER_DATE) {
+                let left = s.seats_left();
+                let seats = if l.easy() {
+                    format!("あと {left}にん")
+                } else {
+                    format!("残り{left}")
+                };
+                let label = time_range(s);
+                let tap = Action::postback_shown(
+                    &label,
+                    &cmd(tap(&s.slot.slot)).data(),
+                    &format!("{} {label}", dates::japanese_date(date)),
+                );
+                body.push(
+                    FlexBox::horizontal(vec![
+                        FlexText::new(label).size("sm").flex(3).into(),
+                        FlexText::new(seats)
+                            .size("xs")
+                            .flex(2)
+                            .align_end()
+                            .color(GREEN)
+                            .into(),
+                    ])
+                    .padding("md")
+                    .outlined(OUTLINE)
+                    .on_tap(tap)
+                    .into(),
+                );
+            }
+            Bubble {
+                kind: Default::default(),
+                size: Some("kilo".into()),
+                header: Some(
+                    FlexBox::vertical(vec![
+                        FlexText::new(dates::japanese_date(date))
+                            .bold()
+                            .size("md")
+                            .into(),
+                        FlexText::new(service.name.clone())
+                            .size("xs")
+                            .color(GREY)
+                            .margin("sm")
+                            .into(),
+                    ])
+                    .padding("lg"),
+                ),
+                body: Some(FlexBox::vertical(body).spacing("sm").padding("lg")),
+                footer: None,
+            }
+        })
+        .collect();
+    if cards.is_empty() {
+        return None;
+    }
+    let alt = if l.easy() {
+        format!("{}の あいて いる ひ", service.name)
+    } else {
+        format!("{}の空いている日", service.name)
+    };
+    Some(Message::flex(
+        &alt,
+        FlexContainer::carousel(cards),
+        actions(l),
+    ))
+}
+
+fn no_open_dates(l: Lang, service: &Service) -> Message {
+    Message::text_with(
+        if l.easy() {
+            format!(
+                "「{}」は、いま あいて いる ひが ありません。キャンセルが でると あきが でます。",
+                service.name
+            )
+        } else {
+            format!(
+                "「{}」は、いま予約できる空きがありません。キャンセルが出ると空きができます。",
+                service.name
+            )
+        },
+        actions(l),
+    )
+}
+
+/// The dates of a service for one registration, or why there are none.
+fn dates_reply(
+    turn: &Turn<'_>,
+    resident: Option<&Resident>,
+    view: &ReservationView,
+    service: &Service,
+    booked_for: &BookingFor,
+) -> Message {
+    let l = Lang::of(resident);
+    let open = open_slots(view, service, resident, booked_for, None, turn.user_id);
+    date_cards(l, service, &open, |slot| ReserveCommand::Pick {
+        slot: slot.clone(),
+        booked_for: booked_for.clone(),
+    })
+    .unwrap_or_else(|| no_open_dates(l, service))
+}
+
+fn service_card(
+    l: Lang,
+    resident: Option<&Resident>,
+    service: &Service,
+    whom_list: &[BookingFor],
+) -> Bubble {
+    let mut body = vec![
+        FlexText::new(format!("{}{}", l.pick("場所：", "ばしょ："), service.place))
+            .size("sm")
+            .into(),
+    ];
+    if !service.description.is_empty() {
+        let mut text: String = service
+            .description
+            .chars()
+            .take(DESCRIPTION_CHARS)
+            .collect();
+        if service.description.chars().count() > DESCRIPTION_CHARS {
+            text.push('…');
+        }
+        body.push(
+            FlexText::new(text)
+                .size("xs")
+                .color(GREY)
+                .margin("md")
+                .into(),
+        );
+    }
+    let buttons: Vec<_> = whom_list
+        .iter()
+        .take(3)
+        .map(|who| {
+            let label = match whom(l, resident, who) {
+                Some(name) if who.as_str() != PREGNANCY_SUBJECT => {
+                    super::common::with_suffix(name, l.pick("の予約", "の よやく"))
+                }
+                _ => l.pick("日にちを選ぶ", "ひにちを えらぶ").to_string(),
+            };
+            let label: String = label
+                .chars()
+                .take(crate::line::limits::MAX_ACTION_LABEL_CHARS)
+                .collect();
+            FlexButton::new(
+                action(
+                    &label,
+                    cmd(ReserveCommand::Dates {
+                        service: service.id.clone(),
+                        booked_for: who.clone(),
+                    }),
+                ),
+                true,
+            )
+            .into()
+        })
+        .collect();
+    Bubble {
+        kind: Default::default(),
+        size: Some("kilo".into()),
+        header: Some(
+            FlexBox::vertical(vec![
+                FlexText::new(service.name.clone()).bold().size("md").into(),
+            ])
+            .padding("lg"),
+        ),
+        body: Some(FlexBox::vertical(body).spacing("sm").padding("lg")),
+        footer: Some(FlexBox::vertical(buttons).spacing("sm")),
+    }
+}
+
+fn menu(turn: &Turn<'_>, resident: Option<&Resident>, view: &ReservationView) -> Response {
+    let l = Lang::of(resident);
+    let cards: Vec<Bubble> = view
+        .services
+        .iter()
+        .filter_map(|s| {
+            let who = bookable_for(turn, resident, s);
+            (!who.is_empty()).then(|| service_card(l, resident, s, &who))
+        })
+        .take(12)
+        .collect();
+    if cards.is_empty() {
+        let text = l.pick(
+            "いま予約できるものが見つかりませんでした。健診などは、出産予定日やお子さまの生年月日を登録すると、時期に合わせて予約できるようになります。",
+            "いま よやく できる ものが ありません。うまれる 予定日や 子どもの 誕生日を とうろく すると、よやく できる ものが でます。",
+        );
+        return Response::reply(
+            Change::Keep,
+            Message::text_with(text, main_actions(turn.today, resident)),
+        );
+    }
+    let intro = Message::text(l.pick(
+        "予約できるものです。カードのボタンから日にちを選んでください。予約の変更やキャンセルは「予約の確認」からいつでもできます。",
+        "よやく できる ものです。ボタンを おして ひにちを えらんで ください。よやくを かえる ときや やめる ときは「よやくを みる」を おして ください。",
+    ));
+    let alt = l.pick("予約できるもの", "よやく できる もの");
+    Response {
+        change: Change::Keep,
+        replies: vec![
+            intro,
+            Message::flex(alt, FlexContainer::carousel(cards), actions(l)),
+        ],
+    }
+}
+
+/// Why a slot cannot be booked now, if it cannot (checked again by the store for seats).
+fn refusal(
+    turn: &Turn<'_>,
+    resident: Option<&Resident>,
+    view: &ReservationView,
+    service: &Service,
+    slot: &SlotRef,
+    booked_for: &BookingFor,
+) -> Option<Response> {
+    let l = Lang::of(resident);
+    let open = open_slots(view, service, resident, booked_for, None, turn.user_id);
+    if open.iter().any(|s| s.slot.slot == *slot) {
+        return None;
+    }
+    let why = match view.slot(slot) {
+        None => l.pick(
+            "その日時の枠はなくなりました（予定が変わったのかもしれません）。",
+            "その ひの よやくは なくなりました。",
+        ),
+        Some(s) if s.seats_left() == 0 => l.pick(
+            "申し訳ありません。その日時は満席になりました。",
+            "ごめんなさい。その じかんは いっぱいに なりました。",
+        ),
+        Some(_) => l.pick(
+            "その日時は、いまは予約できません（受付期間の外か、対象の時期ではありません）。",
+            "その じかんは いまは よやく できません。",
+        ),
+    };
+    let mut replies = vec![Message::text(why)];
+    replies.push(dates_reply(turn, resident, view, service, booked_for));
+    Some(Response {
+        change: Change::Keep,
+        replies,
+    })
+}
+
+/// The confirmation before a booking or a change: what, when, where, for whom.
+fn summary(
+    l: Lang,
+    resident: Option<&Resident>,
+    service: &Service,
+    state: &SlotState,
+    booked_for: &BookingFor,
+) -> String {
+    let mut text = format!(
+        "{}\n{} {}\n{}{}",
+        service.name,
+        dates::japanese_date(state.slot.slot.date),
+        time_range(state),
+        l.pick("場所：", "ばしょ："),
+        service.place
+    );
+    if let Some(name) = whom(l, resident, booked_for) {
+        text.push_str(&format!("\n{}{name}", l.pick("対象：", "だれ：")));
+    }
+    text
+}
+
+fn expired(resident: Option<&Resident>) -> Response {
+    let l = Lang::of(resident);
+    Response::reply(
+        Change::Keep,
+        Message::text_with(
+            l.pick(
+                "この予約は見つかりませんでした（すでにキャンセルされたか、終わった予約です）。いまの予約は「予約の確認」で見られます。",
+                "この よやくは ありません。いまの よやくは「よやくを みる」で みられます。",
+            ),
+            actions(l),
+        ),
+    )
+}
+
+fn gone_service(turn: &Turn<'_>, resident: Option<&Resident>, view: &ReservationView) -> Response {
+    let l = Lang::of(resident);
+    let mut r = menu(turn, resident, view);
+    r.replies.insert(
+        0,
+        Message::text(l.pick(
+            "そのサービスは、いまは予約を受け付けていません。",
+            "それは いまは よやく できません。",
+        )),
+    );
+    r
+}
+
+fn list(resident: Option<&Resident>, view: &ReservationView) -> Response {
+    let l = Lang::of(resident);
+    let upcoming = view.upcoming();
+    if upcoming.is_empty() {
+        return Response::reply(
+            Change::Keep,
+            Message::text_with(
+                l.pick("いま予約はありません。", "いま よやくは ありません。"),
+                actions(l),
+            ),
+        );
+    }
+    let cards: Vec<Bubble> = upcoming
+        .iter()
+        .take(BOOKINGS_SHOWN)
+        .map(|b| booking_card(l, resident, view, b))
+        .collect();
+    let alt = if l.easy() {
+        format!("よやく {}こ", upcoming.len())
+    } else {
+        format!("予約 {}件", upcoming.len())
+    };
+    Response::reply(
+        Change::Keep,
+        Message::flex(&alt, FlexContainer::carousel(cards), actions(l)),
+    )
+}
+
+fn booking_card(
+    l: Lang,
+    resident: Option<&Resident>,
+    view: &ReservationView,
+    b: &Booking,
+) -> Bubble {
+    let service = view.service(&b.slot.service);
+    let name = service.map_or_else(|| b.slot.service.to_string(), |s| s.name.clone());
+    let mut body = vec![
+        FlexText::new(format!(
+            "{} {}",
+            dates::japanese_date(b.slot.date),
+            b.slot.start_label()
+        ))
+        .size("sm")
+        .bold()
+        .into(),
+    ];
+    if let Some(s) = service {
+        body.push(
+            FlexText::new(format!("{}{}", l.pick("場所：", "ばしょ："), s.place))
+                .size("sm")
+                .into(),
+        );
+    }
+    if let Some(who) = whom(l, resident, &b.booked_for) {
+        body.push(
+            FlexText::new(format!("{}{who}", l.pick("対象：", "だれ：")))
+                .size("sm")
+                .into(),
+        );
+    }
+    body.push(
+        FlexText::new(format!(
+            "{}{}",
+            l.pick("予約番号：", "よやく ばんごう："),
+            b.id
+        ))
+        .size("xs")
+        .color(GREY)
+        .margin("md")
+        .into(),
+    );
+    let buttons = vec![
+        FlexButton::new(
+            action(
+                l.pick("日時を変更", "ひにちを かえる"),
+                cmd(ReserveCommand::ChangeDates(b.id.clone())),
+            ),
+            false,
+        )
+        .into(),
+        FlexButton::new(
+            action(
+                l.pick("キャンセル", "やめる"),
+                cmd(ReserveCommand::CancelAsk(b.id.clone())),
+            ),
+            false,
+        )
+        .into(),
+        FlexButton::new(
+            action(
+                l.pick("欠席連絡", "やすむ れんらく"),
+                cmd(ReserveCommand::AbsentAsk(b.id.clone())),
+            ),
+            false,
+        )
+        .into(),
+    ];
+    Bubble {
+        kind: Default::default(),
+        size: Some("kilo".into()),
+        header: Some(
+            FlexBox::vertical(vec![FlexText::new(name).bold().size("md").into()]).padding("lg"),
+        ),
+        body: Some(FlexBox::vertical(body).spacing("sm").padding("lg")),
+        footer: Some(FlexBox::vertical(buttons).spacing("sm")),
+    }
+}
+
+/// The turn for a 予約 button. `view` is what the handler read for it.
+pub fn respond(
+    turn: &Turn<'_>,
+    resident: Option<&Resident>,
+    view: &ReservationView,
+    command: &ReserveCommand,
+) -> Response {
+    let l = Lang::of(resident);
+    match command {
+        ReserveCommand::Menu => menu(turn, resident, view),
+        ReserveCommand::List => list(resident, view),
+        ReserveCommand::Dates {
+            service,
+            booked_for,
+        } => {
+            let Some(service) = view.service(service) else {
+                return gone_service(turn, resident, view);
+            };
+            if !bookable_for(turn, resident, service).contains(booked_for) {
+                return gone_service(turn, resident, view);
+            }
+            Response::reply(
+                Change::Keep,
+                dates_reply(turn, resident, view, service, booked_for),
+            )
+        }
+        ReserveCommand::Pick { slot, booked_for } | ReserveCommand::Book { slot, booked_for } => {
+            let Some(service) = view.service(&slot.service) else {
+                return gone_service(turn, resident, view);
+            };
+            if let Some(held) = view
+                .bookings
+                .iter()
+                .find(|b| b.is_active() && b.slot == *slot)
+            {
+                return already_booked(l, held);
+            }
+            if let Some(refused) = refusal(turn, resident, view, service, slot, booked_for) {
+                return refused;
+            }
+            let Some(state) = view.slot(slot) else {
+                return gone_service(turn, resident, view);
+            };
+            if matches!(command, ReserveCommand::Book { .. }) {
+                return Response {
+                    change: Change::Seat(SeatAct::Book {
+                        slot: slot.clone(),
+                        booked_for: booked_for.clone(),
+                        one_per_resident: !service.many_per_resident,
+                    }),
+                    replies: Vec::new(),
+                };
+            }
+            let text = format!(
+                "{}\n\n{}",
+                l.pick("この内容で予約しますか？", "この よやくで いいですか？"),
+                summary(l, resident, service, state, booked_for)
+            );
+            Response::reply(
+                Change::Keep,
+                Message::text_with(
+                    text,
+                    vec![
+                        action(
+                            l.pick("予約する", "よやく する"),
+                            cmd(ReserveCommand::Book {
+                                slot: slot.clone(),
+                                booked_for: booked_for.clone(),
+                            }),
+                        ),
+                        action(
+                            l.pick("ほかの日時にする", "ほかの ひに する"),
+                            cmd(ReserveCommand::Dates {
+                                service: service.id.clone(),
+                                booked_for: booked_for.clone(),
+                            }),
+                        ),
+                        action(l.pick("やめる", "もどる"), Command::Cancel),
+                    ],
+                ),
+            )
+        }
+        ReserveCommand::CancelAsk(id) => {
+            let Some(b) = view.active(id) else {
+                return expired(resident);
+            };
+            let name = view
+                .service(&b.slot.service)
+                .map_or("", |s| s.name.as_str());
+            Response::reply(
+                Change::Keep,
+                Message::text_with(
+                    if l.easy() {
+                        format!("{name}（{}）の よやくを やめますか？", when(&b.slot))
+                    } else {
+                        format!("{name}（{}）の予約をキャンセルしますか？", when(&b.slot))
+                    },
+                    vec![
+                        action(
+                            l.pick("キャンセルする", "やめる"),
+                            cmd(ReserveCommand::CancelConfirm(id.clone())),
+                        ),
+                        action(l.pick("やめておく", "もどる"), cmd(ReserveCommand::List)),
+                    ],
+                ),
+            )
+        }
+        ReserveCommand::CancelConfirm(id) => match view.active(id) {
+            Some(_) => Response::silent(Change::Seat(SeatAct::Release {
+                booking: id.clone(),
+                how: Release::Cancel,
+            })),
+            None => expired(resident),
+        },
+        ReserveCommand::ChangeDates(id) => {
+            let Some(b) = view.active(id) else {
+                return expired(resident);
+            };
+            let Some(service) = view.service(&b.slot.service) else {
+                return gone_service(turn, resident, view);
+            };
+            let open = open_slots(
+                view,
+                service,
+                resident,
+                &b.booked_for,
+                Some(&b.slot),
+                turn.user_id,
+            );
+            let head = Message::text(if l.easy() {
+                format!(
+                    "いまの よやく：{}\nあたらしい ひにちを えらんで ください。",
+                    when(&b.slot)
+                )
+            } else {
+                format!(
+                    "いまの予約：{}\n新しい日時を選んでください。選ぶまで、いまの予約はそのままです。",
+                    when(&b.slot)
+                )
+            });
+            let cards = date_cards(l, service, &open, |slot| ReserveCommand::MoveAsk {
+                booking: id.clone(),
+                slot: slot.clone(),
+            })
+            .unwrap_or_else(|| no_open_dates(l, service));
+            Response {
+                change: Change::Keep,
+                replies: vec![head, cards],
+            }
+        }
+        ReserveCommand::MoveAsk { booking, slot }
+        | ReserveCommand::MoveConfirm { booking, slot } => {
+            let Some(b) = view.active(booking) else {
+                return expired(resident);
+            };
+            let Some(service) = view
+                .service(&b.slot.service)
+                .filter(|s| s.id == slot.service)
+            else {
+                return gone_service(turn, resident, view);
+            };
+            if let Some(refused) = refusal(turn, resident, view, service, slot, &b.booked_for) {
+                return refused;
+            }
+            if matches!(command, ReserveCommand::MoveConfirm { .. }) {
+                return Response::silent(Change::Seat(SeatAct::Move {
+                    booking: booking.clone(),
+                    to: slot.clone(),
+                }));
+            }
+            let text = if l.easy() {
+                format!("{} から {} に かえますか？", when(&b.slot), when(slot))
+            } else {
+                format!(
+                    "{}の予約を、{}に変更しますか？\n（変更が済むまで、いまの予約はそのままです）",
+                    when(&b.slot),
+                    when(slot)
+                )
+            };
+            Response::reply(
+                Change::Keep,
+                Message::text_with(
+                    text,
+                    vec![
+                        action(
+                            l.pick("変更する", "かえる"),
+                            cmd(ReserveCommand::MoveConfirm {
+                                booking: booking.clone(),
+                                slot: slot.clone(),
+                            }),
+                        ),
+                        action(l.pick("やめておく", "もどる"), cmd(ReserveCommand::List)),
+                    ],
+                ),
+            )
+        }
+        ReserveCommand::AbsentAsk(id) => {
+            let Some(b) = view.active(id) else {
+                return expired(resident);
+            };
+            let reasons = [
+                (
+                    AbsenceReason::Illness,
+                    "体調不良",
+                    "からだの ぐあいが わるい",
+                ),
+                (
+                    AbsenceReason::Inconvenient,
+                    "都合が悪くなった",
+                    "ようじが できた",
+                ),
+                (AbsenceReason::Other, "その他", "そのほか"),
+            ];
+            let mut buttons: Vec<Action> = reasons
+                .iter()
+                .map(|(reason, plain, easy)| {
+                    action(
+                        l.pick(plain, easy),
+                        cmd(ReserveCommand::Absent {
+                            booking: id.clone(),
+                            reason: *reason,
+                        }),
+                    )
+                })
+                .collect();
+            buttons.push(action(
+                l.pick("やめておく", "もどる"),
+                cmd(ReserveCommand::List),
+            ));
+            Response::reply(
+                Change::Keep,
+                Message::text_with(
+                    if l.easy() {
+                        format!(
+                            "{}を やすむ れんらくを します。りゆうを えらんで ください。",
+                            when(&b.slot)
+                        )
+                    } else {
+                        format!(
+                            "{}の欠席連絡をします。理由を選んでください。",
+                            when(&b.slot)
+                        )
+                    },
+                    buttons,
+                ),
+            )
+        }
+        ReserveCommand::Absent { booking, reason } => match view.active(booking) {
+            Some(_) => Response::silent(Change::Seat(SeatAct::Release {
+                booking: booking.clone(),
+                how: Release::Absent(*reason),
+            })),
+            None => expired(resident),
+        },
+    }
+}
+
+fn already_booked(l: Lang, held: &Booking) -> Response {
+    Response::reply(
+        Change::Keep,
+        Message::text_with(
+            if l.easy() {
+                format!(
+                    "この じかんは もう よやく して います（よやく ばんごう {}）。",
+                    held.id
+                )
+            } else {
+                format!("この日時はすでに予約済みです（予約番号 {}）。", held.id)
+            },
+            actions(l),
+        ),
+    )
+}
+
+/// What the resident is told once the store carried out `act` (or refused it). `view` is
+/// what was read before the act: it offers the next open slots after a 満席.
+pub fn outcome(
+    turn: &Turn<'_>,
+    resident: Option<&Resident>,
+    view: &ReservationView,
+    act: &SeatAct,
+    result: &Result<Booking, BookingError>,
+) -> Vec<Message> {
+    let l = Lang::of(resident);
+    let service_of = |slot: &SlotRef| view.service(&slot.service);
+    match (act, result) {
+        (SeatAct::Book { .. }, Ok(b)) | (SeatAct::Move { .. }, Ok(b)) => {
+            let head = match act {
+                SeatAct::Move { .. } => l.pick("予約を変更しました。", "よやくを かえました。"),
+                _ => l.pick("予約しました。", "よやく しました。"),
+            };
+            let mut text = format!(
+                "{head}\n{}{}\n",
+                l.pick("予約番号：", "よやく ばんごう："),
+                b.id
+            );
+            if let (Some(service), Some(state)) = (service_of(&b.slot), view.slot(&b.slot)) {
+                text.push('\n');
+                text.push_str(&summary(l, resident, service, state, &b.booked_for));
+                if service.remind_days_before > 0 {
+                    text.push_str(&if l.easy() {
+                        format!("\n\n{}にち まえに おしらせを おくります。", service.remind_days_before)
+                    } else {
+                        format!(
+                            "\n\n{}日前に確認のお知らせをお送りします。変更・キャンセルは「予約の確認」からいつでもできます。",
+                            service.remind_days_before
+                        )
+                    });
+                }
+            }
+            vec![Message::text_with(text, actions(l))]
+        }
+        (SeatAct::Release { how, .. }, Ok(b)) => {
+            let mut replies = vec![Message::text_with(
+                match (how, l.easy()) {
+                    (Release::Cancel, false) => format!("予約をキャンセルしました（予約番号 {}）。", b.id),
+                    (Release::Cancel, true) => format!("よやくを やめました（よやく ばんごう {}）。", b.id),
+                    (Release::Absent(_), false) => format!(
+                        "欠席のご連絡を受け付けました（予約番号 {}）。担当者に伝えます。",
+                        b.id
+                    ),
+                    (Release::Absent(_), true) => {
+                        "やすむ れんらくを うけとりました。たんとうの ひとに つたえます。".to_string()
+                    }
+                },
+                actions(l),
+            )];
+            // After an absence, the next dates to rebook are right there.
+            if let (Release::Absent(_), Some(service)) = (how, service_of(&b.slot)) {
+                let open = open_slots(view, service, resident, &b.booked_for, Some(&b.slot), turn.user_id);
+                if let Some(cards) = date_cards(l, service, &open, |slot| ReserveCommand::Pick {
+                    slot: slot.clone(),
+                    booked_for: b.booked_for.clone(),
+                }) {
+                    replies.push(Message::text(l.pick(
+                        "次の日程を予約できます。",
+                        "つぎの ひを よやく できます。",
+                    )));
+                    replies.push(cards);
+                }
+            }
+            replies
+        }
+        (_, Err(BookingError::Full)) => {
+            let mut replies = vec![Message::text(l.pick(
+                "申し訳ありません。ちょうど満席になりました。",
+                "ごめんなさい。いっぱいに なりました。",
+            ))];
+            let (slot, booked_for, except) = match act {
+                SeatAct::Book {
+                    slot, booked_for, ..
+                } => (slot, booked_for.clone(), None),
+                SeatAct::Move { booking, to } => {
+                    let Some(b) = view.active(booking) else {
+                        return expired(resident).replies;
+                    };
+                    replies[0] = Message::text(l.pick(
+                        "申し訳ありません。その日時はちょうど満席になりました。いまの予約はそのままです。",
+                        "ごめんなさい。その じかんは いっぱいです。いまの よやくは そのままです。",
+                    ));
+                    (to, b.booked_for.clone(), Some(b.slot.clone()))
+                }
+                SeatAct::Release { .. } => {
+                    replies[0] = Message::text_with(replies[0].plain_text().into_owned(), actions(l));
+                    return replies;
+                }
+            };
+            if let Some(service) = service_of(slot) {
+                let open: Vec<&SlotState> =
+                    open_slots(view, service, resident, &booked_for, except.as_ref(), turn.user_id)
+                        .into_iter()
+                        .filter(|s| s.slot.slot != *slot)
+                        .collect();
+                let tap = |s: &SlotRef| match act {
+                    SeatAct::Move { booking, .. } => ReserveCommand::MoveAsk {
+                        booking: booking.clone(),
+                        slot: s.clone(),
+                    },
+                    _ => ReserveCommand::Pick {
+                        slot: s.clone(),
+                        booked_for: booked_for.clone(),
+                    },
+                };
+                replies.push(
+                    date_cards(l, service, &open, tap).unwrap_or_else(|| no_open_dates(l, service)),
+                );
+            } else {
+                replies[0] = Message::text_with(replies[0].plain_text().into_owned(), actions(l));
+            }
+            replies
+        }
+        (_, Err(BookingError::AlreadyBooked(held))) => already_booked(l, held).replies,
+        (_, Err(BookingError::LimitReached(held))) => {
+            let name = service_of(&held.slot).map_or("", |s| s.name.as_str());
+            vec![Message::text_with(
+                if l.easy() {
+                    format!(
+                        "{name}は もう よやくが あります（{}）。ひにちを かえる ときは「ひにちを かえる」を おして ください。",
+                        when(&held.slot)
+                    )
+                } else {
+                    format!(
+                        "「{name}」はすでに予約があります（{}）。日時を変えるときは「日時を変更」を押してください。",
+                        when(&held.slot)
+                    )
+                },
+                vec![
+                    action(
+                        l.pick("日時を変更", "ひにちを かえる"),
+                        cmd(ReserveCommand::ChangeDates(held.id.clone())),
+                    ),
+                    list_action(l),
+                    menu_action(l),
+                ],
+            )]
+        }
+        (_, Err(BookingError::NoSuchSlot)) => vec![Message::text_with(
+            l.pick(
+                "その日時の枠はなくなりました。ほかの日時を選んでください。",
+                "その ひの よやくは なくなりました。ほかの ひを えらんで ください。",
+            ),
+            actions(l),
+        )],
+        (_, Err(BookingError::NoSuchBooking)) => expired(resident).replies,
+        (_, Err(BookingError::Store(_))) => vec![Message::text_with(
+            l.pick(
+                "ただいま混み合っていて、予約を受け付けられませんでした。少し時間をおいて、もう一度お試しください。",
+                "いま こんで います。すこし まってから もう いちど おして ください。",
+            ),
+            actions(l),
+        )],
+    }
+}
+
+/// The store error the webhook must answer with a retry (LINE redelivers): a conflict is
+/// redone by the handler, a duplicate skipped; everything else is worded by [`outcome`].
+pub fn store_error(result: &Result<Booking, BookingError>) -> Option<&StoreError> {
+    match result {
+        Err(BookingError::Store(e @ (StoreError::Conflict | StoreError::DuplicateEvent))) => {
+            Some(e)
+        }
+        _ => None,
+    }
+}

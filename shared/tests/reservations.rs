@@ -1,0 +1,448 @@
+//! 予約 in the chat, driven through the webhook handler with signed events on the embedded
+//! store: the resident taps the buttons the replies carry, as on a phone, and the store is
+//! checked after each step. Every reply is checked against LINE's limits by the in-memory
+//! LINE API.
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use serde_json::{Value, json};
+use shared::catalog::Catalog;
+use shared::domain::UserId;
+use shared::handlers::webhook::{WebhookContext, handle_webhook};
+use shared::line::signature::ChannelSecret;
+use shared::line::{Action, LineCall, MemoryLineApi, Message};
+use shared::reservations::{
+    AbsenceReason, Age, BookingFor, BookingId, BookingStatus, Eligibility, Schedule, Service,
+    ServiceId, Slot, SlotRef,
+};
+use shared::store::{BookingRequest, BookingStore, LocalStore, Store};
+
+const CATALOG: &str = "categories:\n  - {id: checkup, label: 健診}\nmilestones:\n  - {id: m, anchor: birth_date, at: {months: 4}, category: checkup, text: 4か月児健診のご案内}\n";
+
+/// 2027-01-04 10:00 JST.
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2027, 1, 4, 1, 0, 0)
+        .single()
+        .expect("time")
+}
+
+fn d(s: &str) -> NaiveDate {
+    shared::dates::parse_ymd(s).expect("date")
+}
+
+fn service(id: &str, name: &str, who: Eligibility, many: bool) -> Service {
+    Service {
+        id: ServiceId::parse(id).expect("id"),
+        name: name.into(),
+        place: "保健センター 2階".into(),
+        description: "母子健康手帳をお持ちください。".into(),
+        who,
+        opens_days_before: 60,
+        closes_days_before: 1,
+        many_per_resident: many,
+        remind_days_before: 1,
+    }
+}
+
+fn slot(r: &str, minutes: i64, capacity: u32) -> Slot {
+    let slot = SlotRef::parse(r).expect("slot");
+    Slot {
+        end: slot.start + Duration::minutes(minutes),
+        slot,
+        capacity,
+    }
+}
+
+/// 4か月児健診 for children from 3 months to before 5, and a 相談 open to anyone.
+fn schedule() -> Schedule {
+    let checkup = service(
+        "checkup-4m",
+        "4か月児健診",
+        Eligibility::Child {
+            from: Some(Age {
+                months: 3,
+                ..Age::default()
+            }),
+            before: Some(Age {
+                months: 5,
+                ..Age::default()
+            }),
+        },
+        false,
+    );
+    let consult = service("consult", "育児相談", Eligibility::Anyone, true);
+    let slots = [
+        slot("checkup-4m@2027-01-15T13:30", 30, 2),
+        slot("checkup-4m@2027-01-15T14:00", 30, 2),
+        slot("checkup-4m@2027-01-22T13:30", 30, 1),
+        slot("consult@2027-01-12T10:00", 60, 3),
+    ];
+    Schedule {
+        services: [checkup, consult]
+            .into_iter()
+            .map(|s| (s.id.clone(), s))
+            .collect(),
+        slots: slots.into_iter().map(|s| (s.slot.clone(), s)).collect(),
+    }
+}
+
+struct Chat {
+    store: LocalStore,
+    line: MemoryLineApi,
+    catalog: Catalog,
+    secret: ChannelSecret,
+    now: DateTime<Utc>,
+    user: String,
+    events: u64,
+    last: Vec<Message>,
+}
+
+impl Chat {
+    async fn new(user: &str) -> Chat {
+        let store = LocalStore::in_memory();
+        store
+            .publish_schedule(&schedule(), start())
+            .await
+            .expect("publish");
+        Chat::on(store, user)
+    }
+
+    fn on(store: LocalStore, user: &str) -> Chat {
+        Chat {
+            store,
+            line: MemoryLineApi::new(),
+            catalog: Catalog::from_yaml(CATALOG).expect("catalog"),
+            secret: ChannelSecret::new("secret"),
+            now: start(),
+            user: user.into(),
+            events: 0,
+            last: Vec::new(),
+        }
+    }
+
+    fn user_id(&self) -> UserId {
+        UserId::parse(&self.user).expect("user")
+    }
+
+    async fn send(&mut self, body: Value) -> &mut Chat {
+        self.events += 1;
+        let id = format!("{}-{}", self.user, self.events);
+        let mut event = json!({
+            "mode": "active",
+            "timestamp": self.now.timestamp_millis(),
+            "webhookEventId": id,
+            "deliveryContext": {"isRedelivery": false},
+            "source": {"type": "user", "userId": self.user},
+            "replyToken": format!("reply-{id}"),
+        });
+        if let (Some(e), Some(b)) = (event.as_object_mut(), body.as_object()) {
+            e.extend(b.clone());
+        }
+        let raw =
+            serde_json::to_vec(&json!({"destination": "U0", "events": [event]})).expect("json");
+        let ctx = WebhookContext {
+            store: &self.store,
+            line: &self.line,
+            catalog: &self.catalog,
+            secret: &self.secret,
+            now: self.now,
+        };
+        let sig = self.secret.sign(&raw);
+        let answer = handle_webhook(&ctx, Some(&sig), &raw).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        self.last = match self.line.take_calls().pop() {
+            Some(LineCall::Reply { messages, .. }) => messages,
+            other => panic!("expected a reply, got {other:?}"),
+        };
+        let last = self.last.last().expect("a reply");
+        assert!(
+            !last.actions().is_empty(),
+            "dead end: {}",
+            last.plain_text()
+        );
+        self
+    }
+
+    async fn say(&mut self, text: &str) -> &mut Chat {
+        self.send(json!({"type": "message", "message": {"type": "text", "id": "1", "text": text}}))
+            .await
+    }
+
+    async fn postback(&mut self, data: &str) -> &mut Chat {
+        self.send(json!({"type": "postback", "postback": {"data": data}}))
+            .await
+    }
+
+    async fn register_child(&mut self, birth: &str) -> &mut Chat {
+        self.send(json!({"type": "postback", "postback": {"data": "v1:birth", "params": {"date": birth}}}))
+            .await
+    }
+
+    fn text(&self) -> String {
+        self.last
+            .iter()
+            .map(|m| m.plain_text().into_owned())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn expect(&self, fragment: &str) -> &Chat {
+        let text = self.text();
+        assert!(text.contains(fragment), "expected `{fragment}` in:\n{text}");
+        self
+    }
+
+    fn buttons(&self) -> Vec<(String, String)> {
+        self.last
+            .iter()
+            .flat_map(|m| m.actions())
+            .filter_map(|a| match a {
+                Action::Postback { label, data, .. } => Some((label.clone(), data.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn data_of(&self, label: &str) -> String {
+        self.buttons()
+            .into_iter()
+            .find(|(l, _)| l == label)
+            .map(|(_, d)| d)
+            .unwrap_or_else(|| panic!("no button `{label}` in {:?}", self.buttons()))
+    }
+
+    async fn tap(&mut self, label: &str) -> &mut Chat {
+        let data = self.data_of(label);
+        self.postback(&data).await
+    }
+
+    async fn seats(&self, slot: &str) -> u32 {
+        let slot = SlotRef::parse(slot).expect("slot");
+        self.store
+            .slot_states(&slot.service, slot.date, slot.date)
+            .await
+            .expect("slots")
+            .into_iter()
+            .find(|s| s.slot.slot == slot)
+            .map_or(u32::MAX, |s| s.booked)
+    }
+
+    async fn bookings(&self) -> Vec<shared::reservations::Booking> {
+        self.store
+            .bookings_of(&self.user_id())
+            .await
+            .expect("bookings")
+    }
+}
+
+#[tokio::test]
+async fn a_parent_books_changes_and_cancels_a_checkup_from_the_chat() {
+    let mut chat = Chat::new("Uparent").await;
+    chat.register_child("2026-10-01").await;
+    chat.say("予約").await;
+    chat.expect("4か月児健診").expect("育児相談");
+    // The child's own button on the 健診 card, the resident's on the 相談 card.
+    chat.tap("2026年10月1日生まれの予約").await;
+    chat.expect("2027年1月15日（金）").expect("残り2");
+    chat.tap("13:30〜14:00").await;
+    chat.expect("この内容で予約しますか？")
+        .expect("保健センター 2階")
+        .expect("2026年10月1日生まれ");
+    chat.tap("予約する").await;
+    chat.expect("予約しました。").expect("予約番号：");
+    let booked = chat.bookings().await;
+    assert_eq!(booked.len(), 1);
+    assert_eq!(booked[0].booked_for, BookingFor::parse("c1").expect("c1"));
+    assert_eq!(chat.seats("checkup-4m@2027-01-15T13:30").await, 1);
+    assert!(chat.text().contains(booked[0].id.as_str()));
+
+    // 予約の確認 → 日時を変更 → another time: the seat moves, the 予約番号 stays.
+    chat.tap("予約の確認").await;
+    chat.expect("1月15日").expect(booked[0].id.as_str());
+    chat.tap("日時を変更").await;
+    chat.expect("いまの予約：1月15日（金）13:30");
+    chat.tap("14:00〜14:30").await;
+    chat.expect("変更しますか");
+    assert_eq!(
+        chat.seats("checkup-4m@2027-01-15T13:30").await,
+        1,
+        "nothing moves before the confirmation"
+    );
+    chat.tap("変更する").await;
+    chat.expect("予約を変更しました。");
+    assert_eq!(chat.seats("checkup-4m@2027-01-15T13:30").await, 0);
+    assert_eq!(chat.seats("checkup-4m@2027-01-15T14:00").await, 1);
+    let moved = chat.bookings().await;
+    assert_eq!(moved[0].id, booked[0].id);
+
+    // One 健診 per child at a time: a second booking is refused with the way to change it.
+    let second = SlotRef::parse("checkup-4m@2027-01-22T13:30").expect("slot");
+    chat.postback(&format!("v1:rsv:book:{}:c1", second.token()))
+        .await;
+    chat.expect("すでに予約があります");
+    assert_eq!(chat.seats("checkup-4m@2027-01-22T13:30").await, 0);
+
+    // キャンセル, confirmed: the seat is free again.
+    chat.tap("日時を変更").await;
+    chat.tap("予約の確認").await;
+    chat.tap("キャンセル").await;
+    chat.expect("キャンセルしますか");
+    chat.tap("キャンセルする").await;
+    chat.expect("予約をキャンセルしました");
+    assert_eq!(chat.seats("checkup-4m@2027-01-15T14:00").await, 0);
+    assert!(!chat.bookings().await[0].is_active());
+    chat.tap("予約の確認").await;
+    chat.expect("いま予約はありません");
+}
+
+#[tokio::test]
+async fn a_slot_that_filled_meanwhile_answers_full_with_the_next_open_dates() {
+    let mut chat = Chat::new("Ulate").await;
+    chat.register_child("2026-10-01").await;
+    chat.say("予約").await;
+    chat.tap("2026年10月1日生まれの予約").await;
+    chat.tap("13:30〜14:00").await;
+    let book = chat.data_of("予約する");
+    // Two other parents take both seats while this one reads the confirmation.
+    for n in 0..2 {
+        let user = UserId::parse(&format!("Uother{n}")).expect("user");
+        let r = chat
+            .store
+            .save_resident(&shared::domain::Resident::new(user.clone()), None)
+            .await
+            .expect("save");
+        chat.store
+            .book(&BookingRequest {
+                id: BookingId::derive(&format!("other{n}")),
+                user,
+                resident_version: r.version,
+                slot: SlotRef::parse("checkup-4m@2027-01-15T13:30").expect("slot"),
+                booked_for: BookingFor::parse("resident").expect("for"),
+                one_per_resident: false,
+                now: start(),
+                claim: None,
+            })
+            .await
+            .expect("another parent's booking");
+    }
+    chat.postback(&book).await;
+    chat.expect("満席")
+        .expect("14:00〜14:30")
+        .expect("2027年1月22日");
+    assert!(chat.bookings().await.is_empty(), "nothing booked");
+    // Tapping the stale button again gives the same answer, never a third seat.
+    chat.postback(&book).await;
+    chat.expect("満席");
+    assert_eq!(chat.seats("checkup-4m@2027-01-15T13:30").await, 2);
+}
+
+#[tokio::test]
+async fn an_absence_frees_the_seat_keeps_the_reason_and_offers_the_next_dates() {
+    let mut chat = Chat::new("Uabsent").await;
+    chat.register_child("2026-10-01").await;
+    chat.say("予約").await;
+    chat.tap("2026年10月1日生まれの予約").await;
+    chat.tap("13:30〜14:00").await;
+    chat.tap("予約する").await;
+    chat.say("予約の確認").await;
+    chat.tap("欠席連絡").await;
+    chat.expect("理由を選んでください");
+    chat.tap("体調不良").await;
+    chat.expect("欠席のご連絡を受け付けました")
+        .expect("次の日程を予約できます")
+        .expect("2027年1月22日");
+    let b = &chat.bookings().await[0];
+    assert!(matches!(
+        b.status,
+        BookingStatus::Absent {
+            reason: AbsenceReason::Illness,
+            ..
+        }
+    ));
+    assert_eq!(chat.seats("checkup-4m@2027-01-15T13:30").await, 0);
+    // Staff see it with its reason.
+    let seen = chat
+        .store
+        .bookings_between(d("2027-01-15"), d("2027-01-15"))
+        .await
+        .expect("export");
+    assert_eq!(seen.len(), 1);
+}
+
+#[tokio::test]
+async fn tampered_stale_and_double_taps_change_nothing() {
+    let mut chat = Chat::new("Utamper").await;
+    chat.register_child("2026-10-01").await;
+    let slot = SlotRef::parse("checkup-4m@2027-01-15T13:30").expect("slot");
+    // A child that is not theirs.
+    chat.postback(&format!("v1:rsv:book:{}:c7", slot.token()))
+        .await;
+    chat.expect("いまは予約できません");
+    // A slot that was never published, and one in the past.
+    let gone = SlotRef::parse("checkup-4m@2027-01-16T13:30").expect("slot");
+    chat.postback(&format!("v1:rsv:book:{}:c1", gone.token()))
+        .await;
+    chat.expect("枠はなくなりました");
+    // Someone else's 予約番号.
+    chat.postback("v1:rsv:cx-ok:ABCDEFGH").await;
+    chat.expect("この予約は見つかりませんでした");
+    // A broken button.
+    chat.postback("v1:rsv:book:nonsense").await;
+    chat.expect("このボタンは使えなくなりました");
+    assert!(chat.bookings().await.is_empty());
+    assert_eq!(chat.seats("checkup-4m@2027-01-15T13:30").await, 0);
+    // A double tap on 予約する: one booking.
+    let data = format!("v1:rsv:book:{}:c1", slot.token());
+    chat.postback(&data).await;
+    chat.expect("予約しました");
+    chat.postback(&data).await;
+    chat.expect("すでに予約済みです");
+    assert_eq!(chat.bookings().await.len(), 1);
+    assert_eq!(chat.seats("checkup-4m@2027-01-15T13:30").await, 1);
+    // Past its closing day (1 day before), the slot cannot be booked any more.
+    chat.now = Utc
+        .with_ymd_and_hms(2027, 1, 14, 15, 30, 0)
+        .single()
+        .expect("t");
+    let other = SlotRef::parse("checkup-4m@2027-01-15T14:00").expect("slot");
+    chat.postback(&format!("v1:rsv:pick:{}:c1", other.token()))
+        .await;
+    chat.expect("いまは予約できません");
+}
+
+#[tokio::test]
+async fn an_open_consultation_needs_no_registration_and_a_stop_frees_the_seat() {
+    let mut chat = Chat::new("Unew").await;
+    chat.say("予約").await;
+    chat.expect("育児相談");
+    assert!(
+        !chat.text().contains("4か月児健診"),
+        "nothing this resident may not book"
+    );
+    chat.tap("日にちを選ぶ").await;
+    chat.tap("10:00〜11:00").await;
+    chat.tap("予約する").await;
+    chat.expect("予約しました");
+    assert_eq!(chat.seats("consult@2027-01-12T10:00").await, 1);
+    chat.say("配信停止").await;
+    chat.tap("停止する").await;
+    assert_eq!(chat.seats("consult@2027-01-12T10:00").await, 0);
+    assert!(chat.bookings().await.is_empty());
+}
+
+#[tokio::test]
+async fn easy_japanese_readers_book_in_easy_japanese() {
+    let mut chat = Chat::new("Ueasy").await;
+    chat.postback("v1:easy:on").await;
+    chat.register_child("2026-10-01").await;
+    chat.say("よやく").await;
+    chat.expect("よやく できる ものです");
+    chat.tap("2026年10月1日うまれの よやく").await;
+    chat.expect("じかんを おして ください");
+    chat.tap("13:30〜14:00").await;
+    chat.expect("この よやくで いいですか？");
+    chat.tap("よやく する").await;
+    chat.expect("よやく しました。");
+    for plain in ["予約しました", "お子さま", "選んで"] {
+        assert!(!chat.text().contains(plain), "`{plain}` in {}", chat.text());
+    }
+}
