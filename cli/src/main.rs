@@ -2,6 +2,7 @@
 //! `catalog check`, `richmenu install`). Thin: argument parsing here, the work in `shared` and the modules below.
 
 mod catalog_file;
+mod local_events;
 mod local_line;
 mod preview;
 mod richmenu;

@@ -22,6 +22,8 @@ use shared::dates::{add_days, parse_ymd, tokyo_date, tokyo_instant};
 use shared::handlers::scan::{ScanReport, run_daily_scan};
 use shared::handlers::send::{DrainPolicy, DrainReport, drain};
 use shared::handlers::webhook::{WebhookContext, handle_webhook};
+
+use crate::local_events::LocalEvents;
 use shared::line::limits::{MAX_WEBHOOK_BODY_BYTES, MULTICAST_REQUESTS_PER_SECOND};
 use shared::line::signature::ChannelSecret;
 use shared::line::{HttpLineApi, LineApi};
@@ -93,6 +95,7 @@ struct App<L> {
     catalog: Catalog,
     secret: ChannelSecret,
     pacer: Pacer,
+    events: LocalEvents,
     /// One daily run at a time (timer and /dev/daily).
     daily: tokio::sync::Mutex<()>,
 }
@@ -180,7 +183,8 @@ pub fn run(args: ServeArgs<'_>) -> anyhow::Result<()> {
                 base,
             } => {
                 let line = HttpLineApi::new(&base, &token).map_err(|e| anyhow!("{e}"))?;
-                let app = App::new(store, line, catalog, &secret);
+                let events = LocalEvents::new(Box::new(std::io::stdout()), args.data);
+                let app = App::new(store, line, catalog, &secret, events);
                 serve(app, listeners).await
             }
             LineMode::Local {
@@ -192,7 +196,8 @@ pub fn run(args: ServeArgs<'_>) -> anyhow::Result<()> {
                     "{}",
                     local_banner(&listeners, args.data, &secret, default_secret)
                 );
-                let app = App::new(store, line, catalog, &secret);
+                let events = LocalEvents::new(Box::new(std::io::stdout()), args.data);
+                let app = App::new(store, line, catalog, &secret, events);
                 serve(app, listeners).await
             }
         }
@@ -200,7 +205,13 @@ pub fn run(args: ServeArgs<'_>) -> anyhow::Result<()> {
 }
 
 impl<L: LineApi + 'static> App<L> {
-    fn new(store: LocalStore, line: L, catalog: Catalog, secret: &str) -> Arc<App<L>> {
+    fn new(
+        store: LocalStore,
+        line: L,
+        catalog: Catalog,
+        secret: &str,
+        events: LocalEvents,
+    ) -> Arc<App<L>> {
         Arc::new(App {
             store,
             queue: MemoryQueue::new(),
@@ -208,6 +219,7 @@ impl<L: LineApi + 'static> App<L> {
             catalog,
             secret: ChannelSecret::new(secret),
             pacer: Pacer::per_second(MULTICAST_REQUESTS_PER_SECOND),
+            events,
             daily: tokio::sync::Mutex::new(()),
         })
     }
@@ -346,6 +358,7 @@ async fn webhook<L: LineApi>(
     let ctx = WebhookContext {
         store: &app.store,
         line: &app.line,
+        events: &app.events,
         catalog: &app.catalog,
         secret: &app.secret,
         now: Utc::now(),

@@ -229,6 +229,7 @@ fn run(
     let ctx = WebhookContext {
         store,
         line: &line,
+        events: &shared::reservations::events::NoEvents,
         catalog,
         secret,
         now: Utc

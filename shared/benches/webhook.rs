@@ -54,6 +54,7 @@ fn main() {
     let ctx = WebhookContext {
         store: &store,
         line: &line,
+        events: &shared::reservations::events::NoEvents,
         catalog: &catalog,
         secret: &secret,
         now: Utc

@@ -104,6 +104,7 @@ async fn malformed_bodies_never_panic_and_get_4xx() {
     let ctx = WebhookContext {
         store: &store,
         line: &line,
+        events: &shared::reservations::events::NoEvents,
         catalog: &catalog,
         secret: &secret,
         now: Utc

@@ -10,6 +10,7 @@ use shared::domain::UserId;
 use shared::handlers::webhook::{WebhookContext, handle_webhook};
 use shared::line::signature::ChannelSecret;
 use shared::line::{Action, LineCall, MemoryLineApi, Message};
+use shared::reservations::events::{BookingEventKind, MemoryEvents};
 use shared::reservations::{
     AbsenceReason, Age, BookingFor, BookingId, BookingStatus, Eligibility, Schedule, Service,
     ServiceId, Slot, SlotRef,
@@ -88,11 +89,12 @@ fn schedule() -> Schedule {
 struct Chat {
     store: LocalStore,
     line: MemoryLineApi,
+    events: MemoryEvents,
     catalog: Catalog,
     secret: ChannelSecret,
     now: DateTime<Utc>,
     user: String,
-    events: u64,
+    sent: u64,
     last: Vec<Message>,
 }
 
@@ -110,11 +112,12 @@ impl Chat {
         Chat {
             store,
             line: MemoryLineApi::new(),
+            events: MemoryEvents::new(),
             catalog: Catalog::from_yaml(CATALOG).expect("catalog"),
             secret: ChannelSecret::new("secret"),
             now: start(),
             user: user.into(),
-            events: 0,
+            sent: 0,
             last: Vec::new(),
         }
     }
@@ -124,8 +127,8 @@ impl Chat {
     }
 
     async fn send(&mut self, body: Value) -> &mut Chat {
-        self.events += 1;
-        let id = format!("{}-{}", self.user, self.events);
+        self.sent += 1;
+        let id = format!("{}-{}", self.user, self.sent);
         let mut event = json!({
             "mode": "active",
             "timestamp": self.now.timestamp_millis(),
@@ -142,6 +145,7 @@ impl Chat {
         let ctx = WebhookContext {
             store: &self.store,
             line: &self.line,
+            events: &self.events,
             catalog: &self.catalog,
             secret: &self.secret,
             now: self.now,
@@ -269,6 +273,12 @@ async fn a_parent_books_changes_and_cancels_a_checkup_from_the_chat() {
     );
     chat.tap("変更する").await;
     chat.expect("予約を変更しました。");
+    let changed = chat.events.events().pop().expect("an event");
+    assert_eq!(changed.kind, BookingEventKind::Changed);
+    assert_eq!(
+        changed.previous_slot.map(|s| s.start).as_deref(),
+        Some("13:30")
+    );
     assert_eq!(chat.seats("checkup-4m@2027-01-15T13:30").await, 0);
     assert_eq!(chat.seats("checkup-4m@2027-01-15T14:00").await, 1);
     let moved = chat.bookings().await;
@@ -358,6 +368,10 @@ async fn an_absence_frees_the_seat_keeps_the_reason_and_offers_the_next_dates() 
             ..
         }
     ));
+    let absent = chat.events.events().pop().expect("an event");
+    assert_eq!(absent.kind, BookingEventKind::Absent);
+    assert_eq!(absent.reason, Some(AbsenceReason::Illness));
+    assert_eq!(absent.days_ahead, 11);
     assert_eq!(chat.seats("checkup-4m@2027-01-15T13:30").await, 0);
     // Staff see it with its reason.
     let seen = chat
@@ -427,6 +441,14 @@ async fn an_open_consultation_needs_no_registration_and_a_stop_frees_the_seat() 
     chat.tap("停止する").await;
     assert_eq!(chat.seats("consult@2027-01-12T10:00").await, 0);
     assert!(chat.bookings().await.is_empty());
+    // The city's systems heard of the booking and of its cancellation by the stop.
+    let kinds: Vec<BookingEventKind> = chat.events.events().iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![BookingEventKind::Booked, BookingEventKind::Cancelled]
+    );
+    let json = serde_json::to_string(&chat.events.events()).expect("json");
+    assert!(!json.contains("Unew"), "no user id in events: {json}");
 }
 
 #[tokio::test]

@@ -91,6 +91,7 @@ impl<S: Store + shared::store::BookingStore> Harness<S> {
         let ctx = WebhookContext {
             store: &self.store,
             line: &self.line,
+            events: &shared::reservations::events::NoEvents,
             catalog: &self.catalog,
             secret: &self.secret,
             now: now(),
@@ -527,6 +528,7 @@ async fn the_deadline_counts_from_the_requests_arrival() {
     let ctx = WebhookContext {
         store: &h.store,
         line: &h.line,
+        events: &shared::reservations::events::NoEvents,
         catalog: &h.catalog,
         secret: &h.secret,
         now: now(),
@@ -551,6 +553,7 @@ async fn a_hanging_reply_still_answers_in_time() {
     let ctx = WebhookContext {
         store: &store,
         line: &SilentLine,
+        events: &shared::reservations::events::NoEvents,
         catalog: &catalog,
         secret: &secret,
         now: now(),

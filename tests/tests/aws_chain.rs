@@ -174,6 +174,15 @@ impl Chain {
             .await
             .expect("queues");
         let queue = SqsQueue::new(sqs, url, dlq);
+        // Booking events go to a bus of their own, as in the deployed stack.
+        let bus = unique_name("bookings");
+        aws_sdk_eventbridge::Client::new(&config)
+            .create_event_bus()
+            .name(&bus)
+            .send()
+            .await
+            .expect("create event bus");
+        let events = shared::aws::EventBridgeEvents::from_config(&config, &bus);
 
         // The credentials come from SSM SecureString parameters, as in the deployed stack.
         let ssm = aws_sdk_ssm::Client::new(&config);
@@ -210,6 +219,7 @@ impl Chain {
             webhook: WebhookFunction {
                 store: webhook_store,
                 line: http.clone(),
+                events,
                 secret: credentials.secret,
                 catalog,
             },
@@ -641,6 +651,7 @@ async fn a_webhook_that_cannot_reach_dynamodb_answers_5xx_so_line_redelivers() {
     let broken = WebhookFunction {
         store: DynamoStore::from_config(&unreachable, chain.webhook.store.table()),
         line: chain.webhook.line.clone(),
+        events: chain.webhook.events.clone(),
         secret: shared::line::signature::ChannelSecret::new(CHANNEL_SECRET),
         catalog: LiveCatalog::load(chain.webhook.store.clone(), Duration::from_secs(300))
             .await
@@ -721,6 +732,7 @@ async fn a_forged_request_costs_no_aws_request() {
     let webhook = WebhookFunction {
         store: store.clone(),
         line: chain.webhook.line.clone(),
+        events: chain.webhook.events.clone(),
         secret: shared::line::signature::ChannelSecret::new(CHANNEL_SECRET),
         catalog: LiveCatalog::load(store, Duration::ZERO)
             .await

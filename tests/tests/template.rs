@@ -388,6 +388,12 @@ fn target(t: &Value, v: &Value, own_log_group: &str) -> String {
             "AWS::Logs::LogGroup",
             Resource::OwnLogGroup,
         ),
+        (
+            get_att("BookingBus", "Arn"),
+            "BookingBus",
+            "AWS::Events::EventBus",
+            Resource::BookingBus,
+        ),
     ];
     if let Some((_, name, expected, found)) = known.iter().find(|(arn, ..)| arn == v) {
         kind(name, expected);

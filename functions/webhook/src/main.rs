@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use lambda_http::{Error, Request, run, service_fn};
 use shared::aws::lambda::{WebhookFunction, webhook_sdk_config};
-use shared::aws::{DynamoStore, LineCredentials, LiveCatalog, Settings, init_tracing, sdk_config};
+use shared::aws::{
+    DynamoStore, EventBridgeEvents, LineCredentials, LiveCatalog, Settings, init_tracing, required,
+    sdk_config,
+};
 use shared::line::HttpLineApi;
 
 /// How long a warm instance keeps a catalog before reading the published one again.
@@ -28,9 +31,12 @@ async fn main() -> Result<(), Error> {
         .reply_timeout(Duration::from_secs(1))
         .build()?;
     line.warm().await;
+    let events =
+        EventBridgeEvents::from_config(&webhook_sdk_config(&config), required("EVENT_BUS_NAME")?);
     let function = &*Box::leak(Box::new(WebhookFunction {
         store,
         line,
+        events,
         secret: credentials.secret,
         catalog,
     }));

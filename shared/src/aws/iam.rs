@@ -35,6 +35,8 @@ pub enum Resource {
     LineParameters,
     /// The function's own log group.
     OwnLogGroup,
+    /// The EventBridge bus of booking events.
+    BookingBus,
 }
 
 /// One IAM action on one resource.
@@ -67,6 +69,8 @@ pub const WEBHOOK: &[Grant] = &[
     grant("dynamodb:DeleteItem", Table),
     // The channel secret and access token at start (and again after a 401).
     grant("ssm:GetParameters", LineParameters),
+    // Each booking, change, cancellation and absence, for the city's other systems.
+    grant("events:PutEvents", BookingBus),
     LOGS[0],
     LOGS[1],
 ];

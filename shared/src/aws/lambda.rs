@@ -39,6 +39,7 @@ pub fn webhook_sdk_config(base: &aws_config::SdkConfig) -> aws_config::SdkConfig
 pub struct WebhookFunction {
     pub store: DynamoStore,
     pub line: HttpLineApi,
+    pub events: super::EventBridgeEvents,
     pub secret: ChannelSecret,
     pub catalog: LiveCatalog,
 }
@@ -70,6 +71,7 @@ impl WebhookFunction {
                         let ctx = WebhookContext {
                             store: &self.store,
                             line: &self.line,
+                            events: &self.events,
                             catalog: &catalog,
                             secret: &self.secret,
                             now,

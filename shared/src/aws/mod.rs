@@ -4,6 +4,7 @@
 //! The SDK honours `AWS_ENDPOINT_URL`, so the same code runs against moto in tests.
 
 pub mod dynamo;
+pub mod events;
 pub mod iam;
 pub mod lambda;
 mod retry;
@@ -22,6 +23,7 @@ use crate::catalog::{Catalog, CatalogSource};
 use crate::line::signature::ChannelSecret;
 use crate::line::{AccessTokenSource, LineError, TokenFuture};
 pub use dynamo::{CatalogItem, DynamoStore};
+pub use events::EventBridgeEvents;
 pub use sqs::SqsQueue;
 
 /// Why a function could not start or load what it needs; the message names the setting.

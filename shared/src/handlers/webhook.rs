@@ -23,14 +23,17 @@ use crate::line::limits::MAX_WEBHOOK_BODY_BYTES;
 use crate::line::signature::ChannelSecret;
 use crate::line::webhook::{EventKind, Mode, Source, WebhookEvent, parse_callback};
 use crate::line::{LineApi, Message};
-use crate::reservations::{Booking, BookingId};
+use crate::reservations::events::{BookingEvent, EventSink, NoEvents};
+use crate::reservations::{Booking, BookingId, BookingStatus, CancelledBy};
 use crate::store::{
     BookingError, BookingRequest, BookingStore, EventClaim, SeatChange, Store, StoreError,
 };
 
-pub struct WebhookContext<'a, S, L> {
+pub struct WebhookContext<'a, S, L, E = NoEvents> {
     pub store: &'a S,
     pub line: &'a L,
+    /// Where booking events go (the stack's EventBridge bus; the data dir locally).
+    pub events: &'a E,
     pub catalog: &'a Catalog,
     pub secret: &'a ChannelSecret,
     pub now: DateTime<Utc>,
@@ -109,8 +112,8 @@ pub fn verify_request(
     }
 }
 
-pub async fn handle_webhook<S: Store + BookingStore, L: LineApi>(
-    ctx: &WebhookContext<'_, S, L>,
+pub async fn handle_webhook<S: Store + BookingStore, L: LineApi, E: EventSink>(
+    ctx: &WebhookContext<'_, S, L, E>,
     signature: Option<&str>,
     body: &[u8],
 ) -> WebhookResponse {
@@ -124,8 +127,8 @@ pub async fn handle_webhook<S: Store + BookingStore, L: LineApi>(
 /// Handles the events of a verified request under [`STORE_DEADLINE`] and [`REPLY_DEADLINE`],
 /// counted from `arrived`, when the request came in: whatever ran before (a catalog
 /// refresh) uses up the same budget.
-pub async fn handle_verified<S: Store + BookingStore, L: LineApi>(
-    ctx: &WebhookContext<'_, S, L>,
+pub async fn handle_verified<S: Store + BookingStore, L: LineApi, E: EventSink>(
+    ctx: &WebhookContext<'_, S, L, E>,
     request: VerifiedRequest,
     arrived: Instant,
 ) -> WebhookResponse {
@@ -162,8 +165,8 @@ pub async fn handle_verified<S: Store + BookingStore, L: LineApi>(
 }
 
 /// Processes one event up to (and including) storing its change; returns the reply to send.
-async fn handle_event<S: Store + BookingStore, L: LineApi>(
-    ctx: &WebhookContext<'_, S, L>,
+async fn handle_event<S: Store + BookingStore, L: LineApi, E: EventSink>(
+    ctx: &WebhookContext<'_, S, L, E>,
     event: &WebhookEvent,
 ) -> Result<Option<(String, Vec<Message>)>, StoreError> {
     if event.mode == Mode::Standby {
@@ -214,8 +217,8 @@ async fn handle_event<S: Store + BookingStore, L: LineApi>(
 
 /// Runs one conversation turn and stores its result with the event's claim, redoing it if
 /// the resident changed concurrently. Returns the replies to send.
-async fn apply_turn<S: Store + BookingStore, L>(
-    ctx: &WebhookContext<'_, S, L>,
+async fn apply_turn<S: Store + BookingStore, L, E: EventSink>(
+    ctx: &WebhookContext<'_, S, L, E>,
     user: &UserId,
     timestamp_ms: i64,
     incoming: Incoming<'_>,
@@ -248,11 +251,7 @@ async fn apply_turn<S: Store + BookingStore, L>(
                 .save_resident(&r, claim)
                 .await
                 .map(|_| response.replies),
-            (Change::Delete, claim) => ctx
-                .store
-                .delete_resident(user, claim)
-                .await
-                .map(|_| response.replies),
+            (Change::Delete, claim) => stop(ctx, user, claim).await.map(|()| response.replies),
             (Change::Seat(act), claim) => {
                 let view = view.clone().unwrap_or_default();
                 seat_turn(ctx, &turn, resident, &view, &act, claim).await
@@ -269,8 +268,8 @@ async fn apply_turn<S: Store + BookingStore, L>(
 /// A 予約 turn's store step and its replies. A refusal (満席 …) stores nothing, so the
 /// event is claimed on its own and a redelivery is skipped; a conflict is the caller's to
 /// redo, like any turn's.
-async fn seat_turn<S: Store + BookingStore, L>(
-    ctx: &WebhookContext<'_, S, L>,
+async fn seat_turn<S: Store + BookingStore, L, E: EventSink>(
+    ctx: &WebhookContext<'_, S, L, E>,
     turn: &Turn<'_>,
     resident: Option<Resident>,
     view: &ReservationView,
@@ -284,6 +283,22 @@ async fn seat_turn<S: Store + BookingStore, L>(
     if let (Err(_), Some(claim)) = (&result, claim) {
         claim_once(ctx.store, claim).await?;
     }
+    if let Ok(booking) = &result {
+        // The booking is stored; a bus that refuses the event must not undo it or make
+        // LINE redeliver (the redelivery would be skipped as a duplicate anyway).
+        let previous = match act {
+            SeatAct::Move { booking, .. } => view
+                .bookings
+                .iter()
+                .find(|b| b.id == *booking)
+                .map(|b| &b.slot),
+            _ => None,
+        };
+        let event = BookingEvent::of(booking, previous, ctx.now);
+        if let Err(e) = ctx.events.publish(std::slice::from_ref(&event)).await {
+            tracing::error!(error = %e, kind = ?event.kind, "booking event not published");
+        }
+    }
     Ok(conversation::reserve::outcome(
         turn,
         Some(&resident),
@@ -291,6 +306,39 @@ async fn seat_turn<S: Store + BookingStore, L>(
         act,
         &result,
     ))
+}
+
+/// 配信停止 or a block: everything of the resident goes, their bookings with it (the store
+/// frees the seats); the city's systems hear of each booking cancelled.
+async fn stop<S: Store + BookingStore, L, E: EventSink>(
+    ctx: &WebhookContext<'_, S, L, E>,
+    user: &UserId,
+    claim: Option<&EventClaim>,
+) -> Result<(), StoreError> {
+    let held: Vec<Booking> = ctx
+        .store
+        .bookings_of(user)
+        .await?
+        .into_iter()
+        .filter(|b| b.is_active() && b.slot.date >= tokyo_date(ctx.now))
+        .collect();
+    ctx.store.delete_resident(user, claim).await?;
+    if !held.is_empty() {
+        let events: Vec<BookingEvent> = held
+            .into_iter()
+            .map(|mut b| {
+                b.status = BookingStatus::Cancelled {
+                    at: ctx.now,
+                    by: CancelledBy::Stop,
+                };
+                BookingEvent::of(&b, None, ctx.now)
+            })
+            .collect();
+        if let Err(e) = ctx.events.publish(&events).await {
+            tracing::error!(error = %e, count = events.len(), "booking events of a stop not published");
+        }
+    }
+    Ok(())
 }
 
 async fn claim_once<S: Store>(store: &S, claim: &EventClaim) -> Result<(), StoreError> {
@@ -316,8 +364,8 @@ fn reserve_command(incoming: &Incoming<'_>) -> Option<ReserveCommand> {
 
 /// What a 予約 turn reads: the services, the resident's bookings, and the slots of the
 /// service the command is about, from today to the furthest day it takes bookings for.
-async fn read_view<S: Store + BookingStore, L>(
-    ctx: &WebhookContext<'_, S, L>,
+async fn read_view<S: Store + BookingStore, L, E>(
+    ctx: &WebhookContext<'_, S, L, E>,
     user: &UserId,
     command: &ReserveCommand,
 ) -> Result<ReservationView, StoreError> {
@@ -349,8 +397,8 @@ async fn read_view<S: Store + BookingStore, L>(
 
 /// Carries out a seat change for the resident (stored first if they never registered: an
 /// open 相談 needs no registration, but a booking belongs to someone).
-async fn take_seat<S: Store + BookingStore, L>(
-    ctx: &WebhookContext<'_, S, L>,
+async fn take_seat<S: Store + BookingStore, L, E>(
+    ctx: &WebhookContext<'_, S, L, E>,
     user: &UserId,
     resident: Option<Resident>,
     act: &SeatAct,

@@ -8,6 +8,7 @@
 //! validates it and turns it into a [`Schedule`], which [`Schedule::changes_from`] compares
 //! with what is stored, refusing to strand booked residents unless told to.
 
+pub mod events;
 pub mod file;
 
 use std::collections::BTreeMap;
