@@ -181,7 +181,12 @@ async fn a_stop_with_bookings_frees_the_seats_and_leaves_no_trace() {
         .expect("save");
     let mut held = Vec::new();
     for s in &slots {
-        held.push(store.book(&booking_request(&r, s, false)).await.expect("book"));
+        held.push(
+            store
+                .book(&booking_request(&r, s, false))
+                .await
+                .expect("book"),
+        );
         r = store.resident(&gone).await.expect("read").expect("stored");
     }
     store

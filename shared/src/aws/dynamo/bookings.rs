@@ -36,8 +36,8 @@ use super::{ANCHOR_INDEX, DynamoStore, TTL_ATTRIBUTE};
 use crate::dates;
 use crate::domain::UserId;
 use crate::reservations::{
-    Booking, BookingFor, BookingId, BookingStatus, CancelledBy, Schedule, Service, ServiceId,
-    Slot, SlotRef, SlotState,
+    Booking, BookingFor, BookingId, BookingStatus, CancelledBy, Schedule, Service, ServiceId, Slot,
+    SlotRef, SlotState,
 };
 use crate::store::bookings::{
     BOOKING_CONFLICT_RETRIES, BookingError, BookingRequest, BookingStore, Published, Release,
@@ -120,7 +120,9 @@ fn number(item: &Item, name: &str) -> Result<i64, StoreError> {
         Some(AttributeValue::N(v)) => v
             .parse()
             .map_err(|_| StoreError::Corrupt(format!("`{name}` is not a whole number"))),
-        _ => Err(StoreError::Corrupt(format!("attribute `{name}` is missing"))),
+        _ => Err(StoreError::Corrupt(format!(
+            "attribute `{name}` is missing"
+        ))),
     }
 }
 
@@ -318,7 +320,11 @@ impl Reasons {
 
     /// A failed condition no position explains, or a conflict: try again.
     fn otherwise(&self) -> Attempt {
-        if self.0.iter().any(|r| r.conflicted() || r.failed_condition()) {
+        if self
+            .0
+            .iter()
+            .any(|r| r.conflicted() || r.failed_condition())
+        {
             Attempt::Again
         } else {
             let codes: Vec<&str> = self.0.iter().filter_map(|r| r.code.as_deref()).collect();
@@ -412,7 +418,9 @@ impl DynamoStore {
     ) -> BookingError {
         if let Some(c) = claim {
             match self.get(key(&event_pk(&c.event_id), CLAIM_SK)).await {
-                Ok(Some(item)) if number(&item, TTL_ATTRIBUTE).is_ok_and(|t| t > c.now.timestamp()) => {
+                Ok(Some(item))
+                    if number(&item, TTL_ATTRIBUTE).is_ok_and(|t| t > c.now.timestamp()) =>
+                {
                     return StoreError::DuplicateEvent.into();
                 }
                 Ok(_) => {}
@@ -657,7 +665,9 @@ impl DynamoStore {
                 return Err(BookingError::NoSuchSlot.into());
             };
             if let Some(held) = holder_booking(slot, &r.user) {
-                return Err(self.already(&r.user, &held, BookingError::AlreadyBooked).await);
+                return Err(self
+                    .already(&r.user, &held, BookingError::AlreadyBooked)
+                    .await);
             }
         }
         if let Some(at) = hold_at
@@ -668,12 +678,16 @@ impl DynamoStore {
                 .and_then(|item| string(item, HOLD_BOOKING).ok())
                 .and_then(|id| BookingId::parse(&id));
             if let Some(held) = held {
-                return Err(self.already(&r.user, &held, BookingError::LimitReached).await);
+                return Err(self
+                    .already(&r.user, &held, BookingError::LimitReached)
+                    .await);
             }
         }
         if reasons.failed(Some(BOOKING)) {
             // The 予約番号 is taken already: the same booking, asked for again.
-            return Err(self.already(&r.user, &r.id, BookingError::AlreadyBooked).await);
+            return Err(self
+                .already(&r.user, &r.id, BookingError::AlreadyBooked)
+                .await);
         }
         if reasons.failed(Some(SEAT)) {
             return Err(BookingError::Full.into());
@@ -1033,7 +1047,8 @@ impl BookingStore for DynamoStore {
         let mut cancelled = Vec::new();
         for slot in schedule.slots.values() {
             self.put_slot(slot).await?;
-            self.cancel_overflow(&slot.slot, now, &mut cancelled).await?;
+            self.cancel_overflow(&slot.slot, now, &mut cancelled)
+                .await?;
         }
         // Slots of every service stored or published that the schedule no longer has.
         let mut services: BTreeSet<ServiceId> = schedule.services.keys().cloned().collect();
@@ -1203,11 +1218,17 @@ mod tests {
         let first = BookingId::derive("a");
         let second = BookingId::derive("b");
         let mut map = std::collections::HashMap::new();
-        map.insert("Ulate".to_string(), holder(&second, DateTime::<Utc>::MAX_UTC));
-        map.insert("Uearly".to_string(), holder(&first, DateTime::<Utc>::MIN_UTC));
+        map.insert(
+            "Ulate".to_string(),
+            holder(&second, DateTime::<Utc>::MAX_UTC),
+        );
+        map.insert(
+            "Uearly".to_string(),
+            holder(&first, DateTime::<Utc>::MIN_UTC),
+        );
         let item: Item = [(HOLDERS.to_string(), AttributeValue::M(map))].into();
         let order: Vec<BookingId> = holders_of(&item).into_iter().map(|(_, id, _)| id).collect();
-        assert_eq!(order, vec![first, second]);
+        assert_eq!(order, vec![first, second.clone()]);
         assert_eq!(
             holder_booking(&item, &UserId::parse("Ulate").expect("id")),
             Some(second)

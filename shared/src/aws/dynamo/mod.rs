@@ -468,8 +468,9 @@ impl Store for DynamoStore {
             };
             match active_slot {
                 Some(slot) => {
-                    let parsed = SlotRef::parse(&slot)
-                        .ok_or_else(|| StoreError::Corrupt("a booking's slot is malformed".into()))?;
+                    let parsed = SlotRef::parse(&slot).ok_or_else(|| {
+                        StoreError::Corrupt("a booking's slot is malformed".into())
+                    })?;
                     groups.push(vec![
                         self.delete_active_booking(k, &slot)?,
                         self.free_seat(&parsed, user)?,
