@@ -11,6 +11,10 @@ use shared::aws::testing::{moto_config, moto_endpoint, table_dump, unique_name};
 use shared::aws::{ConfigError, DynamoStore, SqsQueue, load_catalog, publish_catalog};
 use shared::catalog::{Catalog, CatalogSource, example_source};
 use shared::domain::{Resident, UserId};
+use shared::reservations::{
+    BookingFor, BookingId, Eligibility, FOR_RESIDENT, Schedule, Service, ServiceId, Slot, SlotRef,
+};
+use shared::store::bookings::{BookingRequest, BookingStore, Release, SeatChange};
 use shared::store::{EventClaim, Store, StoreError};
 
 async fn fresh_store(endpoint: &str) -> DynamoStore {
@@ -86,6 +90,146 @@ async fn a_stop_deletes_every_item_under_the_resident_however_many() {
     let dump = table_dump(store.client(), store.table()).await;
     assert!(!dump.contains("Umanyitems"), "{dump}");
     assert_eq!(store.claim_event(&claim).await, Ok(false));
+}
+
+#[tokio::test]
+async fn dynamodb_store_meets_the_booking_contract_on_moto() {
+    let Some(ep) = moto_endpoint() else { return };
+    // 200 residents book 20 seats at once among it. Transactions take turns on moto only
+    // (see `with_serialized_transactions`); every outcome is still the conditions' verdict.
+    shared::store::booking_contract::run_booking_suite(|| async {
+        fresh_store(&ep).await.with_serialized_transactions()
+    })
+    .await;
+}
+
+fn slot(raw: &str, capacity: u32) -> Slot {
+    let slot = SlotRef::parse(raw).expect("slot");
+    Slot {
+        end: slot.start,
+        slot,
+        capacity,
+    }
+}
+
+fn booking_request(r: &Resident, slot: &SlotRef, one_per_resident: bool) -> BookingRequest {
+    BookingRequest {
+        id: BookingId::derive(&format!("{}/{slot}", r.version)),
+        user: r.user_id.clone(),
+        resident_version: r.version,
+        slot: slot.clone(),
+        booked_for: BookingFor(FOR_RESIDENT.into()),
+        one_per_resident,
+        now: Utc
+            .with_ymd_and_hms(2027, 1, 4, 1, 0, 0)
+            .single()
+            .expect("time"),
+        claim: None,
+    }
+}
+
+/// A resident who held seats (active, released, one with a per-service hold, 60 in all so
+/// the stop spans several transactions) stops: every seat is free, and no item anywhere in
+/// the table names them, slots' holder maps included.
+#[tokio::test]
+async fn a_stop_with_bookings_frees_the_seats_and_leaves_no_trace() {
+    let Some(ep) = moto_endpoint() else { return };
+    let store = fresh_store(&ep).await;
+    let services = ["consult", "checkup"].map(|id| {
+        let id = ServiceId::parse(id).expect("service");
+        (
+            id.clone(),
+            Service {
+                id,
+                name: "相談".into(),
+                place: "保健センター".into(),
+                description: String::new(),
+                who: Eligibility::Anyone,
+                opens_days_before: 60,
+                closes_days_before: 0,
+                many_per_resident: true,
+                remind_days_before: 1,
+            },
+        )
+    });
+    let mut schedule = Schedule {
+        services: services.into_iter().collect(),
+        slots: Default::default(),
+    };
+    let mut slots = Vec::new();
+    for day in 10..=29 {
+        for hour in [9, 10, 13] {
+            let s = slot(&format!("consult@2027-01-{day}T{hour:02}:00"), 2);
+            slots.push(s.slot.clone());
+            schedule.slots.insert(s.slot.clone(), s);
+        }
+    }
+    let checkup = slot("checkup@2027-01-20T13:30", 3);
+    schedule.slots.insert(checkup.slot.clone(), checkup.clone());
+    store
+        .publish_schedule(&schedule, Utc::now())
+        .await
+        .expect("publish");
+    let gone = UserId::parse("U0ddba11c0ffee000000000000000beef").expect("id");
+    let stays = store
+        .save_resident(&Resident::new(UserId::parse("Ustays").expect("id")), None)
+        .await
+        .expect("save");
+    let mut r = store
+        .save_resident(&Resident::new(gone.clone()), None)
+        .await
+        .expect("save");
+    let mut held = Vec::new();
+    for s in &slots {
+        held.push(
+            store
+                .book(&booking_request(&r, s, false))
+                .await
+                .expect("book"),
+        );
+        r = store.resident(&gone).await.expect("read").expect("stored");
+    }
+    store
+        .book(&booking_request(&r, &checkup.slot, true))
+        .await
+        .expect("book with a hold");
+    r = store.resident(&gone).await.expect("read").expect("stored");
+    store
+        .release(
+            &SeatChange {
+                user: &gone,
+                booking: &held[0].id,
+                resident_version: r.version,
+                now: Utc::now(),
+                claim: None,
+            },
+            Release::Cancel,
+        )
+        .await
+        .expect("release");
+    store
+        .book(&booking_request(&stays, &slots[1], false))
+        .await
+        .expect("someone else's seat");
+    assert_eq!(store.bookings_of(&gone).await.expect("bookings").len(), 61);
+    assert!(store.delete_resident(&gone, None).await.expect("stop"));
+    for service in ["consult", "checkup"] {
+        let states = store
+            .slot_states(
+                &ServiceId::parse(service).expect("service"),
+                chrono::NaiveDate::from_ymd_opt(2027, 1, 1).expect("date"),
+                chrono::NaiveDate::from_ymd_opt(2027, 1, 31).expect("date"),
+            )
+            .await
+            .expect("slots");
+        for s in states {
+            let expected = u32::from(s.slot.slot == slots[1]);
+            assert_eq!(s.booked, expected, "{:?}", s.slot.slot);
+        }
+    }
+    let dump = table_dump(store.client(), store.table()).await;
+    assert!(!dump.contains(gone.as_str()), "{dump}");
+    assert!(dump.contains("Ustays"), "the other resident's seat stays");
 }
 
 #[tokio::test]

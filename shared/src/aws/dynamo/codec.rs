@@ -1,4 +1,4 @@
-//! Items and keys: how residents, anchor entries and records look in the table.
+//! Items and keys: how residents, anchor entries, bookings, slots and records look in the table.
 //!
 //! | item | pk | sk | notes |
 //! |---|---|---|---|
@@ -6,10 +6,17 @@
 //! | anchor entry | `user#<id>` | `anchor#<subject>` | GSI `apk` = `birth#2025-11`, `ask` = `20#<id>#<subject>`; `settings` (map), `nickname`, `easy`: what targeting and placeholders need; `delivered`: milestone ids (string set); `step#<series>`: the last step sent of each series (number) |
 //! | webhook event seen | `event#<id>` | `claim` | `expires_at` (TTL) |
 //! | daily scan done | `scan` | `2026-11-22` | `completed_at`, `expires_at` (TTL) |
+//! | booking | `user#<id>` | `booking#<予約番号>` | `id`, `user`, `slot` (`checkup@2027-01-15T13:30`), `for`, `booked_at`, `status` (`booked`, `cancelled`, `absent`), when released `released_at` and `cancelled_by` or `reason`; GSI `apk` = `bookings#2027-01`, `ask` = `15T13:30#checkup#<予約番号>` (staff's export by slot date) |
+//! | hold | `user#<id>` | `hold#<service>` | `booking` (予約番号), `starts_at` (epoch s): the one future booking of a service that allows one; free once it starts |
+//! | service | `services` | `<service id>` | `service` (map): the published service |
+//! | slot | `slot#<service>` | `2027-01-15T13:30` | `end`, `capacity`, `booked` (seats taken, what the booking condition compares), `holders` (map: resident id → `{b: 予約番号, at: ms}`, the order seats were taken) |
 //! | catalog | `catalog` | `current` | `bundle` (binary: the catalog and its steps files, deflate-compressed JSON), `sha256`, `published_at`, `text_bytes`; catalogs published before bundles have `yaml` instead |
 //!
 //! Everything of a resident shares the partition `user#<id>`: one Query finds it all for
-//! deletion. The scan reads the anchor entries (with `delivered`) from the GSI projection.
+//! deletion. The only item elsewhere that names a resident is a slot's holder entry, which
+//! goes with the booking (release, staff cancellation, stop) in the same transaction. The
+//! scan reads the anchor entries (with `delivered`) from the GSI projection; bookings share
+//! the GSI under their own partitions (`bookings#…`), never read by the scan.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

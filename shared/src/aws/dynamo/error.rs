@@ -70,3 +70,38 @@ pub(super) fn transaction_failure(
     }
     classify(e)
 }
+
+/// One item's outcome in a cancelled transaction: DynamoDB's code (`ConditionalCheckFailed`,
+/// `TransactionConflict`, `None` …) and, where the item asked for it
+/// (`ReturnValuesOnConditionCheckFailure = ALL_OLD`) and existed, the item as it was.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Reason {
+    pub code: Option<String>,
+    pub item: Option<super::codec::Item>,
+}
+
+impl Reason {
+    pub fn failed_condition(&self) -> bool {
+        self.code.as_deref() == Some("ConditionalCheckFailed")
+    }
+
+    pub fn conflicted(&self) -> bool {
+        self.code.as_deref() == Some("TransactionConflict")
+    }
+}
+
+/// The reasons of a cancelled transaction, position by position; `None` for any other error.
+pub(super) fn cancellation(e: &SdkError<TransactWriteItemsError>) -> Option<Vec<Reason>> {
+    match e.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => Some(
+            c.cancellation_reasons()
+                .iter()
+                .map(|r| Reason {
+                    code: r.code().map(str::to_string),
+                    item: r.item().cloned(),
+                })
+                .collect(),
+        ),
+        _ => None,
+    }
+}

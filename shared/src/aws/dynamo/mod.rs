@@ -9,6 +9,7 @@
 //! `expires_at` with the caller's clock.
 
 mod batch;
+mod bookings;
 mod codec;
 mod error;
 mod table;
@@ -32,6 +33,7 @@ use self::error::{classify, is_condition_failure, transaction_failure};
 use crate::catalog::CatalogSource;
 use crate::delivery::{Mark, Recipient};
 use crate::domain::{AnchorEntry, AnchorRange, Resident, UserId};
+use crate::reservations::SlotRef;
 use crate::store::{EVENT_CLAIM_TTL, EventClaim, SCAN_RECORD_TTL, Store, StoreError, still_due};
 pub use table::create_table;
 
@@ -49,6 +51,8 @@ const RECORD_CONCURRENCY: usize = 16;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Set only for moto (see [`DynamoStore::with_serialized_transactions`]).
+    transaction_turns: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 /// DynamoDB's limit on one item: a published catalog must fit it.
@@ -107,6 +111,26 @@ impl DynamoStore {
         DynamoStore {
             client,
             table: table.into(),
+            transaction_turns: None,
+        }
+    }
+
+    /// For moto only: this store's transactions take turns. moto's `TransactWriteItems` is
+    /// not isolated (it checks and writes item by item while other requests run, and a
+    /// cancelled one restores a copy of the whole table taken when it started, undoing
+    /// writes that finished in between); DynamoDB's are serializable. Reads and single-item
+    /// writes still race freely, and conditions still decide every outcome.
+    #[cfg(feature = "testing")]
+    pub fn with_serialized_transactions(mut self) -> DynamoStore {
+        self.transaction_turns = Some(Default::default());
+        self
+    }
+
+    /// The turn of one transaction (nothing to wait for, except on moto).
+    async fn transaction_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.transaction_turns {
+            Some(turns) => Some(turns.lock().await),
+            None => None,
         }
     }
 
@@ -199,7 +223,8 @@ impl DynamoStore {
         out.item.map(resident_from).transpose()
     }
 
-    /// Every item under the resident's partition: the keys and, for the profile, its version.
+    /// Every item under the resident's partition: the keys and, for the profile, its version,
+    /// for a booking, its status and slot.
     async fn partition(&self, user: &UserId) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
@@ -210,7 +235,9 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk")
                 .expression_attribute_values(":pk", s(&user_pk(user)))
-                .projection_expression("pk, sk, version")
+                .projection_expression("pk, sk, version, #st, #sl")
+                .expression_attribute_names("#st", bookings::STATUS)
+                .expression_attribute_names("#sl", bookings::SLOT)
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take())
                 .send()
@@ -237,6 +264,7 @@ impl DynamoStore {
             }
             None => None,
         };
+        let _turn = self.transaction_turn().await;
         self.client
             .transact_write_items()
             .set_transact_items(Some(items))
@@ -411,9 +439,15 @@ impl Store for DynamoStore {
     ) -> Result<bool, StoreError> {
         let items = self.partition(user).await?;
         let mut profile_version = None;
-        let mut others = Vec::new();
+        // Deletions that must happen together: an active booking goes with its seat, so a
+        // stop frees every seat the resident held.
+        let mut groups: Vec<Vec<TransactWriteItem>> = Vec::new();
         for item in items {
-            if matches!(item.get("sk"), Some(AttributeValue::S(sk)) if sk == PROFILE_SK) {
+            let sk = match item.get("sk") {
+                Some(AttributeValue::S(sk)) => sk.clone(),
+                _ => return Err(StoreError::Corrupt("an item has no sort key".into())),
+            };
+            if sk == PROFILE_SK {
                 let version = match item.get("version") {
                     Some(AttributeValue::N(v)) => v.parse().ok(),
                     _ => None,
@@ -421,38 +455,57 @@ impl Store for DynamoStore {
                 profile_version = Some(version.ok_or_else(|| {
                     StoreError::Corrupt("the profile has no readable version".into())
                 })?);
-            } else {
-                let k: Item = item
-                    .into_iter()
-                    .filter(|(name, _)| name == "pk" || name == "sk")
-                    .collect();
-                others.push(k);
+                continue;
+            }
+            let k = key(&user_pk(user), &sk);
+            let active_slot = match (item.get(bookings::STATUS), item.get(bookings::SLOT)) {
+                (Some(AttributeValue::S(status)), Some(AttributeValue::S(slot)))
+                    if sk.starts_with(bookings::BOOKING_PREFIX) && status == "booked" =>
+                {
+                    Some(slot.clone())
+                }
+                _ => None,
+            };
+            match active_slot {
+                Some(slot) => {
+                    let parsed = SlotRef::parse(&slot).ok_or_else(|| {
+                        StoreError::Corrupt("a booking's slot is malformed".into())
+                    })?;
+                    groups.push(vec![
+                        self.delete_active_booking(k, &slot)?,
+                        self.free_seat(&parsed, user)?,
+                    ]);
+                }
+                None => groups.push(vec![self.delete(k, None)?]),
             }
         }
-        if profile_version.is_none() && others.is_empty() {
+        if profile_version.is_none() && groups.is_empty() {
             return match claim {
                 Some(c) if !self.claim_event(c).await? => Err(StoreError::DuplicateEvent),
                 _ => Ok(false),
             };
         }
         // The profile goes in the last transaction, conditioned on the version read: a save
-        // in between (which could add an entry this Query missed) makes it a conflict, and
-        // the turn is redone. Earlier transactions only exist for more than ~100 items.
+        // or booking in between (which could add an item this Query missed) makes it a
+        // conflict, and the turn is redone. Earlier transactions only exist for more than
+        // ~100 items.
         let mut last = Vec::new();
         if let Some(v) = profile_version {
             last.push(self.delete(key(&user_pk(user), PROFILE_SK), Some(v))?);
         }
-        let room = TRANSACTION_MAX_ITEMS - 1 - last.len();
-        let split = others.len().saturating_sub(room);
-        for chunk in others[..split].chunks(TRANSACTION_MAX_ITEMS) {
-            let deletes = chunk
-                .iter()
-                .map(|k| self.delete(k.clone(), None))
-                .collect::<Result<Vec<_>, _>>()?;
-            self.transact(deletes, None).await?;
+        let room = TRANSACTION_MAX_ITEMS - 1;
+        while let Some(group) = groups.pop_if(|g| last.len() + g.len() <= room) {
+            last.extend(group);
         }
-        for k in &others[split..] {
-            last.push(self.delete(k.clone(), None)?);
+        let mut earlier: Vec<TransactWriteItem> = Vec::new();
+        for group in groups {
+            if earlier.len() + group.len() > TRANSACTION_MAX_ITEMS {
+                self.transact(std::mem::take(&mut earlier), None).await?;
+            }
+            earlier.extend(group);
+        }
+        if !earlier.is_empty() {
+            self.transact(earlier, None).await?;
         }
         self.transact(last, claim).await?;
         Ok(profile_version.is_some())
