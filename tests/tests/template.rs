@@ -830,3 +830,129 @@ fn readme_figures_match_the_template() {
         "README's cost table must count {alarms} alarms"
     );
 }
+
+/// The staff rule's pattern, as the template writes it, run by EventBridge (moto) against
+/// every kind of booking event from today to five days ahead: only cancellations and
+/// absences of today, tomorrow and the day after reach the staff.
+#[tokio::test]
+async fn the_staff_rule_picks_near_cancellations_and_absences_only() {
+    use shared::aws::testing::{moto_config, moto_endpoint, unique_name};
+    use shared::reservations::events::{BookingEvent, BookingEventKind, EventSink, EventSlot};
+    let Some(ep) = moto_endpoint() else { return };
+    let t = template();
+    let rule = resource(&t, "SoonCancelledRule");
+    let pattern = rule["Properties"]["EventPattern"].to_string();
+    let config = moto_config(&ep).await;
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let bus = unique_name("bookings");
+    events
+        .create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .expect("bus");
+    let queue = sqs
+        .create_queue()
+        .queue_name(unique_name("staff"))
+        .send()
+        .await
+        .expect("queue");
+    let url = queue.queue_url().expect("url").to_string();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("attributes")
+        .attributes()
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .expect("queue arn");
+    events
+        .put_rule()
+        .name("soon-cancelled")
+        .event_bus_name(&bus)
+        .event_pattern(&pattern)
+        .send()
+        .await
+        .expect("rule");
+    events
+        .put_targets()
+        .rule("soon-cancelled")
+        .event_bus_name(&bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("staff")
+                .arn(arn)
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .expect("target");
+    let sink = shared::aws::EventBridgeEvents::from_config(&config, &bus);
+    let at = chrono::Utc::now();
+    let mut all = Vec::new();
+    for kind in [
+        BookingEventKind::Booked,
+        BookingEventKind::Changed,
+        BookingEventKind::Cancelled,
+        BookingEventKind::Absent,
+    ] {
+        for days_ahead in 0..=5 {
+            all.push(BookingEvent {
+                kind,
+                booking_id: format!("{kind:?}{days_ahead}"),
+                service: "checkup-4m".into(),
+                slot: EventSlot {
+                    date: shared::dates::tokyo_date(at) + chrono::Duration::days(days_ahead),
+                    start: "13:30".into(),
+                },
+                previous_slot: None,
+                reason: None,
+                cancelled_by: None,
+                days_ahead,
+                at,
+            });
+        }
+    }
+    sink.publish(&all).await.expect("published");
+    let mut got = BTreeSet::new();
+    for _ in 0..10 {
+        let out = sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive");
+        if out.messages().is_empty() {
+            break;
+        }
+        for m in out.messages() {
+            let body: Value = serde_json::from_str(m.body().unwrap_or("{}")).expect("json body");
+            got.insert(
+                body["detail"]["booking_id"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_string(),
+            );
+        }
+    }
+    let expected: BTreeSet<String> = [
+        "Cancelled0",
+        "Cancelled1",
+        "Cancelled2",
+        "Absent0",
+        "Absent1",
+        "Absent2",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(got, expected);
+}
