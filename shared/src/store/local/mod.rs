@@ -317,7 +317,12 @@ impl State {
 struct Journal {
     path: PathBuf,
     file: File,
+    /// Held while the store is open: a second process (a staff command while `serve` runs)
+    /// would interleave its lines with ours, so it is refused instead.
+    _lock: File,
 }
+
+const LOCK_FILE: &str = "store.lock";
 
 struct Inner {
     state: State,
@@ -349,6 +354,24 @@ impl LocalStore {
     /// a half-written last line from a crash) refuses to open rather than lose data.
     pub fn open(dir: &Path) -> Result<LocalStore, StoreError> {
         fs::create_dir_all(dir).map_err(|e| io_error("cannot create", dir, e))?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| io_error("cannot open", &lock_path, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Unavailable(format!(
+                    "the data directory {} is in use by another sukusuku (a running `serve`?); \
+                     stop it first, then run this again",
+                    dir.display()
+                )));
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(io_error("cannot lock", &lock_path, e)),
+        }
         let path = dir.join(JOURNAL_FILE);
         let mut state = State::default();
         if path.exists() {
@@ -382,7 +405,11 @@ impl LocalStore {
         Ok(LocalStore {
             inner: Mutex::new(Inner {
                 state,
-                journal: Some(Journal { path, file }),
+                journal: Some(Journal {
+                    path,
+                    file,
+                    _lock: lock,
+                }),
             }),
             anchor_lookups: AtomicU64::new(0),
         })
@@ -827,6 +854,20 @@ mod tests {
         let text = reopened.dump();
         assert!(!text.contains(contract::NO_TRACE_USER), "{text}");
         let _ = fs::remove_dir_all(&base);
+    }
+
+    #[test]
+    fn a_data_dir_opens_in_one_process_at_a_time() {
+        let dir = temp_dir("lock");
+        let first = LocalStore::open(&dir).expect("open");
+        match LocalStore::open(&dir) {
+            Err(StoreError::Unavailable(msg)) => assert!(msg.contains("in use"), "{msg}"),
+            Err(other) => panic!("expected Unavailable, got {other}"),
+            Ok(_) => panic!("a second store opened the same journal"),
+        }
+        drop(first);
+        LocalStore::open(&dir).expect("free again once the first is closed");
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[tokio::test]
