@@ -22,7 +22,7 @@ use std::fmt;
 
 use chrono::NaiveDate;
 
-use super::{Schedule, ServiceId};
+use super::Schedule;
 use crate::catalog::problem::{entry_name, line_of};
 use crate::staff_file;
 

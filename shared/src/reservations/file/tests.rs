@@ -2,7 +2,7 @@
 //! problem is said to be.
 
 use super::*;
-use crate::reservations::{Age, Eligibility, SlotRef};
+use crate::reservations::{Age, Eligibility, ServiceId, SlotRef};
 
 const TODAY: &str = "2027-01-01";
 
