@@ -18,18 +18,27 @@ pub fn load(path: &Path) -> anyhow::Result<Catalog> {
 pub fn read(path: &Path) -> anyhow::Result<(Catalog, CatalogSource)> {
     let main = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the catalog {}", path.display()))?;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = folder_of(path);
     Catalog::load_with_files(&main, |name| read_beside(&dir, name))
         .map_err(|e| anyhow!("{} is not a valid catalog: {e}", path.display()))
 }
 
 /// A file the catalog names, which the catalog check has already seen to be a relative
-/// path without `..`. A symbolic link could still lead elsewhere; what is published must be
-/// what lies beside the catalog, so the real path has to stay under its folder too.
+/// path without `..`.
 fn read_beside(dir: &Path, name: &str) -> Result<String, String> {
+    let (path, bytes) = read_bytes_beside(dir, name, "the catalog's")?;
+    String::from_utf8(bytes)
+        .map_err(|_| format!("{} is not UTF-8 text; save it as UTF-8", path.display()))
+}
+
+/// A file a staff file names (its name already checked to be relative, without `..`). A
+/// symbolic link could still lead elsewhere; what is published must be what lies beside the
+/// staff file, so the real path has to stay under its folder too (`whose`: `the catalog's`).
+pub fn read_bytes_beside(
+    dir: &Path,
+    name: &str,
+    whose: &str,
+) -> Result<(PathBuf, Vec<u8>), String> {
     let path = dir.join(name);
     let describe = |e: io::Error| match e.kind() {
         io::ErrorKind::NotFound => format!("there is no file {}", path.display()),
@@ -39,13 +48,20 @@ fn read_beside(dir: &Path, name: &str) -> Result<String, String> {
     let root = dir.canonicalize().map_err(describe)?;
     if !real.starts_with(&root) {
         return Err(format!(
-            "{} leads outside the catalog's folder (a symbolic link?)",
+            "{} leads outside {whose} folder (a symbolic link?)",
             path.display()
         ));
     }
     let bytes = std::fs::read(&real).map_err(describe)?;
-    String::from_utf8(bytes)
-        .map_err(|_| format!("{} is not UTF-8 text; save it as UTF-8", path.display()))
+    Ok((path, bytes))
+}
+
+/// The folder of a file given on the command line, for the files it names.
+pub fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 pub fn check(path: &Path) -> anyhow::Result<()> {

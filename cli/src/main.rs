@@ -1,10 +1,11 @@
 //! `sukusuku`: run everything locally (`serve`) and the staff tools (`preview`,
-//! `catalog check`, `richmenu install`). Thin: argument parsing here, the work in `shared` and the modules below.
+//! `catalog check`, `reservations check`, `richmenu install`). Thin: argument parsing here, the work in `shared` and the modules below.
 
 mod catalog_file;
 mod local_events;
 mod local_line;
 mod preview;
+mod reservations_file;
 mod richmenu;
 mod serve;
 
@@ -54,6 +55,11 @@ enum Command {
     Catalog {
         #[command(subcommand)]
         command: CatalogCommand,
+    },
+    /// Staff tools for the reservations file (services and their slots).
+    Reservations {
+        #[command(subcommand)]
+        command: ReservationsCommand,
     },
     /// The rich menu: the buttons under the chat (DIR holds richmenu.json and its image).
     Richmenu {
@@ -137,6 +143,19 @@ enum CatalogCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum ReservationsCommand {
+    /// Validate a reservations file and the slot CSVs it names; every problem is listed with
+    /// its file, line, entry and field.
+    Check {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Judge slots as past against this day instead of today (Asia/Tokyo).
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        today: Option<NaiveDate>,
+    },
+}
+
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
     shared::dates::parse_ymd(s).ok_or_else(|| format!("`{s}` is not a date in YYYY-MM-DD form"))
 }
@@ -165,6 +184,12 @@ fn main() -> ExitCode {
         Command::Catalog {
             command: CatalogCommand::Publish { file, table },
         } => catalog_file::publish(&file, &table),
+        Command::Reservations {
+            command: ReservationsCommand::Check { file, today },
+        } => reservations_file::check(
+            &file,
+            today.unwrap_or_else(|| shared::dates::tokyo_date(chrono::Utc::now())),
+        ),
         Command::Richmenu {
             command: RichmenuCommand::Check { dir },
         } => richmenu::check(&dir),

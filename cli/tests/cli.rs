@@ -442,3 +442,98 @@ async fn catalog_publish_validates_then_goes_live() {
         54
     );
 }
+
+fn reservations_example() -> String {
+    format!(
+        "{}/../infra/reservations/example.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn reservations_check_accepts_the_example() {
+    let out = sukusuku(&[
+        "reservations",
+        "check",
+        &reservations_example(),
+        "--today",
+        "2026-12-01",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("example.yaml: OK — 6 services, 61 slots from 2027-01-12 to 2027-02-18"),
+        "{text}"
+    );
+    assert!(
+        text.contains("checkup-4m (4か月児健診): 6 slots, 60 seats"),
+        "{text}"
+    );
+    // A day later than the first slots, they are past: named in the CP932 CSV by line.
+    let out = sukusuku(&[
+        "reservations",
+        "check",
+        &reservations_example(),
+        "--today",
+        "2027-01-13",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("slots.csv line 2: field `日付`: 2027-01-12 is past (today is 2027-01-13)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn reservations_check_lists_every_problem_of_the_file_and_its_csv() {
+    let dir = std::env::temp_dir().join(format!("sukusuku-cli-{}-resv", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let yaml = dir.join("reservations.yaml");
+    std::fs::write(
+        &yaml,
+        "services:\n  - {id: soudan, name: 育児相談, place: 保健センター, who: anyone}\n\
+         slots:\n  - {service: soudan, date: 2027-02-30, start: \"10:00\", end: \"10:30\", capacity: 1}\n\
+         slots_files: [slots.csv]\n",
+    )
+    .expect("write yaml");
+    let csv = dir.join("slots.csv");
+    std::fs::write(
+        &csv,
+        "サービス,日付,開始,終了,定員\r\nsoudan,2027/3/1,10:00,10:30,1\r\nsoudan,2027/3/1,10:15,10:45,1\r\n",
+    )
+    .expect("write csv");
+    let out = sukusuku(&[
+        "reservations",
+        "check",
+        &yaml.to_string_lossy(),
+        "--today",
+        "2026-12-01",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the reservations file has 2 problems"),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 4: slots[0], field `date`: `2027-02-30` is not a day of the calendar"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "slots.csv line 3: field `開始`: 10:15–10:45 overlaps slots.csv line 2 (10:00–10:30)"
+        ),
+        "{err}"
+    );
+    // The CSV on its own has no services: it is read through the YAML.
+    let out = sukusuku(&["reservations", "check", &csv.to_string_lossy()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("lists it under `slots_files:`"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -16,5 +16,6 @@ pub mod pacer;
 pub mod queue;
 pub mod reservations;
 pub mod segment;
+pub mod staff_file;
 pub mod store;
 pub mod targeting;

@@ -11,7 +11,7 @@
 mod load;
 mod offset;
 pub mod placeholder;
-mod problem;
+pub(crate) mod problem;
 mod series;
 
 use std::collections::{BTreeMap, HashSet};

@@ -68,12 +68,12 @@ impl CatalogError {
 }
 
 /// The 1-based line of a parsed node; `None` where the parser knows none (line 0).
-pub(super) fn line_of(location: Location) -> Option<usize> {
+pub(crate) fn line_of(location: Location) -> Option<usize> {
     usize::try_from(location.line()).ok().filter(|l| *l > 0)
 }
 
 /// Names a list entry the way every message does: `milestones[3] (dental-checkup)`.
-pub(super) fn entry_name(section: &str, index: usize, id: Option<&str>) -> String {
+pub(crate) fn entry_name(section: &str, index: usize, id: Option<&str>) -> String {
     match id {
         Some(id) => format!("{section}[{index}] ({id})"),
         None => format!("{section}[{index}]"),
@@ -81,7 +81,7 @@ pub(super) fn entry_name(section: &str, index: usize, id: Option<&str>) -> Strin
 }
 
 /// An entry of a file the parser refused, as a lenient second reading found it.
-pub(super) struct EntryAt {
+pub(crate) struct EntryAt {
     pub id: Option<String>,
     /// Where the entry starts.
     pub location: Location,
@@ -90,9 +90,11 @@ pub(super) struct EntryAt {
 /// A file the parser refused (broken YAML, a wrong type, an unknown or duplicate key, a
 /// document over the size limits), named by line, column, entry and field.
 ///
-/// `path` is where in the catalog's shape the parser was; `entry_at` finds an entry's id
-/// (for its name) and start, when the rest of the file can still be read.
-pub(super) fn from_yaml_error(
+/// `path` is where in the file's shape the parser was; `entry_at` finds an entry's id
+/// (for its name) and start, when the rest of the file can still be read. `what` names the
+/// kind of file in a message on the size limits (`a catalog`).
+pub(crate) fn from_yaml_error(
+    what: &str,
     source: &str,
     error: &serde_saphyr::Error,
     path: Option<&Path>,
@@ -115,11 +117,12 @@ pub(super) fn from_yaml_error(
         | E::AliasExpansionLimitExceeded { .. }
         | E::AliasReplayStackDepthExceeded { .. }
         | E::AliasReplayCounterOverflow { .. } => format!(
-            "the file is larger than a catalog can be, or repeats anchors (&name / *name) \
-             too often ({})",
+            "the file is larger than {what} can be, or repeats anchors (&name / *name) too \
+             often ({})",
             UserMessageFormatter.format_message(cause)
         ),
-        // Every number in a catalog is a `u32` (the parts of `at:`).
+        // Every number in a catalog is a `u32` (the parts of `at:`), and so is every
+        // number of a reservations file.
         E::InvalidScalar { ty: "u32", .. } => {
             let written = location
                 .and_then(|l| written_at(source, l))
@@ -235,7 +238,14 @@ fn field_path(segments: &[&Segment]) -> String {
                 out.push_str(key);
             }
             Segment::Seq { index } => out.push_str(&format!("[{index}]")),
-            Segment::Enum { .. } | Segment::Unknown => {}
+            // `who: {child: {from: …}}`: the variant is a key staff wrote.
+            Segment::Enum { variant } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(variant);
+            }
+            Segment::Unknown => {}
         }
     }
     out

@@ -30,22 +30,8 @@ fn named(anchor: AnchorKind, n: u32) -> String {
 }
 
 /// Whether `name` is a file beside the catalog (or below it): relative, without `..`.
-pub(super) fn check_file_name(name: &str) -> Result<(), String> {
-    let plain = !name.is_empty()
-        && name.len() <= 255
-        && !name.starts_with('/')
-        && !name.contains(['\\', ':', '\0'])
-        && name
-            .split('/')
-            .all(|part| !part.is_empty() && part != "." && part != "..");
-    if plain {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{name}` must name a file beside the catalog, relative to it (e.g. \
-             pregnancy-weekly.yaml): no absolute path, no `..`"
-        ))
-    }
+fn check_file_name(name: &str) -> Result<(), String> {
+    crate::staff_file::check_file_name(name, "the catalog", "pregnancy-weekly.yaml")
 }
 
 /// A day-number field of a series (`from`, `to`): within what the anchor allows.

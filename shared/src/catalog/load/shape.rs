@@ -231,6 +231,7 @@ fn parse_with<T: for<'de> Deserialize<'de>>(
     })
     .map_err(|e| {
         CatalogError::one(problem::from_yaml_error(
+            "a catalog",
             source,
             &e,
             path.as_ref(),
