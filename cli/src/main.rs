@@ -154,6 +154,65 @@ enum ReservationsCommand {
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
         today: Option<NaiveDate>,
     },
+    /// Validate a reservations file and make it live: in the local data dir (`--data`, while
+    /// `serve` is stopped) or a deployed stack's table (`--table`, AWS credentials from the
+    /// usual environment). Slots before today stay as they are. Removing a booked slot or
+    /// lowering a capacity below its bookings is refused with the list of those bookings,
+    /// unless --cancel-bookings. Nothing changes if the file is invalid.
+    ///
+    /// Environment: LINE_CHANNEL_ACCESS_TOKEN and LINE_API_BASE to tell residents whose
+    /// booking is cancelled (locally without a token, the messages are printed instead).
+    Publish {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        target: StoreArgs,
+        /// Cancel the bookings that no longer fit (the latest booked first) and tell each
+        /// resident in LINE.
+        #[arg(long)]
+        cancel_bookings: bool,
+        /// The stack's BookingBusName output, so the cancellations reach the city's systems.
+        #[arg(long, value_name = "NAME", requires = "table")]
+        event_bus: Option<String>,
+        /// Judge slots as past against this day instead of today (Asia/Tokyo).
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        today: Option<NaiveDate>,
+    },
+    /// Bookings, cancellations and absences (with their reasons) as CSV on stdout, UTF-8 with
+    /// a BOM so Excel reads the Japanese. Without --date: from a year back to a year ahead.
+    Export {
+        #[command(flatten)]
+        target: StoreArgs,
+        /// Only this service.
+        #[arg(long, value_name = "ID")]
+        service: Option<String>,
+        /// Only the slots of this day.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        date: Option<NaiveDate>,
+    },
+}
+
+/// The local data dir or a deployed stack's table: one of the two.
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct StoreArgs {
+    /// The data directory `sukusuku serve --data` uses.
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// The stack's `TableName` output.
+    #[arg(long, value_name = "NAME")]
+    table: Option<String>,
+}
+
+impl StoreArgs {
+    fn target<'a>(&'a self, event_bus: Option<&'a str>) -> reservations_file::Target<'a> {
+        match (&self.data, &self.table) {
+            (Some(dir), _) => reservations_file::Target::Data(dir),
+            (None, Some(table)) => reservations_file::Target::Table { table, event_bus },
+            // clap's group requires one of them.
+            (None, None) => reservations_file::Target::Data(std::path::Path::new(".")),
+        }
+    }
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
@@ -190,6 +249,29 @@ fn main() -> ExitCode {
             &file,
             today.unwrap_or_else(|| shared::dates::tokyo_date(chrono::Utc::now())),
         ),
+        Command::Reservations {
+            command:
+                ReservationsCommand::Publish {
+                    file,
+                    target,
+                    cancel_bookings,
+                    event_bus,
+                    today,
+                },
+        } => reservations_file::publish(
+            &file,
+            target.target(event_bus.as_deref()),
+            cancel_bookings,
+            today,
+        ),
+        Command::Reservations {
+            command:
+                ReservationsCommand::Export {
+                    target,
+                    service,
+                    date,
+                },
+        } => reservations_file::export(target.target(None), service.as_deref(), date),
         Command::Richmenu {
             command: RichmenuCommand::Check { dir },
         } => richmenu::check(&dir),

@@ -2,14 +2,23 @@
 //! that it names, for `reservations check` (and `publish`). The checking is `shared`'s; this
 //! module hands it each file it asks for.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::{Context, anyhow};
-use chrono::NaiveDate;
-use shared::reservations::Schedule;
+use chrono::{DateTime, NaiveDate, Utc};
+use shared::dates::tokyo_date;
+use shared::line::{HttpLineApi, LineApi, RetryKey};
+use shared::reservations::events::{BookingEvent, EventSink};
 use shared::reservations::file::load_schedule;
+use shared::reservations::{
+    Booking, BookingStatus, CancelledBy, Schedule, ScheduleChanges, Service, ServiceId, SlotState,
+};
+use shared::store::{BookingStore, LocalStore, Store, StoreError};
 
 use crate::catalog_file::{folder_of, read_bytes_beside};
+use crate::local_events::LocalEvents;
+use crate::local_line::LocalLineApi;
 
 /// The schedule in the file at `path`, checked with its CSV files; slots before `today`
 /// (an Asia/Tokyo date) are refused as past.
@@ -65,4 +74,628 @@ fn summary(path: &Path, schedule: &Schedule) -> String {
         ));
     }
     out
+}
+
+/// Where `publish` and `export` act: the local data dir or a deployed table.
+pub enum Target<'a> {
+    Data(&'a Path),
+    #[cfg_attr(not(feature = "aws"), allow(dead_code))]
+    Table {
+        table: &'a str,
+        event_bus: Option<&'a str>,
+    },
+}
+
+/// Every slot stored for these services (past ones too): what a publish compares with.
+async fn stored_slots<S: BookingStore>(
+    store: &S,
+    services: &BTreeSet<ServiceId>,
+) -> Result<Vec<SlotState>, StoreError> {
+    let mut out = Vec::new();
+    for id in services {
+        out.extend(
+            store
+                .slot_states(id, NaiveDate::MIN, NaiveDate::MAX)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// The bookings that would lose their seat, latest booked first within each slot (the
+/// order the store gives seats back in).
+async fn stranded_bookings<S: BookingStore>(
+    store: &S,
+    changes: &ScheduleChanges,
+) -> Result<Vec<(Booking, Option<u32>)>, StoreError> {
+    let mut out = Vec::new();
+    for s in &changes.stranded {
+        let mut held: Vec<Booking> = store
+            .bookings_between(s.slot.date, s.slot.date)
+            .await?
+            .into_iter()
+            .filter(|b| b.slot == s.slot && b.is_active())
+            .collect();
+        held.sort_by(|a, b| (b.booked_at, &b.id).cmp(&(a.booked_at, &a.id)));
+        let losing = s.booked.saturating_sub(s.capacity.unwrap_or(0)) as usize;
+        out.extend(held.into_iter().take(losing).map(|b| (b, s.capacity)));
+    }
+    Ok(out)
+}
+
+/// Publishes `schedule` into a store: slots before `today` stay as they are (their bookings
+/// are history); a publish that would take seats residents hold is refused with the list of
+/// those bookings, unless `cancel_bookings`, when they are cancelled and each resident is told
+/// in Japanese (and the city's systems by a booking event).
+pub async fn publish_into<S, L, E>(
+    store: &S,
+    line: Option<&L>,
+    events: &E,
+    mut schedule: Schedule,
+    cancel_bookings: bool,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String>
+where
+    S: Store + BookingStore,
+    L: LineApi,
+    E: EventSink,
+{
+    let today = tokyo_date(now);
+    let stored_services = store.services().await?;
+    let ids: BTreeSet<ServiceId> = stored_services
+        .iter()
+        .map(|s| s.id.clone())
+        .chain(schedule.services.keys().cloned())
+        .collect();
+    let stored = stored_slots(store, &ids).await?;
+    for past in stored.iter().filter(|s| s.slot.slot.date < today) {
+        schedule
+            .slots
+            .insert(past.slot.slot.clone(), past.slot.clone());
+        if !schedule.services.contains_key(&past.slot.slot.service)
+            && let Some(service) = stored_services
+                .iter()
+                .find(|s| s.id == past.slot.slot.service)
+        {
+            schedule
+                .services
+                .insert(service.id.clone(), service.clone());
+        }
+    }
+    let changes = schedule.changes_from(&stored);
+    let stranded = stranded_bookings(store, &changes).await?;
+    if !stranded.is_empty() && !cancel_bookings {
+        let mut text = format!(
+            "nothing was published: {} booking{} would lose their seat:",
+            stranded.len(),
+            if stranded.len() == 1 { "" } else { "s" }
+        );
+        for (b, capacity) in &stranded {
+            let why = match capacity {
+                Some(c) => format!("capacity lowered to {c}"),
+                None => "slot removed".to_string(),
+            };
+            text.push_str(&format!(
+                "\n  予約番号 {} — {} {} {} ({why})",
+                b.id,
+                b.slot.service,
+                b.slot.date,
+                b.slot.start_label()
+            ));
+        }
+        text.push_str(
+            "\nKeep those slots and capacities in the file, or run again with \
+             --cancel-bookings to cancel these bookings and tell the residents in LINE.",
+        );
+        return Err(anyhow!(text));
+    }
+    let line = match (line, stranded.is_empty()) {
+        (Some(line), _) => Some(line),
+        (None, true) => None,
+        (None, false) => {
+            return Err(anyhow!(
+                "nothing was published: --cancel-bookings tells each resident in LINE, so set \
+                 LINE_CHANNEL_ACCESS_TOKEN (the channel's access token) first"
+            ));
+        }
+    };
+    let published = store.publish_schedule(&schedule, now).await?;
+    let mut told = 0;
+    for b in &published.cancelled {
+        let resident = store.resident(&b.user).await?;
+        let message = shared::conversation::reserve::cancelled_by_city(
+            resident.as_ref(),
+            schedule.services.get(&b.slot.service),
+            b,
+        );
+        let key = RetryKey::derive(&format!("staff-cancel/{}", b.id));
+        let Some(line) = line else { continue };
+        match line
+            .push(&b.user, std::slice::from_ref(&message), &key)
+            .await
+        {
+            Ok(_) => told += 1,
+            // The booking is cancelled either way; staff see who was not told.
+            Err(e) => eprintln!("予約番号 {}: the resident could not be told: {e}", b.id),
+        }
+    }
+    let events_of: Vec<BookingEvent> = published
+        .cancelled
+        .iter()
+        .map(|b| BookingEvent::of(b, None, now))
+        .collect();
+    if !events_of.is_empty()
+        && let Err(e) = events.publish(&events_of).await
+    {
+        eprintln!("booking events not published: {e}");
+    }
+    let future = schedule
+        .slots
+        .values()
+        .filter(|s| s.slot.date >= today)
+        .count();
+    Ok(format!(
+        "published: {} services, {future} slots from today on ({} added, {} removed, {} capacities changed); {} booking{} cancelled, {told} resident{} told",
+        schedule.services.len(),
+        changes.added.len(),
+        changes.removed.len(),
+        changes.resized.len(),
+        published.cancelled.len(),
+        if published.cancelled.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        if told == 1 { "" } else { "s" },
+    ))
+}
+
+pub fn publish(
+    path: &Path,
+    target: Target<'_>,
+    cancel_bookings: bool,
+    today: Option<NaiveDate>,
+) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let schedule = read(path, today.unwrap_or_else(|| tokyo_date(now)))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let report = runtime.block_on(async {
+        match target {
+            Target::Data(dir) => {
+                let store = LocalStore::open(dir)
+                    .with_context(|| format!("cannot open the data directory {}", dir.display()))?;
+                let events = LocalEvents::new(Box::new(std::io::stdout()), Some(dir));
+                match line_from_env()? {
+                    Some(line) => {
+                        publish_into(&store, Some(&line), &events, schedule, cancel_bookings, now)
+                            .await
+                    }
+                    None => {
+                        // As `serve` in local mode: residents' messages are printed and kept in
+                        // the outbox instead of sent.
+                        let line = LocalLineApi::new(Box::new(std::io::stdout()), Some(dir))?;
+                        publish_into(&store, Some(&line), &events, schedule, cancel_bookings, now)
+                            .await
+                    }
+                }
+            }
+            Target::Table { table, event_bus } => {
+                publish_to_table(table, event_bus, schedule, cancel_bookings, now).await
+            }
+        }
+    })?;
+    println!("{}: {report}", path.display());
+    Ok(())
+}
+
+/// The LINE API from the environment, when a token is set (as `serve` decides).
+fn line_from_env() -> anyhow::Result<Option<HttpLineApi>> {
+    let Some(token) = crate::serve::env_value("LINE_CHANNEL_ACCESS_TOKEN") else {
+        return Ok(None);
+    };
+    let base = crate::serve::env_value("LINE_API_BASE")
+        .unwrap_or_else(|| "https://api.line.me".to_string());
+    HttpLineApi::new(&base, &token)
+        .map(Some)
+        .map_err(|e| anyhow!("cannot set up the LINE client: {e}"))
+}
+
+#[cfg(feature = "aws")]
+async fn publish_to_table(
+    table: &str,
+    event_bus: Option<&str>,
+    schedule: Schedule,
+    cancel_bookings: bool,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    use shared::aws::{DynamoStore, EventBridgeEvents, sdk_config};
+    let config = sdk_config().await;
+    let store = DynamoStore::from_config(&config, table);
+    let line = line_from_env()?;
+    match event_bus {
+        Some(bus) => {
+            let events = EventBridgeEvents::from_config(&config, bus);
+            publish_into(
+                &store,
+                line.as_ref(),
+                &events,
+                schedule,
+                cancel_bookings,
+                now,
+            )
+            .await
+        }
+        None => {
+            eprintln!(
+                "no --event-bus: bookings this publish cancels reach no other system (the \
+                 stack's BookingBusName output names the bus)"
+            );
+            publish_into(
+                &store,
+                line.as_ref(),
+                &shared::reservations::events::NoEvents,
+                schedule,
+                cancel_bookings,
+                now,
+            )
+            .await
+        }
+    }
+}
+
+#[cfg(not(feature = "aws"))]
+async fn publish_to_table(
+    _table: &str,
+    _event_bus: Option<&str>,
+    _schedule: Schedule,
+    _cancel_bookings: bool,
+    _now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    Err(anyhow!(
+        "the file is valid, but `reservations publish --table` talks to AWS, and this sukusuku \
+         was built without the `aws` feature; run it as \
+         `cargo run --release -p sukusuku --features aws -- reservations publish …`"
+    ))
+}
+
+/// Bookings, cancellations and absences as CSV for Excel: UTF-8 with a BOM (so Excel reads
+/// the Japanese), CRLF, one row per booking, no LINE user id.
+pub fn export_csv(
+    bookings: &[Booking],
+    services: &[Service],
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    out.write_all("\u{feff}".as_bytes())?;
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out);
+    w.write_record([
+        "予約番号",
+        "サービス",
+        "サービスID",
+        "日付",
+        "開始",
+        "状態",
+        "欠席の理由",
+        "取り消し",
+        "対象",
+        "予約日時",
+        "変更日時",
+    ])?;
+    for b in bookings {
+        let name = services
+            .iter()
+            .find(|s| s.id == b.slot.service)
+            .map_or("", |s| s.name.as_str());
+        let (status, reason, by, changed) = match &b.status {
+            BookingStatus::Booked => ("予約中", "", "", String::new()),
+            BookingStatus::Cancelled { at, by } => (
+                "キャンセル",
+                "",
+                match by {
+                    CancelledBy::Resident => "本人",
+                    CancelledBy::Stop => "配信停止",
+                    CancelledBy::Staff => "市（日程変更）",
+                },
+                jst(*at),
+            ),
+            BookingStatus::Absent { at, reason } => ("欠席", reason.label(), "", jst(*at)),
+        };
+        let whom = match b.booked_for.as_str() {
+            "resident" => "本人",
+            "pregnancy" => "妊娠中",
+            _ => "お子さま",
+        };
+        w.write_record([
+            b.id.as_str(),
+            name,
+            b.slot.service.as_str(),
+            &b.slot.date.format("%Y-%m-%d").to_string(),
+            &b.slot.start_label(),
+            status,
+            reason,
+            by,
+            whom,
+            &jst(b.booked_at),
+            &changed,
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn jst(at: DateTime<Utc>) -> String {
+    at.with_timezone(&shared::dates::tokyo())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// The bookings an export covers: one day, or from a year back to a year ahead.
+pub async fn export_from<S: BookingStore>(
+    store: &S,
+    service: Option<&ServiceId>,
+    date: Option<NaiveDate>,
+    today: NaiveDate,
+) -> anyhow::Result<(Vec<Booking>, Vec<Service>)> {
+    let (from, to) = match date {
+        Some(d) => (d, d),
+        None => (
+            today - chrono::Duration::days(366),
+            today + chrono::Duration::days(366),
+        ),
+    };
+    let services = store.services().await?;
+    if let Some(id) = service
+        && !services.iter().any(|s| s.id == *id)
+    {
+        let known: Vec<&str> = services.iter().map(|s| s.id.as_str()).collect();
+        return Err(anyhow!(
+            "--service {id}: no such service; published: {}",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        ));
+    }
+    let bookings = store
+        .bookings_between(from, to)
+        .await?
+        .into_iter()
+        .filter(|b| service.is_none_or(|id| b.slot.service == *id))
+        .collect();
+    Ok((bookings, services))
+}
+
+pub fn export(
+    target: Target<'_>,
+    service: Option<&str>,
+    date: Option<NaiveDate>,
+) -> anyhow::Result<()> {
+    let service = match service {
+        Some(raw) => Some(
+            ServiceId::parse(raw).ok_or_else(|| anyhow!("--service {raw}: not a service id"))?,
+        ),
+        None => None,
+    };
+    let today = tokyo_date(Utc::now());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (bookings, services) = runtime.block_on(async {
+        match target {
+            Target::Data(dir) => {
+                let store = LocalStore::open(dir)
+                    .with_context(|| format!("cannot open the data directory {}", dir.display()))?;
+                export_from(&store, service.as_ref(), date, today).await
+            }
+            Target::Table { table, .. } => export_table(table, service.as_ref(), date, today).await,
+        }
+    })?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    export_csv(&bookings, &services, &mut out)
+}
+
+#[cfg(feature = "aws")]
+async fn export_table(
+    table: &str,
+    service: Option<&ServiceId>,
+    date: Option<NaiveDate>,
+    today: NaiveDate,
+) -> anyhow::Result<(Vec<Booking>, Vec<Service>)> {
+    let config = shared::aws::sdk_config().await;
+    let store = shared::aws::DynamoStore::from_config(&config, table);
+    export_from(&store, service, date, today).await
+}
+
+#[cfg(not(feature = "aws"))]
+async fn export_table(
+    _table: &str,
+    _service: Option<&ServiceId>,
+    _date: Option<NaiveDate>,
+    _today: NaiveDate,
+) -> anyhow::Result<(Vec<Booking>, Vec<Service>)> {
+    Err(anyhow!(
+        "`reservations export --table` talks to AWS, and this sukusuku was built without the \
+         `aws` feature; run it as `cargo run --release -p sukusuku --features aws -- reservations export …`"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use shared::domain::{Resident, UserId};
+    use shared::line::{LineCall, MemoryLineApi};
+    use shared::reservations::events::{BookingEventKind, MemoryEvents};
+    use shared::reservations::{BookingFor, BookingId, SlotRef};
+    use shared::store::BookingRequest;
+
+    const FILE: &str = "services:\n  - id: consult\n    name: 育児相談\n    place: 保健センター\n    who: anyone\n    many_per_resident: true\nslots:\n  - {service: consult, date: 2027-01-15, start: \"10:00\", end: \"11:00\", capacity: 3}\n  - {service: consult, date: 2027-01-16, start: \"10:00\", end: \"11:00\", capacity: 3}\n";
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2027, 1, 4, 1, 0, 0)
+            .single()
+            .expect("t")
+    }
+
+    fn schedule(text: &str) -> Schedule {
+        load_schedule(
+            "r.yaml",
+            text.as_bytes(),
+            |_| Err("none".into()),
+            tokyo_date(now()),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    async fn book(store: &LocalStore, n: u32, slot: &str, minutes: i64) -> Booking {
+        let user = UserId::parse(&format!("Ures{n}")).expect("id");
+        let r = store
+            .save_resident(&Resident::new(user.clone()), None)
+            .await
+            .expect("save");
+        store
+            .book(&BookingRequest {
+                id: BookingId::derive(&format!("b{n}")),
+                user,
+                resident_version: r.version,
+                slot: SlotRef::parse(slot).expect("slot"),
+                booked_for: BookingFor::parse("resident").expect("for"),
+                one_per_resident: false,
+                now: now() + chrono::Duration::minutes(minutes),
+                claim: None,
+            })
+            .await
+            .expect("booked")
+    }
+
+    #[tokio::test]
+    async fn a_publish_that_strands_bookings_is_refused_then_cancels_the_latest_and_tells_them() {
+        let store = LocalStore::in_memory();
+        let line = MemoryLineApi::new();
+        let events = MemoryEvents::new();
+        publish_into(&store, Some(&line), &events, schedule(FILE), false, now())
+            .await
+            .expect("first publish");
+        let early = book(&store, 1, "consult@2027-01-15T10:00", 1).await;
+        let late = book(&store, 2, "consult@2027-01-15T10:00", 2).await;
+        let gone = book(&store, 3, "consult@2027-01-16T10:00", 3).await;
+        // The 15th shrinks to one seat, the 16th is dropped.
+        let smaller = FILE
+            .replace("capacity: 3}\n  - {service: consult, date: 2027-01-16, start: \"10:00\", end: \"11:00\", capacity: 3}\n", "capacity: 1}\n");
+        let refused = publish_into(
+            &store,
+            Some(&line),
+            &events,
+            schedule(&smaller),
+            false,
+            now(),
+        )
+        .await
+        .expect_err("refused");
+        let text = refused.to_string();
+        assert!(text.contains("nothing was published: 2 bookings"), "{text}");
+        assert!(
+            text.contains(late.id.as_str()) && text.contains(gone.id.as_str()),
+            "{text}"
+        );
+        assert!(
+            !text.contains(early.id.as_str()),
+            "the earliest keeps the seat: {text}"
+        );
+        assert!(line.calls().is_empty());
+        assert_eq!(
+            store
+                .slot_states(&early.slot.service, early.slot.date, gone.slot.date)
+                .await
+                .expect("slots")
+                .len(),
+            2,
+            "nothing changed"
+        );
+        // Without a way to tell them, nothing happens either.
+        publish_into::<_, MemoryLineApi, _>(&store, None, &events, schedule(&smaller), true, now())
+            .await
+            .expect_err("needs LINE");
+        let report = publish_into(
+            &store,
+            Some(&line),
+            &events,
+            schedule(&smaller),
+            true,
+            now(),
+        )
+        .await
+        .expect("published with cancellations");
+        assert!(
+            report.contains("2 bookings cancelled, 2 residents told"),
+            "{report}"
+        );
+        let told: Vec<String> = line
+            .calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                LineCall::Push { messages, .. } => Some(messages[0].plain_text().into_owned()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(told.len(), 2);
+        assert!(
+            told.iter().all(|t| t.contains("予約取り消しのお知らせ")),
+            "{told:?}"
+        );
+        let kinds: Vec<_> = events.events().iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, vec![BookingEventKind::Cancelled; 2]);
+        // Staff see all three in the export, with what happened.
+        let (bookings, services) = export_from(&store, None, None, tokyo_date(now()))
+            .await
+            .expect("export");
+        let mut csv = Vec::new();
+        export_csv(&bookings, &services, &mut csv).expect("csv");
+        let csv = String::from_utf8(csv).expect("utf-8");
+        assert!(csv.starts_with('\u{feff}'), "a BOM for Excel");
+        assert!(csv.contains("\r\n"), "CRLF for Excel");
+        assert_eq!(csv.matches("市（日程変更）").count(), 2, "{csv}");
+        assert_eq!(csv.matches("予約中").count(), 1, "{csv}");
+        assert!(!csv.contains("Ures"), "no LINE user id: {csv}");
+    }
+
+    #[tokio::test]
+    async fn past_slots_and_their_bookings_are_left_alone() {
+        let store = LocalStore::in_memory();
+        let events = MemoryEvents::new();
+        publish_into::<_, MemoryLineApi, _>(&store, None, &events, schedule(FILE), false, now())
+            .await
+            .expect("publish");
+        let held = book(&store, 1, "consult@2027-01-15T10:00", 1).await;
+        // A week later the file no longer lists the 15th (it is past): its booking stays.
+        let later = now() + chrono::Duration::days(12);
+        let next = "services:\n  - id: consult\n    name: 育児相談\n    place: 保健センター\n    who: anyone\nslots:\n  - {service: consult, date: 2027-01-20, start: \"10:00\", end: \"11:00\", capacity: 3}\n";
+        let file = load_schedule(
+            "r.yaml",
+            next.as_bytes(),
+            |_| Err("none".into()),
+            tokyo_date(later),
+        )
+        .expect("valid");
+        publish_into::<_, MemoryLineApi, _>(&store, None, &events, file, false, later)
+            .await
+            .expect("publish without touching the past");
+        let kept = store.bookings_of(&held.user).await.expect("bookings");
+        assert!(kept[0].is_active());
+        assert_eq!(
+            store
+                .slot_states(&held.slot.service, held.slot.date, held.slot.date)
+                .await
+                .expect("slots")[0]
+                .booked,
+            1
+        );
+    }
 }

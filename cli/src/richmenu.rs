@@ -256,12 +256,7 @@ pub fn check(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn env_value(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-}
+use crate::serve::env_value;
 
 /// `richmenu install`: check, then replace the default rich menu on LINE.
 pub fn install(dir: &Path) -> anyhow::Result<()> {

@@ -537,3 +537,65 @@ fn reservations_check_lists_every_problem_of_the_file_and_its_csv() {
     assert!(err.contains("lists it under `slots_files:`"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `reservations publish` into a data dir, then `export` from it: Excel's CSV (BOM, CRLF,
+/// Japanese header); a broken file changes nothing.
+#[test]
+fn reservations_publish_and_export_on_a_data_dir() {
+    let dir = std::env::temp_dir().join(format!("sukusuku-cli-{}-resv-data", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.to_string_lossy().into_owned();
+    let out = sukusuku(&[
+        "reservations",
+        "publish",
+        &reservations_example(),
+        "--data",
+        &data,
+        "--today",
+        "2026-12-01",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("published: 6 services, 61 slots from today on (61 added"),
+        "{text}"
+    );
+    let broken = write_temp(
+        "resv-broken.yaml",
+        "services:\n  - {id: soudan, name: 育児相談, place: 保健センター, who: anyone}\nslots:\n  - {service: soudan, date: 2027-02-30, start: \"10:00\", end: \"10:30\", capacity: 1}\n",
+    );
+    let out = sukusuku(&["reservations", "publish", &broken, "--data", &data]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 4"));
+    let out = sukusuku(&["reservations", "export", "--data", &data]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stdout
+            .starts_with("\u{feff}予約番号,サービス".as_bytes())
+    );
+    assert!(out.stdout.ends_with(b"\r\n"));
+    let out = sukusuku(&[
+        "reservations",
+        "export",
+        "--data",
+        &data,
+        "--service",
+        "nosuch",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("checkup-4m"),
+        "lists the services"
+    );
+    let out = sukusuku(&["reservations", "export"]);
+    assert!(!out.status.success(), "--data or --table is required");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1070,3 +1070,28 @@ pub fn store_error(result: &Result<Booking, BookingError>) -> Option<&StoreError
         _ => None,
     }
 }
+
+/// What a resident is told when staff removed or shrank their slot and their booking was
+/// cancelled (`reservations publish --cancel-bookings`), with the way to book again.
+pub fn cancelled_by_city(
+    resident: Option<&Resident>,
+    service: Option<&Service>,
+    booking: &Booking,
+) -> Message {
+    let l = Lang::of(resident);
+    let name = service.map_or_else(|| booking.slot.service.to_string(), |s| s.name.clone());
+    let text = if l.easy() {
+        format!(
+            "【よやくが なくなりました】\nごめんなさい。しやくしょの つごうで、この よやくが なくなりました。\n{name}\n{}\nよやく ばんごう：{}\n\nほかの ひは「よやく する」で えらべます。",
+            when(&booking.slot),
+            booking.id
+        )
+    } else {
+        format!(
+            "【予約取り消しのお知らせ】\n申し訳ありません。日程の変更により、次のご予約を取り消しました。\n{name}\n{}\n予約番号：{}\n\nほかの日時は「予約する」から選べます。ご不明な点は担当窓口にお問い合わせください。",
+            when(&booking.slot),
+            booking.id
+        )
+    };
+    Message::text_with(text, vec![reserve_action(l), list_action(l)])
+}
