@@ -73,6 +73,8 @@ pub fn run(args: &PreviewArgs) -> anyhow::Result<()> {
                         day_label(kind, n),
                         catalog.series_named(series).map(|s| &s.audience),
                     ),
+                    // The catalog makes no reminders (bookings do).
+                    Mark::Reminder { .. } => continue,
                 };
                 if notice.outcome != Outcome::Send {
                     let why = if !resident.settings.receives(notice.category) {

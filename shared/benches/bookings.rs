@@ -138,6 +138,7 @@ async fn run(endpoint: &str) {
                 .collect(),
         ),
     ];
+    memory_rounds(&schedule, &rounds, now).await;
     for (name, requests) in rounds {
         let started = Instant::now();
         let outcomes = join_all(requests.iter().map(|r| store.book(r))).await;
@@ -157,6 +158,80 @@ async fn run(endpoint: &str) {
         println!(
             "  DynamoDB requests: {total} ({ops}) = {:.2} per answer",
             total as f64 / outcomes.len() as f64
+        );
+        assert_eq!(
+            booked,
+            if full > 0 {
+                SEATS as usize
+            } else {
+                AT_ONCE as usize
+            }
+        );
+        assert_eq!(other, 0, "every answer is a seat or 満席");
+    }
+}
+
+/// The same rounds on the embedded store (`serve`), each booking its own task on the
+/// multi-threaded runtime, checked like the moto rounds.
+async fn memory_rounds(
+    schedule: &Schedule,
+    rounds: &[(String, Vec<BookingRequest>)],
+    now: chrono::DateTime<Utc>,
+) {
+    use shared::store::{LocalStore, Store};
+    use std::sync::Arc;
+    for (name, requests) in rounds {
+        let store = Arc::new(LocalStore::in_memory());
+        store
+            .publish_schedule(schedule, now)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut prepared = Vec::new();
+        for r in requests {
+            let saved = store
+                .save_resident(&Resident::new(r.user.clone()), None)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let mut r = r.clone();
+            r.resident_version = saved.version;
+            prepared.push(r);
+        }
+        let started = Instant::now();
+        let tasks: Vec<_> = prepared
+            .into_iter()
+            .map(|r| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move { store.book(&r).await })
+            })
+            .collect();
+        let outcomes: Vec<_> = join_all(tasks)
+            .await
+            .into_iter()
+            .map(|t| t.unwrap_or_else(|e| panic!("task: {e}")))
+            .collect();
+        let elapsed = started.elapsed().as_secs_f64();
+        let booked = outcomes.iter().filter(|o| o.is_ok()).count();
+        let full = outcomes
+            .iter()
+            .filter(|o| matches!(o, Err(BookingError::Full)))
+            .count();
+        assert_eq!(
+            booked + full,
+            outcomes.len(),
+            "every answer is a seat or 満席"
+        );
+        assert_eq!(
+            booked,
+            if full > 0 {
+                SEATS as usize
+            } else {
+                AT_ONCE as usize
+            }
+        );
+        println!(
+            "{name}: {booked} booked, {full} full, in {:.2} ms = {:.0} answers/s in memory",
+            elapsed * 1000.0,
+            outcomes.len() as f64 / elapsed
         );
     }
 }

@@ -27,6 +27,10 @@ pub enum Mark<'a> {
     /// The step on day number `day` of a series: stored as the series' last step sent, so a
     /// daily programme keeps one number per series instead of a growing list.
     Step { series: &'a str, day: u32 },
+    /// The reminder of a booking for its slot (`service@2027-01-15T13:30`): the recipient's
+    /// subjects are 予約番号, and the record is kept on the booking, so a booking moved to
+    /// another slot is reminded again and one let go is not reminded at all.
+    Reminder { slot: &'a str },
 }
 
 impl Mark<'_> {
@@ -42,6 +46,8 @@ impl Mark<'_> {
             Mark::Step { series, day } => steps
                 .and_then(|s| s.get(series))
                 .is_some_and(|last| *last >= day),
+            // Kept on the booking, not on anchor entries: the stores ask the booking.
+            Mark::Reminder { .. } => false,
         }
     }
 
@@ -49,6 +55,9 @@ impl Mark<'_> {
         self.had(Some(&entry.delivered), Some(&entry.steps))
     }
 }
+
+/// The `milestone` of a reminder job (no catalog id can be it: ids have no `!`).
+pub const REMINDER: &str = "!reminder";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryJob {
@@ -61,6 +70,9 @@ pub struct DeliveryJob {
     /// The series step's day number, for a job of a series.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<u32>,
+    /// The slot a booking reminder is for; the recipients' subjects are then 予約番号.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder: Option<String>,
     pub recipients: Vec<Recipient>,
     pub messages: Vec<Message>,
 }
@@ -73,9 +85,10 @@ impl DeliveryJob {
         recipients: Vec<Recipient>,
         messages: Vec<Message>,
     ) -> DeliveryJob {
-        let (milestone, step) = match mark {
-            Mark::Milestone(id) => (id.to_string(), None),
-            Mark::Step { series, day } => (series.to_string(), Some(day)),
+        let (milestone, step, reminder) = match mark {
+            Mark::Milestone(id) => (id.to_string(), None, None),
+            Mark::Step { series, day } => (series.to_string(), Some(day), None),
+            Mark::Reminder { slot } => (REMINDER.to_string(), None, Some(slot.to_string())),
         };
         let mut h = Sha256::new();
         h.update(day.to_string().as_bytes());
@@ -84,6 +97,10 @@ impl DeliveryJob {
         if let Some(step) = step {
             h.update([4u8]);
             h.update(step.to_be_bytes());
+        }
+        if let Some(slot) = &reminder {
+            h.update([5u8]);
+            h.update(slot.as_bytes());
         }
         for m in &messages {
             h.update([1u8]);
@@ -108,12 +125,16 @@ impl DeliveryJob {
             day,
             milestone,
             step,
+            reminder,
             recipients,
             messages,
         }
     }
 
     pub fn mark(&self) -> Mark<'_> {
+        if let Some(slot) = &self.reminder {
+            return Mark::Reminder { slot };
+        }
         match self.step {
             Some(day) => Mark::Step {
                 series: &self.milestone,

@@ -468,3 +468,77 @@ async fn easy_japanese_readers_book_in_easy_japanese() {
         assert!(!chat.text().contains(plain), "`{plain}` in {}", chat.text());
     }
 }
+
+/// The daily scan reminds a booking the day before (the service's `remind_days_before`),
+/// once; the reminder's buttons lead to 欠席連絡. (A booking moved to another slot is
+/// reminded for that slot: the booking contract checks it on both stores.)
+#[tokio::test]
+async fn the_day_before_a_booking_brings_one_reminder_whose_button_reports_an_absence() {
+    use shared::handlers::scan::run_daily_scan;
+    use shared::handlers::send::{DrainPolicy, drain};
+    use shared::pacer::Pacer;
+    use shared::queue::MemoryQueue;
+    let mut chat = Chat::new("Uremind").await;
+    chat.register_child("2026-10-01").await;
+    chat.say("予約").await;
+    chat.tap("2026年10月1日生まれの予約").await;
+    chat.tap("13:30〜14:00").await;
+    chat.tap("予約する").await;
+    let queue = MemoryQueue::new();
+    let pacer = Pacer::per_second(100_000);
+    let policy = DrainPolicy {
+        base_delay: std::time::Duration::from_millis(5),
+        ..DrainPolicy::default()
+    };
+    let run = |day: &'static str| {
+        let (store, queue, catalog) = (&chat.store, &queue, &chat.catalog);
+        async move {
+            let at = shared::dates::tokyo_instant(d(day), 9);
+            let report = run_daily_scan(store, queue, catalog, d(day), at)
+                .await
+                .expect("scan");
+            (report, at)
+        }
+    };
+    let (early, _) = run("2027-01-13").await;
+    assert_eq!(early.reminders, 0, "two days before: not yet");
+    let (report, _) = run("2027-01-14").await;
+    assert_eq!(report.reminders, 1);
+    drain(&chat.store, &queue, &chat.line, &pacer, &policy)
+        .await
+        .expect("drain");
+    let pushes: Vec<Message> = chat
+        .line
+        .take_calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            LineCall::Push { to, messages, .. } => {
+                assert_eq!(to, chat.user_id());
+                Some(messages[0].clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(pushes.len(), 1);
+    let text = pushes[0].plain_text().into_owned();
+    assert!(
+        text.contains("明日（1月15日（金）13:30）は「4か月児健診」のご予約日です"),
+        "{text}"
+    );
+    // Re-running the day sends nothing more.
+    run("2027-01-14").await;
+    drain(&chat.store, &queue, &chat.line, &pacer, &policy)
+        .await
+        .expect("drain");
+    assert!(
+        chat.line.take_calls().is_empty(),
+        "one reminder per booking and slot"
+    );
+    // The reminder's own 欠席連絡 button, tapped the next morning.
+    chat.last = pushes;
+    chat.now = shared::dates::tokyo_instant(d("2027-01-15"), 8);
+    chat.tap("欠席連絡").await;
+    chat.tap("都合が悪くなった").await;
+    chat.expect("欠席のご連絡を受け付けました");
+    assert_eq!(chat.seats("checkup-4m@2027-01-15T13:30").await, 0);
+}

@@ -18,7 +18,8 @@ use crate::domain::UserId;
 use crate::line::Message;
 use crate::line::limits::MAX_MULTICAST_RECIPIENTS;
 use crate::queue::{Queue, QueueError};
-use crate::store::{Store, StoreError};
+use crate::reservations::Service;
+use crate::store::{BookingStore, Store, StoreError};
 use crate::targeting::{Outcome, notices_for};
 
 /// SQS takes ten messages per `SendMessageBatch`.
@@ -40,6 +41,8 @@ pub struct ScanReport {
     pub jobs: usize,
     /// Messages enqueued (one per resident per milestone).
     pub enqueued: usize,
+    /// Booking reminders enqueued (one job each: the message names the booking).
+    pub reminders: usize,
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -57,7 +60,7 @@ pub enum ScanError {
 type Groups<'c> = BTreeMap<(Mark<'c>, Cow<'c, str>, bool), BTreeMap<UserId, Vec<String>>>;
 
 /// Scans `day` and records it as completed (the missed-day alarm reads that record).
-pub async fn run_daily_scan<S: Store, Q: Queue>(
+pub async fn run_daily_scan<S: Store + BookingStore, Q: Queue>(
     store: &S,
     queue: &Q,
     catalog: &Catalog,
@@ -119,6 +122,7 @@ pub async fn run_daily_scan<S: Store, Q: Queue>(
         queue.enqueue(&jobs).await?;
         report.jobs += jobs.len();
     }
+    enqueue_reminders(store, queue, day, &mut report).await?;
     store.record_scan(day, now).await?;
     tracing::info!(
         lookups = report.lookups,
@@ -127,7 +131,58 @@ pub async fn run_daily_scan<S: Store, Q: Queue>(
         not_targeted = report.not_targeted,
         jobs = report.jobs,
         enqueued = report.enqueued,
+        reminders = report.reminders,
         "daily scan done"
     );
     Ok(report)
+}
+
+/// The reminders due on `day`: for each number of days ahead a service reminds at, one
+/// lookup of the bookings on that date (its cost follows the bookings due, not the
+/// residents), and one job per active booking. A booking already reminded for its slot is
+/// skipped by the sender, so a re-run sends nothing twice.
+async fn enqueue_reminders<S: Store + BookingStore, Q: Queue>(
+    store: &S,
+    queue: &Q,
+    day: NaiveDate,
+    report: &mut ScanReport,
+) -> Result<(), ScanError> {
+    let services = store.services().await?;
+    let mut by_days: BTreeMap<u32, Vec<&Service>> = BTreeMap::new();
+    for s in services.iter().filter(|s| s.remind_days_before > 0) {
+        by_days.entry(s.remind_days_before).or_default().push(s);
+    }
+    let mut jobs = Vec::new();
+    for (days, reminding) in by_days {
+        let Some(date) = crate::dates::add_days(day, days as i64) else {
+            continue;
+        };
+        for booking in store.bookings_between(date, date).await? {
+            let Some(service) = reminding
+                .iter()
+                .find(|s| s.id == booking.slot.service && booking.is_active())
+            else {
+                continue;
+            };
+            let resident = store.resident(&booking.user).await?;
+            let message =
+                crate::conversation::reserve::reminder(resident.as_ref(), service, &booking, days);
+            let slot = booking.slot.to_string();
+            jobs.push(DeliveryJob::new(
+                day,
+                Mark::Reminder { slot: &slot },
+                vec![Recipient {
+                    user: booking.user.clone(),
+                    subjects: vec![booking.id.to_string()],
+                }],
+                vec![message],
+            ));
+        }
+    }
+    for batch in jobs.chunks(ENQUEUE_BATCH) {
+        queue.enqueue(batch).await?;
+        report.jobs += batch.len();
+        report.reminders += batch.len();
+    }
+    Ok(())
 }

@@ -34,6 +34,7 @@ where
     cancel_and_absence_free_the_seat(&make().await).await;
     a_stop_frees_every_seat_and_keeps_no_booking(&make().await).await;
     a_shrinking_publish_cancels_the_latest_bookings(&make().await).await;
+    a_reminder_is_sent_once_per_slot(&make().await).await;
     concurrent_bookings_never_overbook(&make().await).await;
 }
 
@@ -611,6 +612,117 @@ async fn a_shrinking_publish_cancels_the_latest_bookings<S: Store + BookingStore
     assert!(kept[0].is_active());
     let lost = store.bookings_of(&user(4)).await.expect("bookings");
     assert!(!lost[0].is_active(), "{lost:?}");
+}
+
+async fn a_reminder_is_sent_once_per_slot<S: Store + BookingStore>(store: &S) {
+    use crate::delivery::{Mark, Recipient};
+    let a = slot("consult", "2027-01-15", "10:00", 2);
+    let b = slot("consult", "2027-01-16", "10:00", 2);
+    store
+        .publish_schedule(&schedule(&["consult"], &[a.clone(), b.clone()]), now())
+        .await
+        .expect("publish");
+    let r = resident(store, 1).await;
+    let booking = store
+        .book(&request(&r, &a.slot, "ev1"))
+        .await
+        .expect("booked");
+    let to = |id: &BookingId| {
+        vec![Recipient {
+            user: r.user_id.clone(),
+            subjects: vec![id.to_string()],
+        }]
+    };
+    let on_a = a.slot.to_string();
+    let mark_a = Mark::Reminder { slot: &on_a };
+    assert_eq!(
+        store
+            .undelivered(&mark_a, &to(&booking.id))
+            .await
+            .expect("due"),
+        to(&booking.id)
+    );
+    store
+        .record_delivery(&mark_a, &to(&booking.id))
+        .await
+        .expect("record");
+    assert!(
+        store
+            .undelivered(&mark_a, &to(&booking.id))
+            .await
+            .expect("due")
+            .is_empty(),
+        "reminded once"
+    );
+    // Moved to another slot: that slot's reminder is due; the old one is not.
+    let r = reread(store, &r).await;
+    store
+        .change_slot(
+            &SeatChange {
+                user: &r.user_id,
+                booking: &booking.id,
+                resident_version: r.version,
+                now: now(),
+                claim: None,
+            },
+            &b.slot,
+        )
+        .await
+        .expect("moved");
+    let on_b = b.slot.to_string();
+    let mark_b = Mark::Reminder { slot: &on_b };
+    assert_eq!(
+        store
+            .undelivered(&mark_b, &to(&booking.id))
+            .await
+            .expect("due"),
+        to(&booking.id)
+    );
+    assert!(
+        store
+            .undelivered(&mark_a, &to(&booking.id))
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    // Cancelled: nothing to remind; a record for it changes nothing.
+    let r = reread(store, &r).await;
+    store
+        .release(
+            &SeatChange {
+                user: &r.user_id,
+                booking: &booking.id,
+                resident_version: r.version,
+                now: now(),
+                claim: None,
+            },
+            Release::Cancel,
+        )
+        .await
+        .expect("cancelled");
+    assert!(
+        store
+            .undelivered(&mark_b, &to(&booking.id))
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    store
+        .record_delivery(&mark_b, &to(&booking.id))
+        .await
+        .expect("no-op");
+    // Unknown or malformed 予約番号 are simply not due.
+    let ghost = vec![Recipient {
+        user: r.user_id.clone(),
+        subjects: vec!["NOTANID!".into(), BookingId::derive("nobody").to_string()],
+    }];
+    assert!(
+        store
+            .undelivered(&mark_b, &ghost)
+            .await
+            .expect("due")
+            .is_empty()
+    );
 }
 
 /// 200 residents tap 予約する at once for 20 seats: exactly 20 get one, every other one is

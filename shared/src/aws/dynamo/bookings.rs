@@ -60,7 +60,9 @@ const HOLDERS: &str = "holders";
 /// Booking attributes (`status` and `slot` are also read by a stop's Query).
 pub(super) const STATUS: &str = "status";
 pub(super) const SLOT: &str = "slot";
-const STATUS_BOOKED: &str = "booked";
+pub(super) const STATUS_BOOKED: &str = "booked";
+/// The slot a booking's reminder was sent for.
+pub(super) const REMINDED: &str = "reminded";
 /// Hold attributes.
 const HOLD_STARTS: &str = "starts_at";
 const HOLD_BOOKING: &str = "booking";
@@ -73,7 +75,7 @@ fn slot_pk(service: &ServiceId) -> String {
     format!("{SLOT_PREFIX}{service}")
 }
 
-fn booking_key(user: &UserId, id: &BookingId) -> Item {
+pub(super) fn booking_key(user: &UserId, id: &BookingId) -> Item {
     key(&user_pk(user), &format!("{BOOKING_PREFIX}{id}"))
 }
 

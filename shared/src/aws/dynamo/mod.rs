@@ -361,6 +361,22 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key(&user_pk(user), &anchor_sk(subject))));
         let request = match *mark {
+            Mark::Reminder { slot } => {
+                let Some(id) = crate::reservations::BookingId::parse(subject) else {
+                    return Ok(());
+                };
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(bookings::booking_key(user, &id)))
+                    .update_expression("SET #r = :slot")
+                    .condition_expression("attribute_exists(pk) AND #st = :booked AND #sl = :slot")
+                    .expression_attribute_names("#r", bookings::REMINDED)
+                    .expression_attribute_names("#st", bookings::STATUS)
+                    .expression_attribute_names("#sl", bookings::SLOT)
+                    .expression_attribute_values(":slot", s(slot))
+                    .expression_attribute_values(":booked", s(bookings::STATUS_BOOKED))
+            }
             Mark::Milestone(id) => request
                 .update_expression("ADD #d :m")
                 .condition_expression("attribute_exists(pk)")
@@ -378,9 +394,56 @@ impl DynamoStore {
             Ok(_) => Ok(()),
             // Deleted meanwhile (a stop, a removed child): nothing to record, nothing left.
             // Or, for a step, a later one is already recorded: keep it.
+            // A reminder for a booking let go or moved meanwhile: nothing to record.
             Err(e) if is_condition_failure(&e) => Ok(()),
             Err(e) => Err(classify(e)),
         }
+    }
+
+    /// Of `recipients` (予約番号 as subjects), who still gets the reminder for `slot`: the
+    /// booking is active, still on that slot, and not reminded for it yet.
+    async fn reminders_due(
+        &self,
+        slot: &str,
+        recipients: &[Recipient],
+    ) -> Result<Vec<Recipient>, StoreError> {
+        let mut keys = Vec::new();
+        for r in recipients {
+            for subject in &r.subjects {
+                if let Some(id) = crate::reservations::BookingId::parse(subject) {
+                    keys.push(bookings::booking_key(&r.user, &id));
+                }
+            }
+        }
+        let found = batch_get(
+            &self.client,
+            &self.table,
+            keys,
+            "pk, sk, #st, #sl, #r",
+            &[
+                ("#st", bookings::STATUS),
+                ("#sl", bookings::SLOT),
+                ("#r", bookings::REMINDED),
+            ],
+        )
+        .await?;
+        let mut had: HashMap<(String, String), bool> = HashMap::new();
+        for item in &found {
+            let active = item.get(bookings::STATUS)
+                == Some(&AttributeValue::S(bookings::STATUS_BOOKED.into()));
+            let same_slot = item.get(bookings::SLOT) == Some(&AttributeValue::S(slot.into()));
+            if active && same_slot {
+                let sent = item.get(bookings::REMINDED) == Some(&AttributeValue::S(slot.into()));
+                had.insert((string(item, "pk")?, string(item, "sk")?), sent);
+            }
+        }
+        Ok(still_due(recipients, |user, subject| {
+            let key = (
+                user_pk(user),
+                format!("{}{subject}", bookings::BOOKING_PREFIX),
+            );
+            had.get(&key).copied()
+        }))
     }
 }
 
@@ -566,6 +629,12 @@ impl Store for DynamoStore {
         mark: &Mark<'_>,
         recipients: &[Recipient],
     ) -> Result<Vec<Recipient>, StoreError> {
+        // Only the record this mark is about is read back.
+        let record = match *mark {
+            Mark::Milestone(_) => DELIVERED.to_string(),
+            Mark::Step { series, .. } => step_attribute(series),
+            Mark::Reminder { slot } => return self.reminders_due(slot, recipients).await,
+        };
         let mut keys = BTreeSet::new();
         for r in recipients {
             for subject in &r.subjects {
@@ -573,11 +642,6 @@ impl Store for DynamoStore {
             }
         }
         let keys = keys.iter().map(|(pk, sk)| key(pk, sk)).collect();
-        // Only the record this mark is about is read back.
-        let record = match *mark {
-            Mark::Milestone(_) => DELIVERED.to_string(),
-            Mark::Step { series, .. } => step_attribute(series),
-        };
         let found = batch_get(
             &self.client,
             &self.table,

@@ -1095,3 +1095,55 @@ pub fn cancelled_by_city(
     };
     Message::text_with(text, vec![reserve_action(l), list_action(l)])
 }
+
+/// The reminder a booking gets `days` days before its slot, with what the resident may want
+/// to do about it right there: 予約の確認, 日時を変更, キャンセル, 欠席連絡.
+pub fn reminder(
+    resident: Option<&Resident>,
+    service: &Service,
+    booking: &Booking,
+    days: u32,
+) -> Message {
+    let l = Lang::of(resident);
+    let when_text = when(&booking.slot);
+    let text = if l.easy() {
+        let soon = match days {
+            0 => "きょう".to_string(),
+            1 => "あした".to_string(),
+            n => format!("{n}にち あと"),
+        };
+        format!(
+            "【よやくの おしらせ】\n{soon}（{when_text}）は「{}」の よやくの ひです。\nばしょ：{}\nよやく ばんごう：{}\n\nいけなく なった ときは「やすむ れんらく」を おして ください。",
+            service.name, service.place, booking.id
+        )
+    } else {
+        let soon = match days {
+            0 => "本日".to_string(),
+            1 => "明日".to_string(),
+            n => format!("{n}日後"),
+        };
+        format!(
+            "【予約日のお知らせ】\n{soon}（{when_text}）は「{}」のご予約日です。\n場所：{}\n予約番号：{}\n\n都合が悪くなったときは、日時の変更やキャンセル、欠席連絡がこのボタンからできます。",
+            service.name, service.place, booking.id
+        )
+    };
+    let id = &booking.id;
+    Message::text_with(
+        text,
+        vec![
+            list_action(l),
+            action(
+                l.pick("日時を変更", "ひにちを かえる"),
+                cmd(ReserveCommand::ChangeDates(id.clone())),
+            ),
+            action(
+                l.pick("キャンセル", "やめる"),
+                cmd(ReserveCommand::CancelAsk(id.clone())),
+            ),
+            action(
+                l.pick("欠席連絡", "やすむ れんらく"),
+                cmd(ReserveCommand::AbsentAsk(id.clone())),
+            ),
+        ],
+    )
+}

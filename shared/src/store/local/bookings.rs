@@ -30,6 +30,8 @@ pub(super) struct Seats {
     services: BTreeMap<ServiceId, Service>,
     slots: BTreeMap<SlotRef, SlotRecord>,
     bookings: HashMap<UserId, BTreeMap<BookingId, Booking>>,
+    /// The slot each booking's reminder was sent for.
+    reminded: HashMap<(UserId, BookingId), String>,
 }
 
 impl Seats {
@@ -95,8 +97,32 @@ impl Seats {
         }
     }
 
+    /// Whether the reminder of `booking` for `slot` was sent; `None` when there is nothing
+    /// to remind (no such booking, let go, or moved to another slot).
+    pub(super) fn reminder_had(&self, user: &UserId, booking: &str, slot: &str) -> Option<bool> {
+        let id = BookingId::parse(booking)?;
+        let b = self.booking(user, &id)?;
+        if !b.is_active() || b.slot.to_string() != slot {
+            return None;
+        }
+        Some(
+            self.reminded
+                .get(&(user.clone(), id))
+                .is_some_and(|s| s == slot),
+        )
+    }
+
+    pub(super) fn remind(&mut self, user: UserId, booking: &str, slot: String) {
+        if let Some(id) = BookingId::parse(booking)
+            && self.booking(&user, &id).is_some()
+        {
+            self.reminded.insert((user, id), slot);
+        }
+    }
+
     /// A stop: every seat the resident held is free, and nothing of theirs stays.
     pub(super) fn remove_resident(&mut self, user: &UserId) {
+        self.reminded.retain(|(u, _), _| u != user);
         if let Some(bookings) = self.bookings.remove(user) {
             for b in bookings.values() {
                 if let Some(record) = self.slots.get_mut(&b.slot) {
@@ -128,6 +154,7 @@ impl Seats {
     /// The schedule and bookings as journal lines (for compaction).
     pub(super) fn snapshot(&self, version_of: impl Fn(&UserId) -> u64) -> Vec<Op> {
         if self.services.is_empty() && self.slots.is_empty() && self.bookings.is_empty() {
+            // (No booking, so no reminder either.)
             return Vec::new();
         }
         let mut ops = vec![Op::Schedule {
@@ -158,6 +185,11 @@ impl Seats {
             booking: b.clone(),
             version: version_of(&b.user),
             claim: None,
+        }));
+        ops.extend(self.reminded.iter().map(|((user, id), slot)| Op::Reminded {
+            user_id: user.clone(),
+            booking: id.to_string(),
+            slot: slot.clone(),
         }));
         ops
     }

@@ -85,6 +85,12 @@ enum Op {
         cancelled: Vec<(UserId, BookingId)>,
         at: DateTime<Utc>,
     },
+    /// The reminder of a booking sent, for the slot it was then.
+    Reminded {
+        user_id: UserId,
+        booking: String,
+        slot: String,
+    },
     /// A booking stored as it now stands (taken, let go, or moved), with the resident's
     /// version after the change.
     Booking {
@@ -181,6 +187,11 @@ impl State {
                 cancelled,
                 at,
             } => self.seats.publish(services, slots, &cancelled, at),
+            Op::Reminded {
+                user_id,
+                booking,
+                slot,
+            } => self.seats.remind(user_id, &booking, slot),
             Op::Booking {
                 booking,
                 version,
@@ -603,6 +614,11 @@ impl Store for LocalStore {
     ) -> Result<Vec<Recipient>, StoreError> {
         let inner = self.lock();
         let state = &inner.state;
+        if let Mark::Reminder { slot } = *mark {
+            return Ok(still_due(recipients, |user, booking| {
+                state.seats.reminder_had(user, booking, slot)
+            }));
+        }
         Ok(still_due(recipients, |user, subject| {
             state.registered(user, subject).then(|| {
                 mark.had(
@@ -624,6 +640,21 @@ impl Store for LocalStore {
             // Only what is still registered gets a record (`State::apply` checks too), so a
             // resident who stopped meanwhile adds no journal line.
             for subject in &r.subjects {
+                if let Mark::Reminder { slot } = *mark {
+                    if inner
+                        .state
+                        .seats
+                        .reminder_had(&r.user, subject, slot)
+                        .is_some()
+                    {
+                        ops.push(Op::Reminded {
+                            user_id: r.user.clone(),
+                            booking: subject.clone(),
+                            slot: slot.to_string(),
+                        });
+                    }
+                    continue;
+                }
                 if inner.state.registered(&r.user, subject) {
                     ops.push(match *mark {
                         Mark::Milestone(id) => Op::Sent {
@@ -637,6 +668,7 @@ impl Store for LocalStore {
                             series: series.to_string(),
                             day,
                         },
+                        Mark::Reminder { .. } => continue,
                     });
                 }
             }
