@@ -17,7 +17,7 @@ use shared::reservations::{
 };
 use shared::store::{BookingRequest, BookingStore, LocalStore, Store};
 
-const CATALOG: &str = "categories:\n  - {id: checkup, label: 健診}\nmilestones:\n  - {id: m, anchor: birth_date, at: {months: 4}, category: checkup, text: 4か月児健診のご案内}\n";
+const CATALOG: &str = "categories:\n  - {id: checkup, label: 健診}\nmilestones:\n  - {id: m, anchor: birth_date, at: {months: 3}, category: checkup, service: checkup-4m, text: 4か月児健診のご案内}\n";
 
 /// 2027-01-04 10:00 JST.
 fn start() -> DateTime<Utc> {
@@ -541,4 +541,79 @@ async fn the_day_before_a_booking_brings_one_reminder_whose_button_reports_an_ab
     chat.tap("都合が悪くなった").await;
     chat.expect("欠席のご連絡を受け付けました");
     assert_eq!(chat.seats("checkup-4m@2027-01-15T13:30").await, 0);
+}
+
+/// A milestone that names a service carries 予約する on its notice; the tap opens that
+/// service's dates for the one child who may go, or asks which when twins may.
+#[tokio::test]
+async fn a_milestones_notice_offers_to_book_its_service_for_the_right_child() {
+    use shared::handlers::scan::run_daily_scan;
+    use shared::handlers::send::{DrainPolicy, drain};
+    use shared::pacer::Pacer;
+    use shared::queue::MemoryQueue;
+    let mut chat = Chat::new("Unotice").await;
+    chat.register_child("2026-10-01").await;
+    let queue = MemoryQueue::new();
+    let day = d("2027-01-01");
+    run_daily_scan(
+        &chat.store,
+        &queue,
+        &chat.catalog,
+        day,
+        shared::dates::tokyo_instant(day, 9),
+    )
+    .await
+    .expect("scan");
+    let policy = DrainPolicy {
+        base_delay: std::time::Duration::from_millis(5),
+        ..DrainPolicy::default()
+    };
+    drain(
+        &chat.store,
+        &queue,
+        &chat.line,
+        &Pacer::per_second(100_000),
+        &policy,
+    )
+    .await
+    .expect("drain");
+    let notice: Vec<Message> = chat
+        .line
+        .take_calls()
+        .into_iter()
+        .find_map(|c| match c {
+            LineCall::Push { messages, .. } | LineCall::Multicast { messages, .. } => {
+                Some(messages)
+            }
+            _ => None,
+        })
+        .expect("the notice");
+    assert!(notice[0].plain_text().contains("4か月児健診のご案内"));
+    chat.last = notice;
+    assert_eq!(chat.data_of("予約する"), "v1:rsv:svc:checkup-4m:any");
+    chat.tap("予約する").await;
+    chat.expect("2027年1月15日（金）").expect("残り2");
+    chat.tap("13:30〜14:00").await;
+    chat.expect("2026年10月1日生まれ");
+
+    // Twins: the same button asks which child.
+    let mut twins = Chat::new("Utwins").await;
+    twins.register_child("2026-10-01").await;
+    twins.register_child("2026-10-01").await;
+    twins.postback("v1:rsv:svc:checkup-4m:any").await;
+    let labels: Vec<String> = twins.buttons().into_iter().map(|(l, _)| l).collect();
+    // (の予約 does not fit LINE's 20 characters after a twin's label: the label alone.)
+    assert!(
+        labels.contains(&"2026年10月1日生まれ（1人目）".to_string()),
+        "{labels:?}"
+    );
+    assert!(
+        labels.contains(&"2026年10月1日生まれ（2人目）".to_string()),
+        "{labels:?}"
+    );
+    // Nobody who may: said so, with the way on.
+    let mut none = Chat::new("Unone").await;
+    none.register_child("2025-01-01").await;
+    none.postback("v1:rsv:svc:checkup-4m:any").await;
+    none.expect("予約できる時期ではありません");
 }

@@ -103,6 +103,8 @@ pub struct Milestone {
     pub audience: Audience,
     pub text: String,
     pub easy_text: Option<String>,
+    /// The reservations service its notice offers to book (予約する), if any.
+    pub service: Option<crate::reservations::ServiceId>,
 }
 
 impl Milestone {

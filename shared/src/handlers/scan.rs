@@ -102,13 +102,23 @@ pub async fn run_daily_scan<S: Store + BookingStore, Q: Queue>(
                 Recipient { user, subjects }
             })
             .collect();
+        // A milestone that names a service offers to book it right there.
+        let mut actions = notice_actions(easy);
+        if let Mark::Milestone(id) = mark
+            && let Some(service) = catalog.milestone(id).and_then(|m| m.service.as_ref())
+        {
+            actions.insert(
+                0,
+                crate::conversation::reserve::book_service_action(easy, service),
+            );
+        }
         for chunk in pending.chunks(MAX_MULTICAST_RECIPIENTS) {
             report.enqueued += chunk.len();
             jobs.push(DeliveryJob::new(
                 day,
                 mark,
                 chunk.to_vec(),
-                vec![Message::text_with(text.as_ref(), notice_actions(easy))],
+                vec![Message::text_with(text.as_ref(), actions.clone())],
             ));
         }
         let full = jobs.len() - jobs.len() % ENQUEUE_BATCH;

@@ -214,6 +214,9 @@ pub struct BookingFor(pub String);
 
 /// The resident themself (a service open to anyone).
 pub const FOR_RESIDENT: &str = "resident";
+/// Whichever registration may book (a notice's 予約する, sent to many residents at once,
+/// cannot name each one's child): the chat asks when more than one may.
+pub const FOR_ANY: &str = "any";
 
 impl BookingFor {
     /// `resident`, `pregnancy` or a child id (`c1` …), as postback data carries it.
@@ -222,7 +225,8 @@ impl BookingFor {
             && raw.len() <= 8
             && raw.starts_with('c')
             && raw[1..].bytes().all(|b| b.is_ascii_digit());
-        (raw == FOR_RESIDENT || raw == PREGNANCY_SUBJECT || child).then(|| BookingFor(raw.into()))
+        (raw == FOR_RESIDENT || raw == PREGNANCY_SUBJECT || raw == FOR_ANY || child)
+            .then(|| BookingFor(raw.into()))
     }
 
     pub fn as_str(&self) -> &str {

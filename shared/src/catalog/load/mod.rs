@@ -199,8 +199,24 @@ fn build(main: &str, files: &mut Files<'_>) -> Result<Catalog, CatalogError> {
         if let Some(easy) = &m.easy_text {
             rules::check_text(&mut p, &place, "easy_text", easy, m.anchor);
         }
+        let service = m.service.as_ref().and_then(|id| {
+            let parsed = crate::reservations::ServiceId::parse(&id.value);
+            if parsed.is_none() {
+                p.add(
+                    &place,
+                    line_of(id.referenced),
+                    "service",
+                    format!(
+                        "`{}` is not a service id (letters, digits, - and _, at most 32, as in the reservations file)",
+                        id.value
+                    ),
+                );
+            }
+            parsed
+        });
         match Offset::from_at(m.anchor, m.at.value) {
             Ok(offset) => milestones.push(Milestone {
+                service,
                 id: m.id.value.clone(),
                 offset,
                 category: m.category.value.clone(),

@@ -122,6 +122,9 @@ pub(super) struct MilestoneFile {
     pub text: Spanned<String>,
     #[serde(default)]
     pub easy_text: Option<Spanned<String>>,
+    /// A reservations service id: the notice then carries 予約する for it.
+    #[serde(default)]
+    pub service: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

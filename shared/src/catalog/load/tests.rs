@@ -1005,3 +1005,27 @@ fn removing_a_choice_or_category_leaves_stored_residents_working() {
     // An audience naming a district still needs one of its districts.
     assert!(!c.milestone("hokatsu").expect("m").reaches(&settings));
 }
+
+#[test]
+fn a_milestone_may_name_a_reservations_service() {
+    let with = FULL.replace(
+        "    audience: {nursery: [planning], districts: [north]}\n",
+        "    audience: {nursery: [planning], districts: [north]}\n    service: hokatsu-soudan\n",
+    );
+    let source = CatalogSource {
+        main: with.clone(),
+        files: [("weekly.yaml".to_string(), WEEKLY.to_string())].into(),
+    };
+    let c = Catalog::from_source(&source).expect("valid");
+    assert_eq!(
+        c.milestone("hokatsu")
+            .and_then(|m| m.service.as_ref())
+            .map(|s| s.as_str()),
+        Some("hokatsu-soudan")
+    );
+    expect_problem(
+        &with.replace("service: hokatsu-soudan", "service: 保活相談"),
+        WEEKLY,
+        "milestones[0] (hokatsu), field `service`: `保活相談` is not a service id",
+    );
+}

@@ -18,7 +18,8 @@ use crate::dates;
 use crate::domain::{PREGNANCY_SUBJECT, Resident};
 use crate::line::{Action, Bubble, FlexBox, FlexButton, FlexContainer, FlexText, Message};
 use crate::reservations::{
-    AbsenceReason, Booking, BookingFor, BookingId, FOR_RESIDENT, Service, SlotRef, SlotState,
+    AbsenceReason, Booking, BookingFor, BookingId, FOR_ANY, FOR_RESIDENT, Service, SlotRef,
+    SlotState,
 };
 use crate::store::{BookingError, Release, StoreError};
 pub use command::ReserveCommand;
@@ -96,6 +97,18 @@ fn cmd(c: ReserveCommand) -> Command {
 
 fn reserve_action(l: Lang) -> Action {
     action(l.pick("予約する", "よやく する"), cmd(ReserveCommand::Menu))
+}
+
+/// 予約する on a milestone's notice: books `service` for whichever registration may.
+pub fn book_service_action(easy: bool, service: &crate::reservations::ServiceId) -> Action {
+    let l = if easy { Lang::EASY } else { Lang::PLAIN };
+    action(
+        l.pick("予約する", "よやく する"),
+        cmd(ReserveCommand::Dates {
+            service: service.clone(),
+            booked_for: BookingFor(FOR_ANY.into()),
+        }),
+    )
 }
 
 fn list_action(l: Lang) -> Action {
@@ -644,7 +657,28 @@ pub fn respond(
             let Some(service) = view.service(service) else {
                 return gone_service(turn, resident, view);
             };
-            if !bookable_for(turn, resident, service).contains(booked_for) {
+            let who = bookable_for(turn, resident, service);
+            if booked_for.as_str() == FOR_ANY {
+                // From a notice's 予約する: go straight on when only one may book it.
+                return match who.as_slice() {
+                    [] => not_eligible(resident, service),
+                    [only] => Response::reply(
+                        Change::Keep,
+                        dates_reply(turn, resident, view, service, only),
+                    ),
+                    many => Response::reply(
+                        Change::Keep,
+                        Message::flex(
+                            &service.name,
+                            FlexContainer::Bubble(Box::new(service_card(
+                                l, resident, service, many,
+                            ))),
+                            actions(l),
+                        ),
+                    ),
+                };
+            }
+            if !who.contains(booked_for) {
                 return gone_service(turn, resident, view);
             }
             Response::reply(
@@ -881,6 +915,29 @@ pub fn respond(
             None => expired(resident),
         },
     }
+}
+
+/// A notice's 予約する for a service none of this resident's registrations may book (yet, or
+/// any more): say so, with the way to what they can book.
+fn not_eligible(resident: Option<&Resident>, service: &Service) -> Response {
+    let l = Lang::of(resident);
+    Response::reply(
+        Change::Keep,
+        Message::text_with(
+            if l.easy() {
+                format!(
+                    "「{}」は、いま よやく できる 子どもが いません。",
+                    service.name
+                )
+            } else {
+                format!(
+                    "「{}」は、いまご登録の内容では予約できる時期ではありません（対象の月齢・週数を過ぎたか、まだ先です）。",
+                    service.name
+                )
+            },
+            actions(l),
+        ),
+    )
 }
 
 fn already_booked(l: Lang, held: &Booking) -> Response {
