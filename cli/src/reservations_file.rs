@@ -116,6 +116,7 @@ async fn stranded_bookings<S: BookingStore>(
             .into_iter()
             .filter(|b| b.slot == s.slot && b.is_active())
             .collect();
+        // The order the stores give seats back in: latest booked first, then by 予約番号.
         held.sort_by(|a, b| (b.booked_at, &b.id).cmp(&(a.booked_at, &a.id)));
         let losing = s.booked.saturating_sub(s.capacity.unwrap_or(0)) as usize;
         out.extend(held.into_iter().take(losing).map(|b| (b, s.capacity)));

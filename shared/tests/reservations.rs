@@ -617,3 +617,59 @@ async fn a_milestones_notice_offers_to_book_its_service_for_the_right_child() {
     none.postback("v1:rsv:svc:checkup-4m:any").await;
     none.expect("予約できる時期ではありません");
 }
+
+/// Twins each get their own seat (one child never two); a booking whose slot has started
+/// can no longer be changed, cancelled or reported absent from an old card; a service whose
+/// booking opens later says when; after an absence the dates offered are later days.
+#[tokio::test]
+async fn twins_started_slots_later_openings_and_rebooking_after_an_absence() {
+    let mut chat = Chat::new("Utwins2").await;
+    chat.register_child("2026-10-01").await;
+    chat.register_child("2026-10-01").await;
+    let slot = SlotRef::parse("checkup-4m@2027-01-15T13:30").expect("slot");
+    for child in ["c1", "c2"] {
+        chat.postback(&format!("v1:rsv:book:{}:{child}", slot.token()))
+            .await;
+        chat.expect("予約しました");
+    }
+    assert_eq!(chat.seats("checkup-4m@2027-01-15T13:30").await, 2);
+    chat.postback(&format!("v1:rsv:book:{}:c1", slot.token()))
+        .await;
+    chat.expect("すでに予約済みです");
+    assert_eq!(chat.bookings().await.len(), 2);
+
+    // The next afternoon the 13:30 booking has started: its old card changes nothing.
+    let id = chat.bookings().await[0].id.clone();
+    chat.now = shared::dates::tokyo_instant(d("2027-01-15"), 14);
+    chat.postback(&format!("v1:rsv:cx-ok:{id}")).await;
+    chat.expect("この予約は見つかりませんでした");
+    chat.say("予約の確認").await;
+    chat.expect("いま予約はありません");
+    assert!(chat.bookings().await.iter().all(|b| b.is_active()));
+
+    // 育児相談 opens 60 days ahead: a slot 70 days away is not bookable yet, and the chat
+    // says from when.
+    let mut early = Chat::new("Uearly").await;
+    early.now = Utc
+        .with_ymd_and_hms(2026, 11, 1, 1, 0, 0)
+        .single()
+        .expect("t");
+    early.postback("v1:rsv:svc:consult:resident").await;
+    early.expect("予約受付は、2026年11月13日（金）からです");
+
+    // 欠席連絡 for the 15th offers later days only.
+    let mut sick = Chat::new("Usick").await;
+    sick.register_child("2026-10-01").await;
+    sick.postback(&format!(
+        "v1:rsv:book:{}:c1",
+        SlotRef::parse("checkup-4m@2027-01-15T14:00")
+            .expect("s")
+            .token()
+    ))
+    .await;
+    let id = sick.bookings().await[0].id.clone();
+    sick.postback(&format!("v1:rsv:ab-ok:{id}:ill")).await;
+    sick.expect("欠席のご連絡を受け付けました")
+        .expect("2027年1月22日");
+    assert!(!sick.text().contains("2027年1月15日"), "{}", sick.text());
+}

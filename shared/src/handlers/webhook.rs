@@ -380,9 +380,9 @@ async fn read_view<S: Store + BookingStore, L, E>(
     });
     let today = tokyo_date(ctx.now);
     let slots = match about.and_then(|id| services.iter().find(|s| s.id == id)) {
+        // A year ahead: beyond what is open now, so the chat can say when booking opens.
         Some(service) => {
-            let last =
-                crate::dates::add_days(today, service.opens_days_before as i64).unwrap_or(today);
+            let last = crate::dates::add_days(today, 366).unwrap_or(today);
             ctx.store.slot_states(&service.id, today, last).await?
         }
         None => Vec::new(),

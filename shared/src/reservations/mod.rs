@@ -288,6 +288,13 @@ pub struct Service {
 }
 
 impl Service {
+    /// Whether a slot of this service has seats and will open for booking after `now`.
+    pub fn is_open_later(&self, state: &SlotState, now: DateTime<Utc>) -> bool {
+        let today = dates::tokyo_date(now);
+        let opens = state.slot.slot.date - Duration::days(self.opens_days_before as i64);
+        state.seats_left() > 0 && opens > today
+    }
+
     /// Whether a slot of this service can be booked (or a seat taken) at `now`.
     pub fn is_open(&self, slot: &Slot, now: DateTime<Utc>) -> bool {
         let today = dates::tokyo_date(now);

@@ -35,6 +35,7 @@ where
     a_stop_frees_every_seat_and_keeps_no_booking(&make().await).await;
     a_shrinking_publish_cancels_the_latest_bookings(&make().await).await;
     a_reminder_is_sent_once_per_slot(&make().await).await;
+    twins_each_hold_their_own_seat(&make().await).await;
     concurrent_bookings_never_overbook(&make().await).await;
 }
 
@@ -723,6 +724,70 @@ async fn a_reminder_is_sent_once_per_slot<S: Store + BookingStore>(store: &S) {
             .expect("due")
             .is_empty()
     );
+}
+
+async fn twins_each_hold_their_own_seat<S: Store + BookingStore>(store: &S) {
+    let a = slot("checkup", "2027-01-15", "10:00", 3);
+    let b = slot("checkup", "2027-01-22", "10:00", 3);
+    store
+        .publish_schedule(&schedule(&["checkup"], &[a.clone(), b.clone()]), now())
+        .await
+        .expect("publish");
+    let r = resident(store, 1).await;
+    let mut booked = Vec::new();
+    for child in ["c1", "c2"] {
+        let r = reread(store, &r).await;
+        let mut req = request(&r, &a.slot, child);
+        req.booked_for = BookingFor::parse(child).expect("child");
+        req.one_per_resident = true;
+        booked.push(store.book(&req).await.expect("each twin's seat"));
+    }
+    assert_eq!(seats_taken(store, &a.slot).await, 2);
+    // One child never twice, nor a second future booking of the service.
+    let r = reread(store, &r).await;
+    let mut again = request(&r, &a.slot, "again");
+    again.booked_for = BookingFor::parse("c1").expect("child");
+    assert!(matches!(store.book(&again).await, Err(BookingError::AlreadyBooked(_))));
+    let mut other_day = request(&r, &b.slot, "other");
+    other_day.booked_for = BookingFor::parse("c2").expect("child");
+    other_day.one_per_resident = true;
+    assert!(matches!(store.book(&other_day).await, Err(BookingError::LimitReached(_))));
+    // Moving one twin leaves the other's seat alone; cancelling frees only its own.
+    let r = reread(store, &r).await;
+    store
+        .change_slot(
+            &SeatChange {
+                user: &r.user_id,
+                booking: &booked[0].id,
+                resident_version: r.version,
+                now: now(),
+                claim: None,
+            },
+            &b.slot,
+        )
+        .await
+        .expect("moved");
+    assert_eq!(seats_taken(store, &a.slot).await, 1);
+    assert_eq!(seats_taken(store, &b.slot).await, 1);
+    let r = reread(store, &r).await;
+    store
+        .release(
+            &SeatChange {
+                user: &r.user_id,
+                booking: &booked[1].id,
+                resident_version: r.version,
+                now: now(),
+                claim: None,
+            },
+            Release::Cancel,
+        )
+        .await
+        .expect("cancelled");
+    assert_eq!(seats_taken(store, &a.slot).await, 0);
+    assert_eq!(seats_taken(store, &b.slot).await, 1);
+    // A stop frees the rest.
+    assert!(store.delete_resident(&r.user_id, None).await.expect("stop"));
+    assert_eq!(seats_taken(store, &b.slot).await, 0);
 }
 
 /// 200 residents tap 予約する at once for 20 seats: exactly 20 get one, every other one is

@@ -32,9 +32,10 @@ pub struct BookingRequest {
     pub resident_version: u64,
     pub slot: SlotRef,
     pub booked_for: BookingFor,
-    /// The service allows one future booking per resident: refused with
-    /// [`BookingError::LimitReached`] while the resident holds another one that has not
-    /// started yet.
+    /// The service allows one future booking per resident and registration (each twin has
+    /// their own): refused with [`BookingError::LimitReached`] while the same registration
+    /// holds another one that has not started yet. Likewise one registration never holds one
+    /// slot twice ([`BookingError::AlreadyBooked`]); twins may sit side by side.
     pub one_per_resident: bool,
     pub now: DateTime<Utc>,
     pub claim: Option<EventClaim>,

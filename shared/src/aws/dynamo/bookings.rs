@@ -79,8 +79,18 @@ pub(super) fn booking_key(user: &UserId, id: &BookingId) -> Item {
     key(&user_pk(user), &format!("{BOOKING_PREFIX}{id}"))
 }
 
-fn hold_key(user: &UserId, service: &ServiceId) -> Item {
-    key(&user_pk(user), &format!("{HOLD_PREFIX}{service}"))
+/// One hold per resident, service and registration (twins each hold their own).
+fn hold_key(user: &UserId, service: &ServiceId, who: &BookingFor) -> Item {
+    key(
+        &user_pk(user),
+        &format!("{HOLD_PREFIX}{service}#{}", who.as_str()),
+    )
+}
+
+/// A slot's holder entry is per resident and registration: twins may sit side by side,
+/// one child never twice. (Ids and registrations never contain `|`.)
+fn holder_name(user: &UserId, who: &BookingFor) -> String {
+    format!("{}|{}", user.as_str(), who.as_str())
 }
 
 /// The GSI partition of bookings whose slot is in `date`'s month.
@@ -225,6 +235,7 @@ fn holders_of(item: &Item) -> Vec<(i64, BookingId, UserId)> {
             };
             let at = number(entry, "at").ok()?;
             let id = BookingId::parse(&string(entry, "b").ok()?)?;
+            let user = user.split_once('|').map_or(user.as_str(), |(u, _)| u);
             Some((at, id, UserId::parse(user)?))
         })
         .collect();
@@ -232,9 +243,9 @@ fn holders_of(item: &Item) -> Vec<(i64, BookingId, UserId)> {
     out
 }
 
-fn holder_booking(item: &Item, user: &UserId) -> Option<BookingId> {
+fn holder_booking(item: &Item, user: &UserId, who: &BookingFor) -> Option<BookingId> {
     match item.get(HOLDERS) {
-        Some(AttributeValue::M(map)) => match map.get(user.as_str()) {
+        Some(AttributeValue::M(map)) => match map.get(&holder_name(user, who)) {
             Some(AttributeValue::M(entry)) => BookingId::parse(&string(entry, "b").ok()?),
             _ => None,
         },
@@ -402,9 +413,14 @@ impl DynamoStore {
     }
 
     /// The booking the resident's hold of `service` points to, if any.
-    async fn hold(&self, user: &UserId, service: &ServiceId) -> Result<Option<String>, StoreError> {
+    async fn hold(
+        &self,
+        user: &UserId,
+        service: &ServiceId,
+        who: &BookingFor,
+    ) -> Result<Option<String>, StoreError> {
         Ok(self
-            .get(hold_key(user, service))
+            .get(hold_key(user, service, who))
             .await?
             .and_then(|item| string(&item, HOLD_BOOKING).ok()))
     }
@@ -442,6 +458,7 @@ impl DynamoStore {
         &self,
         slot: &SlotRef,
         user: &UserId,
+        who: &BookingFor,
         id: &BookingId,
         at: DateTime<Utc>,
     ) -> Result<TransactWriteItem, StoreError> {
@@ -455,7 +472,7 @@ impl DynamoStore {
             .expression_attribute_names("#n", BOOKED)
             .expression_attribute_names("#c", CAPACITY)
             .expression_attribute_names("#h", HOLDERS)
-            .expression_attribute_names("#u", user.as_str())
+            .expression_attribute_names("#u", holder_name(user, who))
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":holder", holder(id, at))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -469,6 +486,7 @@ impl DynamoStore {
         &self,
         slot: &SlotRef,
         user: &UserId,
+        who: &BookingFor,
     ) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
@@ -477,7 +495,7 @@ impl DynamoStore {
             .condition_expression("attribute_exists(#h.#u)")
             .expression_attribute_names("#n", BOOKED)
             .expression_attribute_names("#h", HOLDERS)
-            .expression_attribute_names("#u", user.as_str())
+            .expression_attribute_names("#u", holder_name(user, who))
             .expression_attribute_values(":one", n(1))
             .build()
             .map_err(rejected)?;
@@ -556,11 +574,12 @@ impl DynamoStore {
     fn put_hold(
         &self,
         user: &UserId,
+        who: &BookingFor,
         slot: &SlotRef,
         id: &BookingId,
         now: DateTime<Utc>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut item = hold_key(user, &slot.service);
+        let mut item = hold_key(user, &slot.service, who);
         item.insert(HOLD_STARTS.into(), n(starts_at(slot).timestamp()));
         item.insert(HOLD_BOOKING.into(), s(id.as_str()));
         let put = Put::builder()
@@ -579,12 +598,13 @@ impl DynamoStore {
     fn delete_hold(
         &self,
         user: &UserId,
+        who: &BookingFor,
         service: &ServiceId,
         id: &BookingId,
     ) -> Result<TransactWriteItem, StoreError> {
         let delete = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(hold_key(user, service)))
+            .set_key(Some(hold_key(user, service, who)))
             .condition_expression("#b = :id")
             .expression_attribute_names("#b", HOLD_BOOKING)
             .expression_attribute_values(":id", s(id.as_str()))
@@ -597,12 +617,13 @@ impl DynamoStore {
     fn move_hold(
         &self,
         user: &UserId,
+        who: &BookingFor,
         to: &SlotRef,
         id: &BookingId,
     ) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(hold_key(user, &to.service)))
+            .set_key(Some(hold_key(user, &to.service, who)))
             .update_expression("SET #t = :t")
             .condition_expression("#b = :id")
             .expression_attribute_names("#t", HOLD_STARTS)
@@ -642,12 +663,12 @@ impl DynamoStore {
         const BOOKING: usize = 1;
         const PROFILE: usize = 2;
         let mut items = vec![
-            self.take_seat(&r.slot, &r.user, &r.id, r.now)?,
+            self.take_seat(&r.slot, &r.user, &r.booked_for, &r.id, r.now)?,
             self.put_new_booking(&booking)?,
             self.bump_version(&r.user, r.resident_version)?,
         ];
         let hold_at = if r.one_per_resident {
-            items.push(self.put_hold(&r.user, &r.slot, &r.id, r.now)?);
+            items.push(self.put_hold(&r.user, &r.booked_for, &r.slot, &r.id, r.now)?);
             Some(items.len() - 1)
         } else {
             None
@@ -666,7 +687,7 @@ impl DynamoStore {
             let Some(slot) = reasons.old_item(SEAT) else {
                 return Err(BookingError::NoSuchSlot.into());
             };
-            if let Some(held) = holder_booking(slot, &r.user) {
+            if let Some(held) = holder_booking(slot, &r.user, &r.booked_for) {
                 return Err(self
                     .already(&r.user, &held, BookingError::AlreadyBooked)
                     .await);
@@ -729,7 +750,9 @@ impl DynamoStore {
 
     async fn try_release(&self, change: &SeatChange<'_>, how: Release) -> Result<Booking, Attempt> {
         let mut booking = self.active_booking(change).await?;
-        let holds = self.hold(change.user, &booking.slot.service).await?;
+        let holds = self
+            .hold(change.user, &booking.slot.service, &booking.booked_for)
+            .await?;
         booking.status = match how {
             Release::Cancel => BookingStatus::Cancelled {
                 at: change.now,
@@ -748,11 +771,16 @@ impl DynamoStore {
                 &booking.slot,
                 status_attributes(&booking.status),
             )?,
-            self.free_seat(&booking.slot, &booking.user)?,
+            self.free_seat(&booking.slot, &booking.user, &booking.booked_for)?,
             self.bump_version(change.user, change.resident_version)?,
         ];
         if holds.as_deref() == Some(booking.id.as_str()) {
-            items.push(self.delete_hold(&booking.user, &booking.slot.service, &booking.id)?);
+            items.push(self.delete_hold(
+                &booking.user,
+                &booking.booked_for,
+                &booking.slot.service,
+                &booking.id,
+            )?);
         }
         let claim_at = self.push_claim(&mut items, change.claim)?;
         let Some(reasons) = self.try_transaction(items).await? else {
@@ -782,13 +810,23 @@ impl DynamoStore {
                 .await
                 .into());
         }
-        let holds = self.hold(change.user, &to.service).await?;
+        let holds = self
+            .hold(change.user, &to.service, &booking.booked_for)
+            .await?;
         let from = std::mem::replace(&mut booking.slot, to.clone());
         const SEAT: usize = 0;
         const PROFILE: usize = 3;
         let mut items = vec![
-            self.take_seat(to, &booking.user, &booking.id, change.now)?,
-            self.free_seat(&from, &booking.user)?,
+            // The seat's time stays the booking's own, so "the latest booked give way" means
+            // the same after a move (and in the staff's list before a publish).
+            self.take_seat(
+                to,
+                &booking.user,
+                &booking.booked_for,
+                &booking.id,
+                booking.booked_at,
+            )?,
+            self.free_seat(&from, &booking.user, &booking.booked_for)?,
             self.update_active_booking(
                 &booking.user,
                 &booking.id,
@@ -798,7 +836,7 @@ impl DynamoStore {
             self.bump_version(change.user, change.resident_version)?,
         ];
         if holds.as_deref() == Some(booking.id.as_str()) {
-            items.push(self.move_hold(&booking.user, to, &booking.id)?);
+            items.push(self.move_hold(&booking.user, &booking.booked_for, to, &booking.id)?);
         }
         let claim_at = self.push_claim(&mut items, change.claim)?;
         let Some(reasons) = self.try_transaction(items).await? else {
@@ -814,7 +852,7 @@ impl DynamoStore {
             let Some(slot) = reasons.old_item(SEAT) else {
                 return Err(BookingError::NoSuchSlot.into());
             };
-            if let Some(held) = holder_booking(slot, &booking.user) {
+            if let Some(held) = holder_booking(slot, &booking.user, &booking.booked_for) {
                 return Err(self
                     .already(&booking.user, &held, BookingError::AlreadyBooked)
                     .await);
@@ -843,13 +881,14 @@ impl DynamoStore {
             at: now,
             by: CancelledBy::Staff,
         };
-        let holds = self.hold(user, &slot.service).await?;
+        let who = booking.booked_for.clone();
+        let holds = self.hold(user, &slot.service, &who).await?;
         let mut items = vec![
             self.update_active_booking(user, id, slot, status_attributes(&booking.status))?,
-            self.free_seat(slot, user)?,
+            self.free_seat(slot, user, &who)?,
         ];
         if holds.as_deref() == Some(id.as_str()) {
-            items.push(self.delete_hold(user, &slot.service, id)?);
+            items.push(self.delete_hold(user, &who, &slot.service, id)?);
         }
         match self.try_transaction(items).await? {
             None => Ok(Some(booking)),
@@ -1220,19 +1259,20 @@ mod tests {
         let first = BookingId::derive("a");
         let second = BookingId::derive("b");
         let mut map = std::collections::HashMap::new();
+        let child = BookingFor::parse("c1").expect("for");
         map.insert(
-            "Ulate".to_string(),
+            holder_name(&UserId::parse("Ulate").expect("id"), &child),
             holder(&second, DateTime::<Utc>::MAX_UTC),
         );
         map.insert(
-            "Uearly".to_string(),
+            holder_name(&UserId::parse("Uearly").expect("id"), &child),
             holder(&first, DateTime::<Utc>::MIN_UTC),
         );
         let item: Item = [(HOLDERS.to_string(), AttributeValue::M(map))].into();
         let order: Vec<BookingId> = holders_of(&item).into_iter().map(|(_, id, _)| id).collect();
         assert_eq!(order, vec![first, second.clone()]);
         assert_eq!(
-            holder_booking(&item, &UserId::parse("Ulate").expect("id")),
+            holder_booking(&item, &UserId::parse("Ulate").expect("id"), &child),
             Some(second)
         );
     }

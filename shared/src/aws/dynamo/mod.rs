@@ -235,9 +235,10 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk")
                 .expression_attribute_values(":pk", s(&user_pk(user)))
-                .projection_expression("pk, sk, version, #st, #sl")
+                .projection_expression("pk, sk, version, #st, #sl, #fo")
                 .expression_attribute_names("#st", bookings::STATUS)
                 .expression_attribute_names("#sl", bookings::SLOT)
+                .expression_attribute_names("#fo", "for")
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take())
                 .send()
@@ -521,6 +522,7 @@ impl Store for DynamoStore {
                 continue;
             }
             let k = key(&user_pk(user), &sk);
+            let item_for = item.get("for");
             let active_slot = match (item.get(bookings::STATUS), item.get(bookings::SLOT)) {
                 (Some(AttributeValue::S(status)), Some(AttributeValue::S(slot)))
                     if sk.starts_with(bookings::BOOKING_PREFIX) && status == "booked" =>
@@ -534,9 +536,17 @@ impl Store for DynamoStore {
                     let parsed = SlotRef::parse(&slot).ok_or_else(|| {
                         StoreError::Corrupt("a booking's slot is malformed".into())
                     })?;
+                    let who = match item_for {
+                        Some(AttributeValue::S(w)) => crate::reservations::BookingFor(w.clone()),
+                        _ => {
+                            return Err(StoreError::Corrupt(
+                                "a booking names no registration".into(),
+                            ));
+                        }
+                    };
                     groups.push(vec![
                         self.delete_active_booking(k, &slot)?,
-                        self.free_seat(&parsed, user)?,
+                        self.free_seat(&parsed, user, &who)?,
                     ]);
                 }
                 None => groups.push(vec![self.delete(k, None)?]),

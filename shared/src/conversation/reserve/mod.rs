@@ -56,17 +56,24 @@ impl ReservationView {
         self.slots.iter().find(|s| s.slot.slot == *slot)
     }
 
+    /// An active booking whose slot has not started: the only kind a resident can still
+    /// change, cancel or report absent from (an old card tapped later changes nothing).
     fn active(&self, id: &BookingId) -> Option<&Booking> {
-        self.bookings.iter().find(|b| b.id == *id && b.is_active())
+        self.bookings
+            .iter()
+            .find(|b| b.id == *id && b.is_active() && self.ahead(b))
+    }
+
+    fn ahead(&self, b: &Booking) -> bool {
+        dates::tokyo_at(b.slot.date, b.slot.start) > self.now
     }
 
     /// Active bookings whose slot has not started, soonest first.
     fn upcoming(&self) -> Vec<&Booking> {
-        let today = dates::tokyo_date(self.now);
         let mut out: Vec<&Booking> = self
             .bookings
             .iter()
-            .filter(|b| b.is_active() && b.slot.date >= today)
+            .filter(|b| b.is_active() && self.ahead(b))
             .collect();
         out.sort_by_key(|b| (b.slot.date, b.slot.start));
         out
@@ -308,21 +315,55 @@ fn date_cards(
     ))
 }
 
-fn no_open_dates(l: Lang, service: &Service) -> Message {
-    Message::text_with(
-        if l.easy() {
-            format!(
-                "「{}」は、いま あいて いる ひが ありません。キャンセルが でると あきが でます。",
-                service.name
-            )
-        } else {
-            format!(
-                "「{}」は、いま予約できる空きがありません。キャンセルが出ると空きができます。",
-                service.name
-            )
-        },
-        actions(l),
-    )
+/// Why no date can be offered: booking has not opened yet for the next slots (and when it
+/// does), every slot is full, or there is no slot at all.
+fn no_open_dates(l: Lang, service: &Service, view: &ReservationView) -> Message {
+    let today = dates::tokyo_date(view.now);
+    let of_service = || {
+        view.slots
+            .iter()
+            .filter(|s| s.slot.slot.service == service.id && service.is_open_later(s, view.now))
+    };
+    let opens = of_service()
+        .filter_map(|s| {
+            dates::add_days(s.slot.slot.date, -(service.opens_days_before as i64))
+                .filter(|d| *d > today)
+        })
+        .min();
+    let any_full = view.slots.iter().any(|s| {
+        s.slot.slot.service == service.id
+            && s.seats_left() == 0
+            && service.is_open(&s.slot, view.now)
+    });
+    let text = match (opens, any_full, l.easy()) {
+        (Some(d), _, false) => format!(
+            "「{}」の次の日程の予約受付は、{}からです。その日からこの画面で予約できます。",
+            service.name,
+            dates::japanese_date(d)
+        ),
+        (Some(d), _, true) => format!(
+            "「{}」の よやくは {}から できます。",
+            service.name,
+            dates::japanese_date(d)
+        ),
+        (None, true, false) => format!(
+            "「{}」は、いま予約できる空きがありません。キャンセルが出ると空きができます。",
+            service.name
+        ),
+        (None, true, true) => format!(
+            "「{}」は、いま あいて いる ひが ありません。キャンセルが でると あきが でます。",
+            service.name
+        ),
+        (None, false, false) => format!(
+            "「{}」は、いま予約できる日程がありません。日程が決まるとここから予約できます。",
+            service.name
+        ),
+        (None, false, true) => format!(
+            "「{}」は、いま よやく できる ひが ありません。",
+            service.name
+        ),
+    };
+    Message::text_with(text, actions(l))
 }
 
 /// The dates of a service for one registration, or why there are none.
@@ -339,7 +380,7 @@ fn dates_reply(
         slot: slot.clone(),
         booked_for: booked_for.clone(),
     })
-    .unwrap_or_else(|| no_open_dates(l, service))
+    .unwrap_or_else(|| no_open_dates(l, service, view))
 }
 
 fn service_card(
@@ -693,7 +734,7 @@ pub fn respond(
             if let Some(held) = view
                 .bookings
                 .iter()
-                .find(|b| b.is_active() && b.slot == *slot)
+                .find(|b| b.is_active() && b.slot == *slot && b.booked_for == *booked_for)
             {
                 return already_booked(l, held);
             }
@@ -804,7 +845,7 @@ pub fn respond(
                 booking: id.clone(),
                 slot: slot.clone(),
             })
-            .unwrap_or_else(|| no_open_dates(l, service));
+            .unwrap_or_else(|| no_open_dates(l, service, view));
             Response {
                 change: Change::Keep,
                 replies: vec![head, cards],
@@ -1004,15 +1045,21 @@ pub fn outcome(
                         "欠席のご連絡を受け付けました（予約番号 {}）。担当者に伝えます。",
                         b.id
                     ),
-                    (Release::Absent(_), true) => {
-                        "やすむ れんらくを うけとりました。たんとうの ひとに つたえます。".to_string()
-                    }
+                    (Release::Absent(_), true) => format!(
+                        "やすむ れんらくを うけとりました（よやく ばんごう {}）。たんとうの ひとに つたえます。",
+                        b.id
+                    ),
                 },
                 actions(l),
             )];
             // After an absence, the next dates to rebook are right there.
             if let (Release::Absent(_), Some(service)) = (how, service_of(&b.slot)) {
-                let open = open_slots(view, service, resident, &b.booked_for, Some(&b.slot), turn.user_id);
+                // Days after the missed one: a sick child is not booked for that afternoon.
+                let open: Vec<&SlotState> =
+                    open_slots(view, service, resident, &b.booked_for, Some(&b.slot), turn.user_id)
+                        .into_iter()
+                        .filter(|s| s.slot.slot.date > b.slot.date)
+                        .collect();
                 if let Some(cards) = date_cards(l, service, &open, |slot| ReserveCommand::Pick {
                     slot: slot.clone(),
                     booked_for: b.booked_for.clone(),
@@ -1067,7 +1114,7 @@ pub fn outcome(
                     },
                 };
                 replies.push(
-                    date_cards(l, service, &open, tap).unwrap_or_else(|| no_open_dates(l, service)),
+                    date_cards(l, service, &open, tap).unwrap_or_else(|| no_open_dates(l, service, view)),
                 );
             } else {
                 replies[0] = Message::text_with(replies[0].plain_text().into_owned(), actions(l));

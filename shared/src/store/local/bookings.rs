@@ -268,12 +268,15 @@ impl BookingStore for LocalStore {
         let mut cancelled = Vec::new();
         for (slot, record) in &seats.slots {
             let keep = schedule.slots.get(slot).map_or(0, |s| s.capacity as usize);
-            // The latest bookings give way, so whoever booked first keeps their seat.
-            for (user, id) in record.holders.iter().skip(keep).rev() {
-                if let Some(b) = seats.booking(user, id) {
-                    cancelled.push(b.clone());
-                }
-            }
+            // The latest booked give way (a move keeps its booking time), so whoever booked
+            // first keeps their seat; ties go by 予約番号, as on DynamoDB.
+            let mut held: Vec<&Booking> = record
+                .holders
+                .iter()
+                .filter_map(|(user, id)| seats.booking(user, id))
+                .collect();
+            held.sort_by(|a, b| (a.booked_at, &a.id).cmp(&(b.booked_at, &b.id)));
+            cancelled.extend(held.into_iter().skip(keep).rev().cloned());
         }
         let op = Op::Schedule {
             services: schedule.services.values().cloned().collect(),
@@ -306,14 +309,17 @@ impl BookingStore for LocalStore {
         let Some(record) = seats.slots.get(&request.slot) else {
             return Err(BookingError::NoSuchSlot);
         };
+        // Per registration: twins each hold their own seat, one child never two.
+        let mine = |b: &&Booking| b.booked_for == request.booked_for;
         if let Some(held) = seats
             .active_of(&request.user)
+            .filter(mine)
             .find(|b| b.slot == request.slot)
         {
             return Err(BookingError::AlreadyBooked(Box::new(held.clone())));
         }
         if request.one_per_resident
-            && let Some(held) = seats.active_of(&request.user).find(|b| {
+            && let Some(held) = seats.active_of(&request.user).filter(mine).find(|b| {
                 b.slot.service == request.slot.service
                     && seats
                         .slots
@@ -389,7 +395,10 @@ impl BookingStore for LocalStore {
         let Some(record) = seats.slots.get(to) else {
             return Err(BookingError::NoSuchSlot);
         };
-        if let Some(held) = seats.active_of(change.user).find(|b| b.slot == *to) {
+        if let Some(held) = seats
+            .active_of(change.user)
+            .find(|b| b.slot == *to && b.booked_for == booking.booked_for)
+        {
             return Err(BookingError::AlreadyBooked(Box::new(held.clone())));
         }
         if !Self::has_seat(record) {
