@@ -149,8 +149,19 @@ def icon_chat(draw, cx, cy, r, fg, bg, font_path):
         draw.ellipse((x - d, y - d, x + d, y + d), fill=bg)
 
 
+def icon_clock(draw, cx, cy, r, fg, bg, font_path):
+    rr, w = 0.48 * r, 0.12 * r
+    draw.ellipse((cx - rr, cy - rr, cx + rr, cy + rr), outline=fg, width=int(w))
+    # An hour hand at three and a minute hand at twelve: a time to be somewhere.
+    draw.line(((cx, cy), (cx, cy - 0.30 * r)), fill=fg, width=int(0.10 * r))
+    draw.line(((cx, cy), (cx + 0.24 * r, cy)), fill=fg, width=int(0.10 * r))
+    d = 0.07 * r
+    draw.ellipse((cx - d, cy - d, cx + d, cy + d), fill=fg)
+
+
 ICONS = {
     "calendar": icon_calendar,
+    "clock": icon_clock,
     "bell": icon_bell,
     "question": icon_question,
     "search": icon_search,

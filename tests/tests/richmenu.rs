@@ -312,7 +312,7 @@ async fn bad_definitions_are_refused_before_any_request() {
         let area = d["areas"][0].clone();
         d["areas"] = json!(vec![area; 21]);
     });
-    let outside = edit(&|d| d["areas"][2]["bounds"]["width"] = json!(900));
+    let outside = edit(&|d| d["areas"][3]["bounds"]["width"] = json!(900));
     let long_label = edit(&|d| {
         d["areas"][0]["action"]["label"] = json!("登録・変更はこちらからどうぞ、ボタンをタップ")
     });
@@ -347,7 +347,7 @@ async fn bad_definitions_are_refused_before_any_request() {
         (
             "outside",
             dir_with("outside", &outside),
-            &["field `areas[2].bounds`", "outside the 2500×843 menu"],
+            &["field `areas[3].bounds`", "outside the 2500×843 menu"],
         ),
         (
             "label",
@@ -563,6 +563,7 @@ async fn the_committed_rich_menu_is_valid_and_its_image_matches() {
         buttons,
         [
             ("登録・変更", "v1:show", "登録・変更"),
+            ("予約", "v1:rsv", "予約"),
             ("受信設定", "v1:settings", "受信設定"),
             ("使い方", "v1:menu", "使い方"),
         ]
@@ -572,7 +573,7 @@ async fn the_committed_rich_menu_is_valid_and_its_image_matches() {
     let check = sukusuku("check", &committed(), &[]).await;
     assert!(check.ok, "{}", check.stderr);
     assert!(
-        check.stdout.contains("OK — 3 buttons on 2500×843"),
+        check.stdout.contains("OK — 4 buttons on 2500×843"),
         "{}",
         check.stdout
     );

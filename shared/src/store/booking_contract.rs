@@ -747,11 +747,17 @@ async fn twins_each_hold_their_own_seat<S: Store + BookingStore>(store: &S) {
     let r = reread(store, &r).await;
     let mut again = request(&r, &a.slot, "again");
     again.booked_for = BookingFor::parse("c1").expect("child");
-    assert!(matches!(store.book(&again).await, Err(BookingError::AlreadyBooked(_))));
+    assert!(matches!(
+        store.book(&again).await,
+        Err(BookingError::AlreadyBooked(_))
+    ));
     let mut other_day = request(&r, &b.slot, "other");
     other_day.booked_for = BookingFor::parse("c2").expect("child");
     other_day.one_per_resident = true;
-    assert!(matches!(store.book(&other_day).await, Err(BookingError::LimitReached(_))));
+    assert!(matches!(
+        store.book(&other_day).await,
+        Err(BookingError::LimitReached(_))
+    ));
     // Moving one twin leaves the other's seat alone; cancelling frees only its own.
     let r = reread(store, &r).await;
     store
