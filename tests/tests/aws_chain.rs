@@ -1011,3 +1011,161 @@ fn iam_actions(operation: &str) -> Vec<String> {
         dynamodb => vec![format!("dynamodb:{dynamodb}")],
     }
 }
+
+/// 予約 through the Lambda chain on moto: a schedule published into the DynamoDB table, a
+/// booking and a 満席 through API Gateway events into the webhook, the scanner's reminder
+/// through SQS and the sender to the fake LINE, then 欠席連絡 freeing the seat in DynamoDB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_its_reminder_and_an_absence_through_dynamodb_and_sqs() {
+    use shared::reservations::{
+        Age, BookingStatus, Eligibility, Schedule, Service, ServiceId, Slot, SlotRef,
+    };
+    use shared::store::BookingStore;
+    let Some(ep) = moto_endpoint() else { return };
+    let chain = Chain::new(&ep).await;
+    let today = shared::dates::tokyo_date(Utc::now());
+    let first = today + Days::new(10);
+    let second = today + Days::new(17);
+    let service = Service {
+        id: ServiceId::parse("checkup-4m").expect("id"),
+        name: "4か月児健診".into(),
+        place: "保健センター".into(),
+        description: String::new(),
+        who: Eligibility::Child {
+            from: Some(Age {
+                months: 3,
+                ..Age::default()
+            }),
+            before: Some(Age {
+                months: 5,
+                ..Age::default()
+            }),
+        },
+        opens_days_before: 60,
+        closes_days_before: 1,
+        many_per_resident: false,
+        remind_days_before: 1,
+    };
+    let slot = |date: NaiveDate, capacity| {
+        let slot = SlotRef::parse(&format!("checkup-4m@{date}T10:00")).expect("slot");
+        Slot {
+            end: slot.start,
+            slot,
+            capacity,
+        }
+    };
+    let (a_slot, b_slot) = (slot(first, 1), slot(second, 2));
+    let schedule = Schedule {
+        services: [(service.id.clone(), service)].into(),
+        slots: [a_slot.clone(), b_slot]
+            .into_iter()
+            .map(|s| (s.slot.clone(), s))
+            .collect(),
+    };
+    chain
+        .webhook
+        .store
+        .publish_schedule(&schedule, Utc::now())
+        .await
+        .expect("publish");
+
+    let mut a = Resident::new(41);
+    let mut b = Resident::new(42);
+    for r in [&mut a, &mut b] {
+        assert_eq!(
+            chain
+                .events(
+                    vec![r.follow(), r.pick_date("v1:birth", days_ago(105))],
+                    false
+                )
+                .await,
+            200
+        );
+    }
+    let book = format!("v1:rsv:book:{}:c1", a_slot.slot.token());
+    assert_eq!(chain.events(vec![a.postback(&book)], false).await, 200);
+    assert!(
+        chain
+            .line
+            .replies()
+            .last()
+            .is_some_and(|r| r.contains("予約しました")),
+        "{:?}",
+        chain.line.replies().last()
+    );
+    assert_eq!(chain.events(vec![b.postback(&book)], true).await, 200);
+    assert!(
+        chain
+            .line
+            .replies()
+            .last()
+            .is_some_and(|r| r.contains("満席")),
+        "{:?}",
+        chain.line.replies().last()
+    );
+    let seats = |s: &SlotRef| {
+        let (store, s) = (chain.webhook.store.clone(), s.clone());
+        async move {
+            store
+                .slot_states(&s.service, s.date, s.date)
+                .await
+                .expect("slots")[0]
+                .booked
+        }
+    };
+    assert_eq!(seats(&a_slot.slot).await, 1);
+
+    // The day before: the scanner finds the booking, SQS carries the reminder, the sender
+    // pushes it once.
+    let report = chain
+        .scanner
+        .handle(
+            json!({"date": (first - Days::new(1)).to_string()}),
+            Utc::now(),
+        )
+        .await
+        .expect("scan");
+    assert_eq!(report.reminders, 1);
+    drain(&chain).await;
+    let reminded: Vec<(String, String)> = chain
+        .line
+        .deliveries()
+        .into_iter()
+        .filter(|(_, t)| t.contains("ご予約日"))
+        .collect();
+    assert_eq!(reminded.len(), 1, "{reminded:?}");
+    assert_eq!(reminded[0].0, a.user_id);
+
+    // 欠席連絡: the seat is free again in DynamoDB, with the reason kept.
+    let user = shared::domain::UserId::parse(&a.user_id).expect("id");
+    let held = chain
+        .webhook
+        .store
+        .bookings_of(&user)
+        .await
+        .expect("bookings");
+    let data = format!("v1:rsv:ab-ok:{}:ill", held[0].id);
+    assert_eq!(chain.events(vec![a.postback(&data)], false).await, 200);
+    assert!(
+        chain
+            .line
+            .replies()
+            .last()
+            .is_some_and(|r| r.contains("欠席のご連絡を受け付けました")),
+        "{:?}",
+        chain.line.replies().last()
+    );
+    let after = chain
+        .webhook
+        .store
+        .bookings_of(&user)
+        .await
+        .expect("bookings");
+    assert!(matches!(after[0].status, BookingStatus::Absent { .. }));
+    assert_eq!(seats(&a_slot.slot).await, 0);
+    assert!(
+        chain.line.violations().is_empty(),
+        "{:?}",
+        chain.line.violations()
+    );
+}
