@@ -2,6 +2,40 @@
 //! (which must stay beside it) and text encodings (editors and Excel on Japanese Windows
 //! save UTF-8, UTF-8 with a BOM, or CP932).
 
+/// One thing wrong with a staff file, said so staff can find it in their editor:
+/// `slots.csv line 5: field `日付`: …`, `line 8: milestones[0] (dental-checkup), field `at`: …`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileProblem {
+    /// The file beside the main one the problem is in (a steps file, a slots CSV); `None`
+    /// for the main file itself.
+    pub file: Option<String>,
+    pub line: Option<usize>,
+    /// `milestones[3] (dental-checkup)`, `slots[0] (checkup-4m@2027-01-15T13:30)`, or empty
+    /// (a CSV row, or the file as a whole).
+    pub entry: String,
+    /// As written: `who.child.before`, or a CSV column's header (`日付`).
+    pub field: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for FileProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.file, self.line) {
+            (Some(file), Some(line)) => write!(f, "{file} line {line}: ")?,
+            (Some(file), None) => write!(f, "{file}: ")?,
+            (None, Some(line)) => write!(f, "line {line}: ")?,
+            (None, None) => {}
+        }
+        match (self.entry.is_empty(), self.field.is_empty()) {
+            (false, false) => write!(f, "{}, field `{}`: ", self.entry, self.field)?,
+            (false, true) => write!(f, "{}: ", self.entry)?,
+            (true, false) => write!(f, "field `{}`: ", self.field)?,
+            (true, true) => {}
+        }
+        f.write_str(&self.message)
+    }
+}
+
 /// Whether `name` is a file beside `main` (or below it): relative, without `..`. `main` says
 /// what it is beside (`the catalog`), `example` a name staff would write.
 pub fn check_file_name(name: &str, main: &str, example: &str) -> Result<(), String> {

@@ -8,35 +8,7 @@ use serde_path_to_error::{Path, Segment};
 use serde_saphyr::{Location, MessageFormatter, UserMessageFormatter};
 
 /// One thing wrong with a catalog, said so staff can find and fix it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CatalogProblem {
-    /// The file beside the catalog the problem is in (a series' `steps_file`); `None` for
-    /// the catalog itself.
-    pub file: Option<String>,
-    pub line: Option<usize>,
-    /// `milestones[3] (dental-checkup)`, `categories[0] (health)`, or empty for the file.
-    pub entry: String,
-    pub field: String,
-    pub message: String,
-}
-
-impl fmt::Display for CatalogProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.file, self.line) {
-            (Some(file), Some(line)) => write!(f, "{file} line {line}: ")?,
-            (Some(file), None) => write!(f, "{file}: ")?,
-            (None, Some(line)) => write!(f, "line {line}: ")?,
-            (None, None) => {}
-        }
-        match (self.entry.is_empty(), self.field.is_empty()) {
-            (false, false) => write!(f, "{}, field `{}`: ", self.entry, self.field)?,
-            (false, true) => write!(f, "{}: ", self.entry)?,
-            (true, false) => write!(f, "field `{}`: ", self.field)?,
-            (true, true) => {}
-        }
-        f.write_str(&self.message)
-    }
-}
+pub type CatalogProblem = crate::staff_file::FileProblem;
 
 /// Every problem found, so staff fix them in one pass.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

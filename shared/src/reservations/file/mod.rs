@@ -43,36 +43,7 @@ pub const MAX_DAYS_BEFORE: u32 = 366;
 
 /// One thing wrong with a reservations file, said so staff can find and fix it:
 /// `slots.csv line 5: field `日付`: `2027-02-30` is not a day of the calendar`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScheduleProblem {
-    /// The CSV file beside the YAML the problem is in; `None` for the YAML itself.
-    pub file: Option<String>,
-    pub line: Option<usize>,
-    /// `services[2] (checkup-4m)`, `slots[0] (checkup-4m@2027-01-15T13:30)`, or empty (a
-    /// CSV row, or the file as a whole).
-    pub entry: String,
-    /// As written: `who.child.before`, or a CSV column's header (`日付`).
-    pub field: String,
-    pub message: String,
-}
-
-impl fmt::Display for ScheduleProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.file, self.line) {
-            (Some(file), Some(line)) => write!(f, "{file} line {line}: ")?,
-            (Some(file), None) => write!(f, "{file}: ")?,
-            (None, Some(line)) => write!(f, "line {line}: ")?,
-            (None, None) => {}
-        }
-        match (self.entry.is_empty(), self.field.is_empty()) {
-            (false, false) => write!(f, "{}, field `{}`: ", self.entry, self.field)?,
-            (false, true) => write!(f, "{}: ", self.entry)?,
-            (true, false) => write!(f, "field `{}`: ", self.field)?,
-            (true, true) => {}
-        }
-        f.write_str(&self.message)
-    }
-}
+pub type ScheduleProblem = crate::staff_file::FileProblem;
 
 /// Every problem found, so staff fix them in one pass.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
