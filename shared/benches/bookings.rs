@@ -83,6 +83,8 @@ async fn run(endpoint: &str) {
             closes_days_before: 0,
             many_per_resident: false,
             remind_days_before: 1,
+            easy_name: None,
+            easy_description: None,
         },
     );
     let contended = slot("checkup@2027-01-15T13:30");

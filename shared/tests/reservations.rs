@@ -41,6 +41,8 @@ fn service(id: &str, name: &str, who: Eligibility, many: bool) -> Service {
         closes_days_before: 1,
         many_per_resident: many,
         remind_days_before: 1,
+        easy_name: None,
+        easy_description: None,
     }
 }
 
@@ -70,6 +72,11 @@ fn schedule() -> Schedule {
         },
         false,
     );
+    let checkup = Service {
+        easy_name: Some("4かげつの けんしん".into()),
+        easy_description: Some("ぼしけんこうてちょうを もって きて ください。".into()),
+        ..checkup
+    };
     let consult = service("consult", "育児相談", Eligibility::Anyone, true);
     let slots = [
         slot("checkup-4m@2027-01-15T13:30", 30, 2),
@@ -457,7 +464,10 @@ async fn easy_japanese_readers_book_in_easy_japanese() {
     chat.postback("v1:easy:on").await;
     chat.register_child("2026-10-01").await;
     chat.say("よやく").await;
-    chat.expect("よやく できる ものです");
+    chat.expect("よやく できる ものです")
+        .expect("4かげつの けんしん")
+        .expect("ぼしけんこうてちょうを もって きて ください。");
+    assert!(!chat.text().contains("4か月児健診"), "{}", chat.text());
     chat.tap("2026年10月1日うまれの よやく").await;
     chat.expect("じかんを おして ください");
     chat.tap("13:30〜14:00").await;

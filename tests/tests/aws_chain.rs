@@ -1045,6 +1045,8 @@ async fn a_booking_its_reminder_and_an_absence_through_dynamodb_and_sqs() {
         closes_days_before: 1,
         many_per_resident: false,
         remind_days_before: 1,
+        easy_name: None,
+        easy_description: None,
     };
     let slot = |date: NaiveDate, capacity| {
         let slot = SlotRef::parse(&format!("checkup-4m@{date}T10:00")).expect("slot");

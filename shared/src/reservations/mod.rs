@@ -285,9 +285,29 @@ pub struct Service {
     pub many_per_resident: bool,
     /// The reminder goes out this many days before (0: no reminder).
     pub remind_days_before: u32,
+    /// The name and description for やさしい日本語 readers, where staff wrote them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub easy_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub easy_description: Option<String>,
 }
 
 impl Service {
+    /// The name as this reader reads it.
+    pub fn name_for(&self, easy: bool) -> &str {
+        match &self.easy_name {
+            Some(n) if easy => n,
+            _ => &self.name,
+        }
+    }
+
+    pub fn description_for(&self, easy: bool) -> &str {
+        match &self.easy_description {
+            Some(d) if easy => d,
+            _ => &self.description,
+        }
+    }
+
     /// Whether a slot of this service has seats and will open for booking after `now`.
     pub fn is_open_later(&self, state: &SlotState, now: DateTime<Utc>) -> bool {
         let today = dates::tokyo_date(now);

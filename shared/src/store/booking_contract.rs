@@ -60,6 +60,8 @@ fn service(id: &str) -> Service {
         closes_days_before: 0,
         many_per_resident: true,
         remind_days_before: 1,
+        easy_name: None,
+        easy_description: None,
     }
 }
 

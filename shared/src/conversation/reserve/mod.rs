@@ -287,7 +287,7 @@ fn date_cards(
                             .bold()
                             .size("md")
                             .into(),
-                        FlexText::new(service.name.clone())
+                        FlexText::new(service.name_for(l.easy()).to_string())
                             .size("xs")
                             .color(GREY)
                             .margin("sm")
@@ -304,9 +304,9 @@ fn date_cards(
         return None;
     }
     let alt = if l.easy() {
-        format!("{}の あいて いる ひ", service.name)
+        format!("{}の あいて いる ひ", service.name_for(l.easy()))
     } else {
-        format!("{}の空いている日", service.name)
+        format!("{}の空いている日", service.name_for(l.easy()))
     };
     Some(Message::flex(
         &alt,
@@ -338,29 +338,29 @@ fn no_open_dates(l: Lang, service: &Service, view: &ReservationView) -> Message 
     let text = match (opens, any_full, l.easy()) {
         (Some(d), _, false) => format!(
             "「{}」の次の日程の予約受付は、{}からです。その日からこの画面で予約できます。",
-            service.name,
+            service.name_for(l.easy()),
             dates::japanese_date(d)
         ),
         (Some(d), _, true) => format!(
             "「{}」の よやくは {}から できます。",
-            service.name,
+            service.name_for(l.easy()),
             dates::japanese_date(d)
         ),
         (None, true, false) => format!(
             "「{}」は、いま予約できる空きがありません。キャンセルが出ると空きができます。",
-            service.name
+            service.name_for(l.easy())
         ),
         (None, true, true) => format!(
             "「{}」は、いま あいて いる ひが ありません。キャンセルが でると あきが でます。",
-            service.name
+            service.name_for(l.easy())
         ),
         (None, false, false) => format!(
             "「{}」は、いま予約できる日程がありません。日程が決まるとここから予約できます。",
-            service.name
+            service.name_for(l.easy())
         ),
         (None, false, true) => format!(
             "「{}」は、いま よやく できる ひが ありません。",
-            service.name
+            service.name_for(l.easy())
         ),
     };
     Message::text_with(text, actions(l))
@@ -394,13 +394,10 @@ fn service_card(
             .size("sm")
             .into(),
     ];
-    if !service.description.is_empty() {
-        let mut text: String = service
-            .description
-            .chars()
-            .take(DESCRIPTION_CHARS)
-            .collect();
-        if service.description.chars().count() > DESCRIPTION_CHARS {
+    let description = service.description_for(l.easy());
+    if !description.is_empty() {
+        let mut text: String = description.chars().take(DESCRIPTION_CHARS).collect();
+        if description.chars().count() > DESCRIPTION_CHARS {
             text.push('…');
         }
         body.push(
@@ -443,7 +440,10 @@ fn service_card(
         size: Some("kilo".into()),
         header: Some(
             FlexBox::vertical(vec![
-                FlexText::new(service.name.clone()).bold().size("md").into(),
+                FlexText::new(service.name_for(l.easy()).to_string())
+                    .bold()
+                    .size("md")
+                    .into(),
             ])
             .padding("lg"),
         ),
@@ -533,7 +533,7 @@ fn summary(
 ) -> String {
     let mut text = format!(
         "{}\n{} {}\n{}{}",
-        service.name,
+        service.name_for(l.easy()),
         dates::japanese_date(state.slot.slot.date),
         time_range(state),
         l.pick("場所：", "ばしょ："),
@@ -607,7 +607,10 @@ fn booking_card(
     b: &Booking,
 ) -> Bubble {
     let service = view.service(&b.slot.service);
-    let name = service.map_or_else(|| b.slot.service.to_string(), |s| s.name.clone());
+    let name = service.map_or_else(
+        || b.slot.service.to_string(),
+        |s| s.name_for(l.easy()).to_string(),
+    );
     let mut body = vec![
         FlexText::new(format!(
             "{} {}",
@@ -710,7 +713,7 @@ pub fn respond(
                     many => Response::reply(
                         Change::Keep,
                         Message::flex(
-                            &service.name,
+                            service.name_for(l.easy()),
                             FlexContainer::Bubble(Box::new(service_card(
                                 l, resident, service, many,
                             ))),
@@ -789,7 +792,7 @@ pub fn respond(
             };
             let name = view
                 .service(&b.slot.service)
-                .map_or("", |s| s.name.as_str());
+                .map_or("", |s| s.name_for(l.easy()));
             Response::reply(
                 Change::Keep,
                 Message::text_with(
@@ -968,12 +971,12 @@ fn not_eligible(resident: Option<&Resident>, service: &Service) -> Response {
             if l.easy() {
                 format!(
                     "「{}」は、いま よやく できる 子どもが いません。",
-                    service.name
+                    service.name_for(l.easy())
                 )
             } else {
                 format!(
                     "「{}」は、いまご登録の内容では予約できる時期ではありません（対象の月齢・週数を過ぎたか、まだ先です）。",
-                    service.name
+                    service.name_for(l.easy())
                 )
             },
             actions(l),
@@ -1123,7 +1126,7 @@ pub fn outcome(
         }
         (_, Err(BookingError::AlreadyBooked(held))) => already_booked(l, held).replies,
         (_, Err(BookingError::LimitReached(held))) => {
-            let name = service_of(&held.slot).map_or("", |s| s.name.as_str());
+            let name = service_of(&held.slot).map_or("", |s| s.name_for(l.easy()));
             vec![Message::text_with(
                 if l.easy() {
                     format!(
@@ -1183,7 +1186,10 @@ pub fn cancelled_by_city(
     booking: &Booking,
 ) -> Message {
     let l = Lang::of(resident);
-    let name = service.map_or_else(|| booking.slot.service.to_string(), |s| s.name.clone());
+    let name = service.map_or_else(
+        || booking.slot.service.to_string(),
+        |s| s.name_for(l.easy()).to_string(),
+    );
     let text = if l.easy() {
         format!(
             "【よやくが なくなりました】\nごめんなさい。しやくしょの つごうで、この よやくが なくなりました。\n{name}\n{}\nよやく ばんごう：{}\n\nほかの ひは「よやく する」で えらべます。",
@@ -1218,7 +1224,9 @@ pub fn reminder(
         };
         format!(
             "【よやくの おしらせ】\n{soon}（{when_text}）は「{}」の よやくの ひです。\nばしょ：{}\nよやく ばんごう：{}\n\nいけなく なった ときは「やすむ れんらく」を おして ください。",
-            service.name, service.place, booking.id
+            service.name_for(l.easy()),
+            service.place,
+            booking.id
         )
     } else {
         let soon = match days {
@@ -1228,7 +1236,9 @@ pub fn reminder(
         };
         format!(
             "【予約日のお知らせ】\n{soon}（{when_text}）は「{}」のご予約日です。\n場所：{}\n予約番号：{}\n\n都合が悪くなったときは、日時の変更やキャンセル、欠席連絡がこのボタンからできます。",
-            service.name, service.place, booking.id
+            service.name_for(l.easy()),
+            service.place,
+            booking.id
         )
     };
     let id = &booking.id;

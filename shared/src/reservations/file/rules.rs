@@ -91,6 +91,20 @@ pub(super) fn services(
                 )
             })
             .unwrap_or_default();
+        let easy_name = s
+            .easy_name
+            .as_ref()
+            .map(|n| text(p, &place, "easy_name", n, MAX_NAME_CHARS, Lines::One));
+        let easy_description = s.easy_description.as_ref().map(|d| {
+            text(
+                p,
+                &place,
+                "easy_description",
+                d,
+                MAX_DESCRIPTION_CHARS,
+                Lines::Many,
+            )
+        });
         let who = who(p, &place, &s.who);
         let opens = days(
             p,
@@ -143,6 +157,8 @@ pub(super) fn services(
                     closes_days_before: closes,
                     many_per_resident: s.many_per_resident,
                     remind_days_before: remind,
+                    easy_name,
+                    easy_description,
                 },
             );
         }

@@ -57,6 +57,11 @@ pub(super) struct ServiceFile {
     pub place: Spanned<String>,
     #[serde(default)]
     pub description: Option<Spanned<String>>,
+    /// やさしい日本語 versions, for residents who chose it.
+    #[serde(default)]
+    pub easy_name: Option<Spanned<String>>,
+    #[serde(default)]
+    pub easy_description: Option<Spanned<String>>,
     pub who: Spanned<WhoFile>,
     #[serde(default)]
     pub opens_days_before: Option<Spanned<u32>>,
