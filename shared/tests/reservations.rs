@@ -683,3 +683,50 @@ async fn twins_started_slots_later_openings_and_rebooking_after_an_absence() {
         .expect("2027年1月22日");
     assert!(!sick.text().contains("2027年1月15日"), "{}", sick.text());
 }
+
+/// However many services a city offers (the file allows 48) and however many children may
+/// go, every one is on the menu within LINE's limits.
+#[tokio::test]
+async fn forty_eight_services_and_ten_children_all_fit_the_menu() {
+    let store = LocalStore::in_memory();
+    let mut schedule = Schedule::default();
+    for n in 0..48 {
+        let s = service(
+            &format!("s{n:02}"),
+            &format!("相談{n}"),
+            Eligibility::Child {
+                from: None,
+                before: None,
+            },
+            true,
+        );
+        schedule.services.insert(s.id.clone(), s);
+    }
+    store
+        .publish_schedule(&schedule, start())
+        .await
+        .expect("publish");
+    let mut chat = Chat::on(store, "Umany");
+    for n in 0..10 {
+        chat.register_child(&format!("2026-0{}-1{n}", 1 + n % 9))
+            .await;
+    }
+    chat.say("予約").await;
+    let cards: usize = chat
+        .last
+        .iter()
+        .map(|m| match m {
+            Message::Flex { contents, .. } => contents.bubbles().len(),
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(cards, 48);
+    assert!(chat.last.len() <= 5);
+    shared::line::message::validate_messages(&chat.last).expect("within LINE's limits");
+    let per_card = chat
+        .buttons()
+        .iter()
+        .filter(|(_, d)| d.starts_with("v1:rsv:svc:s00:"))
+        .count();
+    assert_eq!(per_card, 10, "a button for each child");
+}

@@ -410,7 +410,7 @@ fn service_card(
     }
     let buttons: Vec<_> = whom_list
         .iter()
-        .take(3)
+        .take(crate::domain::MAX_CHILDREN)
         .map(|who| {
             let label = match whom(l, resident, who) {
                 Some(name) if who.as_str() != PREGNANCY_SUBJECT => {
@@ -461,7 +461,6 @@ fn menu(turn: &Turn<'_>, resident: Option<&Resident>, view: &ReservationView) ->
             let who = bookable_for(turn, resident, s);
             (!who.is_empty()).then(|| service_card(l, resident, s, &who))
         })
-        .take(12)
         .collect();
     if cards.is_empty() {
         let text = l.pick(
@@ -478,12 +477,17 @@ fn menu(turn: &Turn<'_>, resident: Option<&Resident>, view: &ReservationView) ->
         "よやく できる ものです。ボタンを おして ひにちを えらんで ください。よやくを かえる ときや やめる ときは「よやくを みる」を おして ください。",
     ));
     let alt = l.pick("予約できるもの", "よやく できる もの");
+    // Carousels of twelve (a file holds at most 48 services: four of them and the intro).
+    let pages: Vec<Vec<Bubble>> = cards.chunks(12).map(<[Bubble]>::to_vec).collect();
+    let last = pages.len().saturating_sub(1);
+    let mut replies = vec![intro];
+    for (i, page) in pages.into_iter().enumerate() {
+        let quick = if i == last { actions(l) } else { Vec::new() };
+        replies.push(Message::flex(alt, FlexContainer::carousel(page), quick));
+    }
     Response {
         change: Change::Keep,
-        replies: vec![
-            intro,
-            Message::flex(alt, FlexContainer::carousel(cards), actions(l)),
-        ],
+        replies,
     }
 }
 

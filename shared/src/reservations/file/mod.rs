@@ -26,8 +26,9 @@ use super::Schedule;
 use crate::catalog::problem::{entry_name, line_of};
 use crate::staff_file;
 
-/// More services than a chat's menu of them could sensibly offer.
-pub const MAX_SERVICES: usize = 50;
+/// The chat's 予約 menu shows every service in one reply: an intro and four carousels of
+/// twelve cards (LINE's limits: five messages, twelve bubbles).
+pub const MAX_SERVICES: usize = 48;
 /// Slots of every service together: a year of daily slots for a few dozen services.
 pub const MAX_SLOTS: usize = 20_000;
 /// The largest file read (the YAML or one CSV).

@@ -517,7 +517,7 @@ fn sizes_are_limited() {
     assert!(
         problems(&many, b"")
             .iter()
-            .any(|p| p.starts_with("line 52: field `services`: lists 51 services; at most 50"))
+            .any(|p| p.starts_with("line 50: field `services`: lists 49 services; at most 48"))
     );
 
     let mut csv = String::from("service,date,start,end,capacity\n");
