@@ -17,6 +17,7 @@ mod table;
 use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, PutRequest, TransactWriteItem, Update, WriteRequest,
 };
@@ -226,11 +227,8 @@ impl DynamoStore {
     /// Every item under the resident's partition: the keys and, for the profile, its version,
     /// for a booking, its status and slot.
     async fn partition(&self, user: &UserId) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
+        self.query_all(
+            self.client
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk")
@@ -239,7 +237,21 @@ impl DynamoStore {
                 .expression_attribute_names("#st", bookings::STATUS)
                 .expression_attribute_names("#sl", bookings::SLOT)
                 .expression_attribute_names("#fo", "for")
-                .consistent_read(true)
+                .consistent_read(true),
+        )
+        .await
+    }
+
+    /// Every item a Query finds, page after page.
+    pub(super) async fn query_all(
+        &self,
+        query: QueryFluentBuilder,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = query
+                .clone()
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -607,30 +619,22 @@ impl Store for DynamoStore {
         // `$` sorts right after `#`, so "31$" is above every "31#…" key.
         let low = range.first.format("%d").to_string();
         let high = format!("{}$", range.last.format("%d"));
-        let mut entries = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(ANCHOR_INDEX)
-                .key_condition_expression("apk = :p AND ask BETWEEN :lo AND :hi")
-                .expression_attribute_values(":p", s(&partition))
-                .expression_attribute_values(":lo", s(&low))
-                .expression_attribute_values(":hi", s(&high))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in out.items() {
-                entries.push(anchor_from(item)?);
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
+        let items = self
+            .query_all(
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(ANCHOR_INDEX)
+                    .key_condition_expression("apk = :p AND ask BETWEEN :lo AND :hi")
+                    .expression_attribute_values(":p", s(&partition))
+                    .expression_attribute_values(":lo", s(&low))
+                    .expression_attribute_values(":hi", s(&high)),
+            )
+            .await?;
+        let entries = items
+            .iter()
+            .map(anchor_from)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(entries)
     }
 
