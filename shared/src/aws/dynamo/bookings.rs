@@ -657,21 +657,11 @@ impl DynamoStore {
         let Some(reasons) = self.try_transaction(items).await? else {
             return Ok(booking);
         };
-        if reasons.failed(claim_at) {
-            return Err(StoreError::DuplicateEvent.into());
-        }
-        if reasons.failed(Some(PROFILE)) {
-            return Err(StoreError::Conflict.into());
-        }
-        if reasons.failed(Some(SEAT)) {
-            let Some(slot) = reasons.old_item(SEAT) else {
-                return Err(BookingError::NoSuchSlot.into());
-            };
-            if let Some(held) = holder_booking(slot, &r.user, &r.booked_for) {
-                return Err(self
-                    .already(&r.user, &held, BookingError::AlreadyBooked)
-                    .await);
-            }
+        if let Some(refused) = self
+            .seat_refusal(&reasons, claim_at, PROFILE, SEAT, &r.user, &r.booked_for)
+            .await
+        {
+            return Err(refused);
         }
         if let Some(at) = hold_at
             && reasons.failed(Some(at))
@@ -696,6 +686,35 @@ impl DynamoStore {
             return Err(BookingError::Full.into());
         }
         Err(reasons.otherwise())
+    }
+
+    /// Why a transaction that took a seat of a slot was refused, read in the order the
+    /// embedded store decides: the event already processed, the resident changed, the slot
+    /// gone, this registration already in it. `None` when it was none of these: the caller
+    /// reads its own items (a hold, the booking), and a refused seat is then a full slot.
+    async fn seat_refusal(
+        &self,
+        reasons: &Reasons,
+        claim_at: Option<usize>,
+        profile_at: usize,
+        seat_at: usize,
+        user: &UserId,
+        who: &BookingFor,
+    ) -> Option<Attempt> {
+        if reasons.failed(claim_at) {
+            return Some(StoreError::DuplicateEvent.into());
+        }
+        if reasons.failed(Some(profile_at)) {
+            return Some(StoreError::Conflict.into());
+        }
+        if !reasons.failed(Some(seat_at)) {
+            return None;
+        }
+        let Some(slot) = reasons.old_item(seat_at) else {
+            return Some(BookingError::NoSuchSlot.into());
+        };
+        let held = holder_booking(slot, user, who)?;
+        Some(self.already(user, &held, BookingError::AlreadyBooked).await)
     }
 
     /// The booking the resident already holds, as `refusal`; read again if it just went.
@@ -822,21 +841,20 @@ impl DynamoStore {
         let Some(reasons) = self.try_transaction(items).await? else {
             return Ok(booking);
         };
-        if reasons.failed(claim_at) {
-            return Err(StoreError::DuplicateEvent.into());
-        }
-        if reasons.failed(Some(PROFILE)) {
-            return Err(StoreError::Conflict.into());
+        if let Some(refused) = self
+            .seat_refusal(
+                &reasons,
+                claim_at,
+                PROFILE,
+                SEAT,
+                &booking.user,
+                &booking.booked_for,
+            )
+            .await
+        {
+            return Err(refused);
         }
         if reasons.failed(Some(SEAT)) {
-            let Some(slot) = reasons.old_item(SEAT) else {
-                return Err(BookingError::NoSuchSlot.into());
-            };
-            if let Some(held) = holder_booking(slot, &booking.user, &booking.booked_for) {
-                return Err(self
-                    .already(&booking.user, &held, BookingError::AlreadyBooked)
-                    .await);
-            }
             return Err(BookingError::Full.into());
         }
         Err(reasons.otherwise())
