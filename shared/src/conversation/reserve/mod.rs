@@ -118,6 +118,29 @@ pub fn book_service_action(easy: bool, service: &crate::reservations::ServiceId)
     )
 }
 
+/// What a resident can do with one of their bookings, wherever it is shown (its card in
+/// 予約の確認, its reminder): 日時を変更, キャンセル, 欠席連絡.
+fn booking_actions(l: Lang, id: &BookingId) -> Vec<Action> {
+    vec![
+        change_action(l, id),
+        action(
+            l.pick("キャンセル", "やめる"),
+            cmd(ReserveCommand::CancelAsk(id.clone())),
+        ),
+        action(
+            l.pick("欠席連絡", "やすむ れんらく"),
+            cmd(ReserveCommand::AbsentAsk(id.clone())),
+        ),
+    ]
+}
+
+fn change_action(l: Lang, id: &BookingId) -> Action {
+    action(
+        l.pick("日時を変更", "ひにちを かえる"),
+        cmd(ReserveCommand::ChangeDates(id.clone())),
+    )
+}
+
 fn list_action(l: Lang) -> Action {
     action(
         l.pick("予約の確認", "よやくを みる"),
@@ -650,32 +673,10 @@ fn booking_card(
         .margin("md")
         .into(),
     );
-    let buttons = vec![
-        FlexButton::new(
-            action(
-                l.pick("日時を変更", "ひにちを かえる"),
-                cmd(ReserveCommand::ChangeDates(b.id.clone())),
-            ),
-            false,
-        )
-        .into(),
-        FlexButton::new(
-            action(
-                l.pick("キャンセル", "やめる"),
-                cmd(ReserveCommand::CancelAsk(b.id.clone())),
-            ),
-            false,
-        )
-        .into(),
-        FlexButton::new(
-            action(
-                l.pick("欠席連絡", "やすむ れんらく"),
-                cmd(ReserveCommand::AbsentAsk(b.id.clone())),
-            ),
-            false,
-        )
-        .into(),
-    ];
+    let buttons = booking_actions(l, &b.id)
+        .into_iter()
+        .map(|a| FlexButton::new(a, false).into())
+        .collect();
     Bubble {
         kind: Default::default(),
         size: Some("kilo".into()),
@@ -1143,14 +1144,7 @@ pub fn outcome(
                         when(&held.slot)
                     )
                 },
-                vec![
-                    action(
-                        l.pick("日時を変更", "ひにちを かえる"),
-                        cmd(ReserveCommand::ChangeDates(held.id.clone())),
-                    ),
-                    list_action(l),
-                    menu_action(l),
-                ],
+                vec![change_action(l, &held.id), list_action(l), menu_action(l)],
             )]
         }
         (_, Err(BookingError::NoSuchSlot)) => vec![Message::text_with(
@@ -1245,23 +1239,7 @@ pub fn reminder(
             booking.id
         )
     };
-    let id = &booking.id;
-    Message::text_with(
-        text,
-        vec![
-            list_action(l),
-            action(
-                l.pick("日時を変更", "ひにちを かえる"),
-                cmd(ReserveCommand::ChangeDates(id.clone())),
-            ),
-            action(
-                l.pick("キャンセル", "やめる"),
-                cmd(ReserveCommand::CancelAsk(id.clone())),
-            ),
-            action(
-                l.pick("欠席連絡", "やすむ れんらく"),
-                cmd(ReserveCommand::AbsentAsk(id.clone())),
-            ),
-        ],
-    )
+    let mut actions = vec![list_action(l)];
+    actions.extend(booking_actions(l, &booking.id));
+    Message::text_with(text, actions)
 }
