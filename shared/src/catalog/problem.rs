@@ -59,6 +59,55 @@ pub(crate) struct EntryAt {
     pub location: Location,
 }
 
+/// Parser limits for a staff YAML file, far above any real one, that stop a file built to
+/// exhaust memory or time (a "billion laughs" of nested aliases, one long text repeated
+/// through aliases) before it is expanded. A repeated key is refused, never an override.
+pub(crate) fn yaml_options(
+    max_events: usize,
+    max_nodes: usize,
+    max_total_scalar_bytes: usize,
+) -> serde_saphyr::Options {
+    let mut options = serde_saphyr::Options::default();
+    options.budget = serde_saphyr::budget! {
+        max_events: max_events,
+        max_nodes: max_nodes,
+        max_depth: 16,
+        max_anchors: 200,
+        max_aliases: 200,
+        max_merge_keys: 200,
+        max_recorded_anchor_events: 20_000,
+        max_total_scalar_bytes: max_total_scalar_bytes,
+    };
+    options.alias_limits = serde_saphyr::alias_limits! {
+        max_total_replayed_events: 20_000,
+        max_replay_stack_depth: 8,
+        max_alias_expansions_per_anchor: 200,
+    };
+    // Which `at:` (or `capacity:`) was meant? A repeated key is a mistake.
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    // Messages are built from the location; the snippet would only be thrown away.
+    options.with_snippet = false;
+    options
+}
+
+/// A staff YAML file in its shape, or the first problem with it, named as
+/// [`from_yaml_error`] names it.
+pub(crate) fn parse_yaml<T: for<'de> serde::Deserialize<'de>>(
+    what: &str,
+    source: &str,
+    options: serde_saphyr::Options,
+    entry_at: impl Fn(&str, usize) -> Option<EntryAt>,
+) -> Result<T, CatalogProblem> {
+    let mut path = None;
+    serde_saphyr::with_deserializer_from_str_with_options(source, options, |de| {
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            path = Some(e.path().clone());
+            e.into_inner()
+        })
+    })
+    .map_err(|e| from_yaml_error(what, source, &e, path.as_ref(), entry_at))
+}
+
 /// A file the parser refused (broken YAML, a wrong type, an unknown or duplicate key, a
 /// document over the size limits), named by line, column, entry and field.
 ///

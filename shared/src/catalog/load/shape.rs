@@ -24,27 +24,7 @@ fn steps_parser_options() -> Options {
 }
 
 fn options_with(max_total_scalar_bytes: usize) -> Options {
-    let mut options = Options::default();
-    options.budget = serde_saphyr::budget! {
-        max_events: 100_000,
-        max_nodes: 50_000,
-        max_depth: 16,
-        max_anchors: 200,
-        max_aliases: 200,
-        max_merge_keys: 200,
-        max_recorded_anchor_events: 20_000,
-        max_total_scalar_bytes: max_total_scalar_bytes,
-    };
-    options.alias_limits = serde_saphyr::alias_limits! {
-        max_total_replayed_events: 20_000,
-        max_replay_stack_depth: 8,
-        max_alias_expansions_per_anchor: 200,
-    };
-    // A repeated key is a mistake in a catalog (which `at:` was meant?), never an override.
-    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
-    // Messages are built from the location; the snippet would only be thrown away.
-    options.with_snippet = false;
-    options
+    problem::yaml_options(100_000, 50_000, max_total_scalar_bytes)
 }
 
 #[derive(Deserialize)]
@@ -225,22 +205,7 @@ fn parse_with<T: for<'de> Deserialize<'de>>(
     options: Options,
     entry_at: impl Fn(&str, usize) -> Option<EntryAt>,
 ) -> Result<T, CatalogError> {
-    let mut path = None;
-    serde_saphyr::with_deserializer_from_str_with_options(source, options, |de| {
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            path = Some(e.path().clone());
-            e.into_inner()
-        })
-    })
-    .map_err(|e| {
-        CatalogError::one(problem::from_yaml_error(
-            "a catalog",
-            source,
-            &e,
-            path.as_ref(),
-            entry_at,
-        ))
-    })
+    problem::parse_yaml("a catalog", source, options, entry_at).map_err(CatalogError::one)
 }
 
 /// The catalog's shape, or the first problem with it.

@@ -8,33 +8,14 @@
 use serde::Deserialize;
 use serde_saphyr::{Options, Spanned};
 
-use super::{ScheduleError, ScheduleProblem};
+use super::ScheduleError;
 use crate::catalog::problem::{self, EntryAt};
 
 /// Limits that stop a file built to exhaust memory or time (nested aliases, one long text
 /// repeated) before it is expanded, yet fit the largest schedule: 20,000 slots written as
 /// one-line entries are about 250,000 events in a file under 5 MB.
 fn parser_options() -> Options {
-    let mut options = Options::default();
-    options.budget = serde_saphyr::budget! {
-        max_events: 600_000,
-        max_nodes: 400_000,
-        max_depth: 16,
-        max_anchors: 200,
-        max_aliases: 200,
-        max_merge_keys: 200,
-        max_recorded_anchor_events: 20_000,
-        max_total_scalar_bytes: super::MAX_FILE_BYTES,
-    };
-    options.alias_limits = serde_saphyr::alias_limits! {
-        max_total_replayed_events: 20_000,
-        max_replay_stack_depth: 8,
-        max_alias_expansions_per_anchor: 200,
-    };
-    // A repeated key is a mistake (which `capacity:` was meant?), never an override.
-    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
-    options.with_snippet = false;
-    options
+    problem::yaml_options(600_000, 400_000, super::MAX_FILE_BYTES)
 }
 
 #[derive(Deserialize)]
@@ -168,29 +149,11 @@ fn entry_at(source: &str, section: &str, index: usize) -> Option<EntryAt> {
 
 /// The file's shape, or the first problem with it.
 pub(super) fn parse(source: &str) -> Result<ReservationsFile, ScheduleError> {
-    let mut path = None;
-    serde_saphyr::with_deserializer_from_str_with_options(source, parser_options(), |de| {
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            path = Some(e.path().clone());
-            e.into_inner()
-        })
-    })
-    .map_err(|e| {
-        let p = problem::from_yaml_error(
-            "a reservations file",
-            source,
-            &e,
-            path.as_ref(),
-            |section, i| entry_at(source, section, i),
-        );
-        ScheduleError {
-            problems: vec![ScheduleProblem {
-                file: None,
-                line: p.line,
-                entry: p.entry,
-                field: p.field,
-                message: p.message,
-            }],
-        }
-    })
+    problem::parse_yaml(
+        "a reservations file",
+        source,
+        parser_options(),
+        |section, i| entry_at(source, section, i),
+    )
+    .map_err(|p| ScheduleError { problems: vec![p] })
 }
