@@ -40,16 +40,8 @@ async fn run(endpoint: &str) {
     let config = moto_config(endpoint).await;
     let dynamo_counter = RequestCounter::default();
     let sqs_counter = RequestCounter::default();
-    let dynamo = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&config)
-            .interceptor(dynamo_counter.clone())
-            .build(),
-    );
-    let sqs = aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::from(&config)
-            .interceptor(sqs_counter.clone())
-            .build(),
-    );
+    let dynamo = dynamo_counter.dynamo_client(&config);
+    let sqs = sqs_counter.sqs_client(&config);
     let table = unique_name("bench");
     create_table(&dynamo, &table)
         .await

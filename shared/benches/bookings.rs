@@ -55,11 +55,7 @@ fn slot(raw: &str) -> Slot {
 async fn run(endpoint: &str) {
     let config = moto_config(endpoint).await;
     let counter = RequestCounter::default();
-    let dynamo = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&config)
-            .interceptor(counter.clone())
-            .build(),
-    );
+    let dynamo = counter.dynamo_client(&config);
     let table = unique_name("bench-bookings");
     create_table(&dynamo, &table)
         .await

@@ -142,16 +142,8 @@ fn counted(
     table: &str,
     queue: &SqsQueue,
 ) -> (DynamoStore, SqsQueue) {
-    let dynamo = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(config)
-            .interceptor(counter.clone())
-            .build(),
-    );
-    let sqs = aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::from(config)
-            .interceptor(counter.clone())
-            .build(),
-    );
+    let dynamo = counter.dynamo_client(config);
+    let sqs = counter.sqs_client(config);
     (
         DynamoStore::new(dynamo, table),
         SqsQueue::new(sqs, queue.url(), queue.dead_letter_url()),

@@ -49,13 +49,31 @@ pub fn unique_name(prefix: &str) -> String {
 /// operation (`Query`, `TransactWriteItems`, `SendMessageBatch`, …): what AWS would bill,
 /// and what IAM must allow. A transaction also counts its items by kind
 /// (`TransactWriteItems.Put`, `.Update`, `.Delete`, `.ConditionCheck`), since IAM authorises
-/// each kind separately. Install with `interceptor(counter.clone())` on a client config.
+/// each kind separately. `dynamo_client` and `sqs_client` make clients that count here.
 #[derive(Debug, Clone, Default)]
 pub struct RequestCounter(
     std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>>,
 );
 
 impl RequestCounter {
+    /// A DynamoDB client on `config` whose requests are counted here.
+    pub fn dynamo_client(&self, config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(config)
+                .interceptor(self.clone())
+                .build(),
+        )
+    }
+
+    /// An SQS client on `config` whose requests are counted here.
+    pub fn sqs_client(&self, config: &SdkConfig) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::from_conf(
+            aws_sdk_sqs::config::Builder::from(config)
+                .interceptor(self.clone())
+                .build(),
+        )
+    }
+
     /// The counts so far, resetting them.
     pub fn take(&self) -> std::collections::BTreeMap<String, u64> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
