@@ -298,7 +298,7 @@ fn line_from_env() -> anyhow::Result<Option<HttpLineApi>> {
         return Ok(None);
     };
     let base = crate::serve::env_value("LINE_API_BASE")
-        .unwrap_or_else(|| "https://api.line.me".to_string());
+        .unwrap_or_else(|| shared::line::DEFAULT_API_BASE.to_string());
     HttpLineApi::new(&base, &token)
         .map(Some)
         .map_err(|e| anyhow!("cannot set up the LINE client: {e}"))
