@@ -113,6 +113,17 @@ fn request(r: &Resident, slot: &SlotRef, seed: &str) -> BookingRequest {
     }
 }
 
+/// A change of `booking` by the resident as just read, now, without a webhook claim.
+fn seat<'a>(r: &'a Resident, booking: &'a BookingId) -> SeatChange<'a> {
+    SeatChange {
+        user: &r.user_id,
+        booking,
+        resident_version: r.version,
+        now: now(),
+        claim: None,
+    }
+}
+
 async fn reread<S: Store>(store: &S, r: &Resident) -> Resident {
     store
         .resident(&r.user_id)
@@ -339,16 +350,7 @@ async fn one_future_booking_per_resident_where_the_service_says_so<S: Store + Bo
     // Once the first is cancelled, the second can be booked.
     let r = reread(store, &r).await;
     store
-        .release(
-            &SeatChange {
-                user: &r.user_id,
-                booking: &held.id,
-                resident_version: r.version,
-                now: now(),
-                claim: None,
-            },
-            Release::Cancel,
-        )
+        .release(&seat(&r, &held.id), Release::Cancel)
         .await
         .expect("cancel");
     let r = reread(store, &r).await;
@@ -388,13 +390,7 @@ async fn a_change_takes_the_new_seat_before_freeing_the_old<S: Store + BookingSt
         .await
         .expect("booked");
     let r = reread(store, &r).await;
-    let change = SeatChange {
-        user: &r.user_id,
-        booking: &booking.id,
-        resident_version: r.version,
-        now: now(),
-        claim: None,
-    };
+    let change = seat(&r, &booking.id);
     assert_eq!(
         store.change_slot(&change, &full.slot).await,
         Err(BookingError::Full)
@@ -430,31 +426,11 @@ async fn cancel_and_absence_free_the_seat<S: Store + BookingStore>(store: &S) {
     let r1 = reread(store, &r1).await;
     // Someone else's booking id is not yours to cancel.
     assert_eq!(
-        store
-            .release(
-                &SeatChange {
-                    user: &r1.user_id,
-                    booking: &b2.id,
-                    resident_version: r1.version,
-                    now: now(),
-                    claim: None,
-                },
-                Release::Cancel
-            )
-            .await,
+        store.release(&seat(&r1, &b2.id), Release::Cancel).await,
         Err(BookingError::NoSuchBooking)
     );
     let cancelled = store
-        .release(
-            &SeatChange {
-                user: &r1.user_id,
-                booking: &b1.id,
-                resident_version: r1.version,
-                now: now(),
-                claim: None,
-            },
-            Release::Cancel,
-        )
+        .release(&seat(&r1, &b1.id), Release::Cancel)
         .await
         .expect("cancel");
     assert_eq!(
@@ -467,16 +443,7 @@ async fn cancel_and_absence_free_the_seat<S: Store + BookingStore>(store: &S) {
     assert_eq!(seats_taken(store, &s.slot).await, 1);
     let r2 = reread(store, &r2).await;
     let absent = store
-        .release(
-            &SeatChange {
-                user: &r2.user_id,
-                booking: &b2.id,
-                resident_version: r2.version,
-                now: now(),
-                claim: None,
-            },
-            Release::Absent(AbsenceReason::Illness),
-        )
+        .release(&seat(&r2, &b2.id), Release::Absent(AbsenceReason::Illness))
         .await
         .expect("absence");
     assert_eq!(
@@ -490,18 +457,7 @@ async fn cancel_and_absence_free_the_seat<S: Store + BookingStore>(store: &S) {
     // Released twice: nothing to release.
     let r2 = reread(store, &r2).await;
     assert_eq!(
-        store
-            .release(
-                &SeatChange {
-                    user: &r2.user_id,
-                    booking: &b2.id,
-                    resident_version: r2.version,
-                    now: now(),
-                    claim: None,
-                },
-                Release::Cancel
-            )
-            .await,
+        store.release(&seat(&r2, &b2.id), Release::Cancel).await,
         Err(BookingError::NoSuchBooking)
     );
     // Staff see both, with what happened.
@@ -529,16 +485,7 @@ async fn a_stop_frees_every_seat_and_keeps_no_booking<S: Store + BookingStore>(s
     store.book(&request(&r, &b.slot, "ev2")).await.expect("b");
     let r = reread(store, &r).await;
     store
-        .release(
-            &SeatChange {
-                user: &r.user_id,
-                booking: &first.id,
-                resident_version: r.version,
-                now: now(),
-                claim: None,
-            },
-            Release::Cancel,
-        )
+        .release(&seat(&r, &first.id), Release::Cancel)
         .await
         .expect("cancel a");
     let r = reread(store, &r).await;
@@ -660,16 +607,7 @@ async fn a_reminder_is_sent_once_per_slot<S: Store + BookingStore>(store: &S) {
     // Moved to another slot: that slot's reminder is due; the old one is not.
     let r = reread(store, &r).await;
     store
-        .change_slot(
-            &SeatChange {
-                user: &r.user_id,
-                booking: &booking.id,
-                resident_version: r.version,
-                now: now(),
-                claim: None,
-            },
-            &b.slot,
-        )
+        .change_slot(&seat(&r, &booking.id), &b.slot)
         .await
         .expect("moved");
     let on_b = b.slot.to_string();
@@ -691,16 +629,7 @@ async fn a_reminder_is_sent_once_per_slot<S: Store + BookingStore>(store: &S) {
     // Cancelled: nothing to remind; a record for it changes nothing.
     let r = reread(store, &r).await;
     store
-        .release(
-            &SeatChange {
-                user: &r.user_id,
-                booking: &booking.id,
-                resident_version: r.version,
-                now: now(),
-                claim: None,
-            },
-            Release::Cancel,
-        )
+        .release(&seat(&r, &booking.id), Release::Cancel)
         .await
         .expect("cancelled");
     assert!(
@@ -763,32 +692,14 @@ async fn twins_each_hold_their_own_seat<S: Store + BookingStore>(store: &S) {
     // Moving one twin leaves the other's seat alone; cancelling frees only its own.
     let r = reread(store, &r).await;
     store
-        .change_slot(
-            &SeatChange {
-                user: &r.user_id,
-                booking: &booked[0].id,
-                resident_version: r.version,
-                now: now(),
-                claim: None,
-            },
-            &b.slot,
-        )
+        .change_slot(&seat(&r, &booked[0].id), &b.slot)
         .await
         .expect("moved");
     assert_eq!(seats_taken(store, &a.slot).await, 1);
     assert_eq!(seats_taken(store, &b.slot).await, 1);
     let r = reread(store, &r).await;
     store
-        .release(
-            &SeatChange {
-                user: &r.user_id,
-                booking: &booked[1].id,
-                resident_version: r.version,
-                now: now(),
-                claim: None,
-            },
-            Release::Cancel,
-        )
+        .release(&seat(&r, &booked[1].id), Release::Cancel)
         .await
         .expect("cancelled");
     assert_eq!(seats_taken(store, &a.slot).await, 0);
