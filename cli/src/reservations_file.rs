@@ -110,16 +110,16 @@ async fn stranded_bookings<S: BookingStore>(
 ) -> Result<Vec<(Booking, Option<u32>)>, StoreError> {
     let mut out = Vec::new();
     for s in &changes.stranded {
-        let mut held: Vec<Booking> = store
+        let held: Vec<Booking> = store
             .bookings_between(s.slot.date, s.slot.date)
             .await?
             .into_iter()
             .filter(|b| b.slot == s.slot && b.is_active())
             .collect();
-        // The order the stores give seats back in: latest booked first, then by 予約番号.
-        held.sort_by(|a, b| (b.booked_at, &b.id).cmp(&(a.booked_at, &a.id)));
-        let losing = s.booked.saturating_sub(s.capacity.unwrap_or(0)) as usize;
-        out.extend(held.into_iter().take(losing).map(|b| (b, s.capacity)));
+        // The stores' own rule, so the list is the bookings a publish would cancel.
+        let keep = s.capacity.unwrap_or(0) as usize;
+        let losing = shared::reservations::giving_way(held.iter().collect(), keep);
+        out.extend(losing.into_iter().map(|b| (b.clone(), s.capacity)));
     }
     Ok(out)
 }

@@ -463,6 +463,15 @@ impl fmt::Display for BookingId {
     }
 }
 
+/// Which of a slot's active bookings give their seat back when the slot keeps only `keep`
+/// seats: the latest booked first (a move keeps its booking time; ties by 予約番号), so
+/// whoever booked first keeps theirs. The one rule for a publish and for its refusal's list
+/// (DynamoDB orders its holders the same way).
+pub fn giving_way(mut held: Vec<&Booking>, keep: usize) -> Vec<&Booking> {
+    held.sort_by(|a, b| (a.booked_at, &a.id).cmp(&(b.booked_at, &b.id)));
+    held.into_iter().skip(keep).rev().collect()
+}
+
 /// Everything staff publish: the services and their slots, validated.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Schedule {

@@ -11,7 +11,7 @@ use super::{Claimed, Inner, LocalStore, Op};
 use crate::domain::UserId;
 use crate::reservations::{
     Booking, BookingId, BookingStatus, CancelledBy, Schedule, Service, ServiceId, Slot, SlotRef,
-    SlotState,
+    SlotState, giving_way,
 };
 use crate::store::bookings::{
     BookingError, BookingRequest, BookingStore, Published, Release, SeatChange,
@@ -268,15 +268,12 @@ impl BookingStore for LocalStore {
         let mut cancelled = Vec::new();
         for (slot, record) in &seats.slots {
             let keep = schedule.slots.get(slot).map_or(0, |s| s.capacity as usize);
-            // The latest booked give way (a move keeps its booking time), so whoever booked
-            // first keeps their seat; ties go by 予約番号, as on DynamoDB.
-            let mut held: Vec<&Booking> = record
+            let held: Vec<&Booking> = record
                 .holders
                 .iter()
                 .filter_map(|(user, id)| seats.booking(user, id))
                 .collect();
-            held.sort_by(|a, b| (a.booked_at, &a.id).cmp(&(b.booked_at, &b.id)));
-            cancelled.extend(held.into_iter().skip(keep).rev().cloned());
+            cancelled.extend(giving_way(held, keep).into_iter().cloned());
         }
         let op = Op::Schedule {
             services: schedule.services.values().cloned().collect(),
