@@ -79,6 +79,7 @@ async fn run(endpoint: &str) {
             closes_days_before: 0,
             many_per_resident: false,
             remind_days_before: 1,
+            offer_hours: 24,
             easy_name: None,
             easy_description: None,
         },

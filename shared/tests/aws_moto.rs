@@ -149,6 +149,7 @@ async fn a_stop_with_bookings_frees_the_seats_and_leaves_no_trace() {
                 closes_days_before: 0,
                 many_per_resident: true,
                 remind_days_before: 1,
+                offer_hours: 24,
                 easy_name: None,
                 easy_description: None,
             },

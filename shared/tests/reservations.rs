@@ -41,6 +41,7 @@ fn service(id: &str, name: &str, who: Eligibility, many: bool) -> Service {
         closes_days_before: 1,
         many_per_resident: many,
         remind_days_before: 1,
+        offer_hours: 24,
         easy_name: None,
         easy_description: None,
     }

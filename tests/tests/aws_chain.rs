@@ -1037,6 +1037,7 @@ async fn a_booking_its_reminder_and_an_absence_through_dynamodb_and_sqs() {
         closes_days_before: 1,
         many_per_resident: false,
         remind_days_before: 1,
+        offer_hours: 24,
         easy_name: None,
         easy_description: None,
     };

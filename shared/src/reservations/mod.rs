@@ -10,6 +10,9 @@
 
 pub mod events;
 pub mod file;
+pub mod waitlist;
+
+pub use waitlist::{Waiting, Waitlist};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -285,11 +288,18 @@ pub struct Service {
     pub many_per_resident: bool,
     /// The reminder goes out this many days before (0: no reminder).
     pub remind_days_before: u32,
+    /// How long a freed seat is held for the first resident on its waiting list.
+    #[serde(default = "default_offer_hours")]
+    pub offer_hours: u32,
     /// The name and description for やさしい日本語 readers, where staff wrote them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub easy_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub easy_description: Option<String>,
+}
+
+fn default_offer_hours() -> u32 {
+    waitlist::DEFAULT_OFFER_HOURS
 }
 
 impl Service {
@@ -344,12 +354,23 @@ impl Slot {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SlotState {
     pub slot: Slot,
+    /// Seats held by bookings.
     pub booked: u32,
+    /// Seats held for residents of the waiting list who were offered them.
+    pub offered: u32,
+    /// Residents on the waiting list who have no offer yet.
+    pub waiting: u32,
 }
 
 impl SlotState {
+    /// Seats anyone may book now: none while someone waits, since a freed seat is theirs.
     pub fn seats_left(&self) -> u32 {
-        self.slot.capacity.saturating_sub(self.booked)
+        if self.waiting > 0 {
+            return 0;
+        }
+        self.slot
+            .capacity
+            .saturating_sub(self.booked.saturating_add(self.offered))
     }
 }
 
@@ -659,14 +680,20 @@ mod tests {
             SlotState {
                 slot: slot("s@2027-01-15T10:00", 10),
                 booked: 6,
+                offered: 0,
+                waiting: 0,
             },
             SlotState {
                 slot: slot("s@2027-01-15T13:00", 10),
                 booked: 2,
+                offered: 0,
+                waiting: 0,
             },
             SlotState {
                 slot: slot("s@2027-01-16T10:00", 10),
                 booked: 0,
+                offered: 0,
+                waiting: 0,
             },
         ];
         let mut schedule = Schedule::default();

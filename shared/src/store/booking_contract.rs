@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use futures_util::future::join_all;
 
-use super::bookings::{BookingError, BookingRequest, BookingStore, Release, SeatChange};
+use super::bookings::{
+    BookingError, BookingRequest, BookingStore, Release, SeatChange, WaitChange, WaitRequest,
+};
 use super::{EventClaim, Store, StoreError};
 use crate::domain::{Resident, UserId};
 use crate::reservations::{
@@ -37,6 +39,13 @@ where
     a_reminder_is_sent_once_per_slot(&make().await).await;
     twins_each_hold_their_own_seat(&make().await).await;
     concurrent_bookings_never_overbook(&make().await).await;
+    a_full_slot_keeps_a_waiting_list_in_order(&make().await).await;
+    a_freed_seat_is_offered_to_the_first_in_line_only(&make().await).await;
+    an_offer_passes_on_when_declined_or_lapsed(&make().await).await;
+    an_offered_seat_is_promised_once_under_concurrency(&make().await).await;
+    a_publish_offers_new_seats_and_withdraws_offers_before_bookings(&make().await).await;
+    a_stop_leaves_the_waiting_lists(&make().await).await;
+    a_change_takes_a_seat_offered_to_it(&make().await).await;
 }
 
 fn now() -> DateTime<Utc> {
@@ -60,6 +69,7 @@ fn service(id: &str) -> Service {
         closes_days_before: 0,
         many_per_resident: true,
         remind_days_before: 1,
+        offer_hours: 24,
         easy_name: None,
         easy_description: None,
     }
@@ -751,4 +761,454 @@ pub async fn concurrent_bookings_never_overbook<S: Store + BookingStore>(store: 
         CONCURRENT_SEATS,
         "the count matches the bookings"
     );
+}
+
+fn wait(r: &Resident, slot: &SlotRef, minutes: i64) -> WaitRequest {
+    WaitRequest {
+        user: r.user_id.clone(),
+        resident_version: r.version,
+        slot: slot.clone(),
+        booked_for: BookingFor(FOR_RESIDENT.into()),
+        now: now() + Duration::minutes(minutes),
+        claim: None,
+    }
+}
+
+fn leave<'a>(r: &'a Resident, slot: &'a SlotRef, who: &'a BookingFor) -> WaitChange<'a> {
+    WaitChange {
+        user: &r.user_id,
+        slot,
+        booked_for: who,
+        resident_version: r.version,
+        now: now(),
+        claim: None,
+    }
+}
+
+async fn state_of<S: BookingStore>(store: &S, slot: &SlotRef) -> (u32, u32, u32) {
+    store
+        .slot_states(&slot.service, slot.date, slot.date)
+        .await
+        .expect("slots")
+        .into_iter()
+        .find(|s| s.slot.slot == *slot)
+        .map_or((u32::MAX, u32::MAX, u32::MAX), |s| {
+            (s.booked, s.offered, s.waiting)
+        })
+}
+
+/// A full slot of capacity 1, booked by resident 1, and the residents `waiting` in line
+/// (joined a minute apart, in that order), each as read after joining.
+async fn full_with_line<S: Store + BookingStore>(
+    store: &S,
+    s: &Slot,
+    waiting: &[u32],
+) -> (Resident, Vec<Resident>) {
+    store
+        .publish_schedule(&schedule(&["consult"], std::slice::from_ref(s)), now())
+        .await
+        .expect("publish");
+    let holder = resident(store, 1).await;
+    store
+        .book(&request(&holder, &s.slot, "first"))
+        .await
+        .expect("booked");
+    let holder = reread(store, &holder).await;
+    let mut line = Vec::new();
+    for (i, n) in waiting.iter().enumerate() {
+        let r = resident(store, *n).await;
+        store
+            .join_waitlist(&wait(&r, &s.slot, i as i64 + 1))
+            .await
+            .expect("joined");
+        line.push(reread(store, &r).await);
+    }
+    (holder, line)
+}
+
+fn later(minutes: i64) -> DateTime<Utc> {
+    now() + Duration::minutes(minutes)
+}
+
+async fn a_full_slot_keeps_a_waiting_list_in_order<S: Store + BookingStore>(store: &S) {
+    let s = slot("consult", "2027-01-15", "10:00", 1);
+    let open = slot("consult", "2027-01-16", "10:00", 1);
+    store
+        .publish_schedule(&schedule(&["consult"], &[s.clone(), open.clone()]), now())
+        .await
+        .expect("publish");
+    let holder = resident(store, 1).await;
+    store
+        .book(&request(&holder, &s.slot, "first"))
+        .await
+        .expect("booked");
+    let holder = reread(store, &holder).await;
+    let b = resident(store, 2).await;
+    let joined = store
+        .join_waitlist(&wait(&b, &s.slot, 1))
+        .await
+        .expect("joined");
+    assert_eq!(joined.offered_until, None);
+    let c = resident(store, 3).await;
+    store
+        .join_waitlist(&wait(&c, &s.slot, 2))
+        .await
+        .expect("joined");
+    assert_eq!(
+        store.join_waitlist(&wait(&b, &s.slot, 3)).await,
+        Err(StoreError::Conflict.into()),
+        "joining bumps the resident's version, so a stale turn is redone"
+    );
+    let b = reread(store, &b).await;
+    assert!(matches!(
+        store.join_waitlist(&wait(&b, &s.slot, 3)).await,
+        Err(BookingError::AlreadyWaiting(w)) if w.user == b.user_id
+    ));
+    assert!(matches!(
+        store.join_waitlist(&wait(&holder, &s.slot, 3)).await,
+        Err(BookingError::AlreadyBooked(_))
+    ));
+    assert_eq!(
+        store.join_waitlist(&wait(&b, &open.slot, 3)).await,
+        Err(BookingError::SeatsLeft),
+        "a slot with seats is booked, not waited for"
+    );
+    assert_eq!(
+        store
+            .join_waitlist(&wait(&b, &slot_ref("consult", "2027-01-17", "10:00"), 3))
+            .await,
+        Err(BookingError::NoSuchSlot)
+    );
+    assert_eq!(state_of(store, &s.slot).await, (1, 0, 2));
+    let lists = store.waitlists().await.expect("lists");
+    assert_eq!(lists.len(), 1, "{lists:?}");
+    assert_eq!(lists[0].slot, s.slot);
+    assert_eq!(lists[0].free, 0);
+    let order: Vec<&UserId> = lists[0].entries.iter().map(|w| &w.user).collect();
+    assert_eq!(
+        order,
+        vec![&b.user_id, &c.user_id],
+        "first come, first in line"
+    );
+    let mine = store.waiting_of(&b.user_id).await.expect("mine");
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].slot, s.slot);
+    // Leaving takes them off; asking again finds nothing.
+    let who = BookingFor(FOR_RESIDENT.into());
+    store
+        .leave_waitlist(&leave(&b, &s.slot, &who))
+        .await
+        .expect("left");
+    let b = reread(store, &b).await;
+    assert_eq!(
+        store.leave_waitlist(&leave(&b, &s.slot, &who)).await,
+        Err(BookingError::NotWaiting)
+    );
+    assert!(store.waiting_of(&b.user_id).await.expect("mine").is_empty());
+    assert_eq!(state_of(store, &s.slot).await, (1, 0, 1));
+}
+
+async fn a_freed_seat_is_offered_to_the_first_in_line_only<S: Store + BookingStore>(store: &S) {
+    let s = slot("consult", "2027-01-15", "10:00", 1);
+    let (holder, line) = full_with_line(store, &s, &[2, 3]).await;
+    let held = store.bookings_of(&holder.user_id).await.expect("held");
+    store
+        .release(&seat(&holder, &held[0].id), Release::Cancel)
+        .await
+        .expect("cancelled");
+    // The freed seat is the line's: someone who never waited cannot take it.
+    let walk_in = resident(store, 9).await;
+    assert_eq!(
+        store.book(&request(&walk_in, &s.slot, "walk-in")).await,
+        Err(BookingError::Full)
+    );
+    assert_eq!(state_of(store, &s.slot).await, (0, 0, 2));
+    let until = later(24 * 60);
+    let offers = store
+        .offer_seats(&s.slot, Some(until), later(10))
+        .await
+        .expect("offer");
+    assert!(offers.lapsed.is_empty());
+    assert_eq!(offers.offered.len(), 1);
+    assert_eq!(offers.offered[0].user, line[0].user_id, "the first in line");
+    assert_eq!(offers.offered[0].offered_until, Some(until));
+    assert_eq!(state_of(store, &s.slot).await, (0, 1, 1));
+    // Offering again promises nothing more: the one seat is held.
+    let again = store
+        .offer_seats(&s.slot, Some(until), later(11))
+        .await
+        .expect("offer");
+    assert!(again.offered.is_empty(), "{again:?}");
+    let mine = store.waiting_of(&line[0].user_id).await.expect("mine");
+    assert!(mine[0].has_offer(later(12)));
+    // The second in line and the walk-in still find it full; the first takes it.
+    let mut second = request(&line[1], &s.slot, "second");
+    second.now = later(12);
+    assert_eq!(store.book(&second).await, Err(BookingError::Full));
+    let mut first = request(&line[0], &s.slot, "first-in-line");
+    first.now = later(12);
+    let booked = store.book(&first).await.expect("the offered seat");
+    assert!(booked.is_active());
+    assert_eq!(state_of(store, &s.slot).await, (1, 0, 1));
+    assert!(
+        store
+            .waiting_of(&line[0].user_id)
+            .await
+            .expect("mine")
+            .is_empty(),
+        "a taken offer leaves the list"
+    );
+}
+
+async fn an_offer_passes_on_when_declined_or_lapsed<S: Store + BookingStore>(store: &S) {
+    let s = slot("consult", "2027-01-15", "10:00", 1);
+    let (holder, line) = full_with_line(store, &s, &[2, 3]).await;
+    let held = store.bookings_of(&holder.user_id).await.expect("held");
+    store
+        .release(
+            &seat(&holder, &held[0].id),
+            Release::Absent(AbsenceReason::Illness),
+        )
+        .await
+        .expect("absent");
+    let first = store
+        .offer_seats(&s.slot, Some(later(60)), now())
+        .await
+        .expect("offer");
+    assert_eq!(first.offered[0].user, line[0].user_id);
+    // 辞退: the seat goes to the next in line.
+    let who = BookingFor(FOR_RESIDENT.into());
+    let declined = store
+        .leave_waitlist(&leave(&line[0], &s.slot, &who))
+        .await
+        .expect("declined");
+    assert!(declined.offered_until.is_some());
+    assert_eq!(state_of(store, &s.slot).await, (0, 0, 1));
+    let second = store
+        .offer_seats(&s.slot, Some(later(120)), now())
+        .await
+        .expect("offer");
+    assert_eq!(second.offered.len(), 1);
+    assert_eq!(second.offered[0].user, line[1].user_id);
+    // The offer runs out: until the sweep passes it on, the seat stays held, and the
+    // resident can no longer take it.
+    let mut too_late = request(&line[1], &s.slot, "too-late");
+    too_late.now = later(121);
+    assert_eq!(store.book(&too_late).await, Err(BookingError::Full));
+    let swept = store
+        .offer_seats(&s.slot, Some(later(121 + 60)), later(121))
+        .await
+        .expect("sweep");
+    assert_eq!(swept.lapsed.len(), 1);
+    assert_eq!(swept.lapsed[0].user, line[1].user_id);
+    assert!(swept.offered.is_empty(), "nobody is left in line");
+    assert!(store.waitlists().await.expect("lists").is_empty());
+    // With nobody in line the seat is anyone's again.
+    let walk_in = resident(store, 9).await;
+    let mut req = request(&walk_in, &s.slot, "walk-in");
+    req.now = later(122);
+    store.book(&req).await.expect("the free seat");
+    assert_eq!(state_of(store, &s.slot).await, (1, 0, 0));
+}
+
+/// Many sweeps at once over one freed seat, then everyone in line and outside it tapping
+/// 予約する at once: one offer, one booking.
+async fn an_offered_seat_is_promised_once_under_concurrency<S: Store + BookingStore>(store: &S) {
+    let s = slot("consult", "2027-01-15", "10:00", 1);
+    let waiting: Vec<u32> = (2..=11).collect();
+    let (holder, line) = full_with_line(store, &s, &waiting).await;
+    let held = store.bookings_of(&holder.user_id).await.expect("held");
+    store
+        .release(&seat(&holder, &held[0].id), Release::Cancel)
+        .await
+        .expect("cancelled");
+    let sweeps = join_all(
+        (0..8)
+            .map(|i| store.offer_seats(&s.slot, Some(later(60)), later(1) + Duration::seconds(i))),
+    )
+    .await;
+    let offered: Vec<UserId> = sweeps
+        .into_iter()
+        .flat_map(|o| o.expect("sweep").offered)
+        .map(|w| w.user)
+        .collect();
+    assert_eq!(
+        offered,
+        vec![line[0].user_id.clone()],
+        "one seat, one promise"
+    );
+    let mut walk_ins = Vec::new();
+    for n in 20..25 {
+        walk_ins.push(resident(store, n).await);
+    }
+    let target = &s.slot;
+    let taps = join_all(line.iter().chain(walk_ins.iter()).map(|r| async move {
+        let mut req = request(r, target, "tap");
+        req.now = later(2);
+        store.book(&req).await
+    }))
+    .await;
+    let booked: Vec<&UserId> = taps
+        .iter()
+        .filter_map(|t| t.as_ref().ok())
+        .map(|b| &b.user)
+        .collect();
+    assert_eq!(booked, vec![&line[0].user_id]);
+    assert!(
+        taps.iter()
+            .filter(|t| t.is_err())
+            .all(|t| *t == Err(BookingError::Full)),
+        "{taps:?}"
+    );
+    assert_eq!(state_of(store, &s.slot).await, (1, 0, 9));
+}
+
+async fn a_publish_offers_new_seats_and_withdraws_offers_before_bookings<
+    S: Store + BookingStore,
+>(
+    store: &S,
+) {
+    let s = slot("consult", "2027-01-15", "10:00", 1);
+    let (_, line) = full_with_line(store, &s, &[2, 3, 4]).await;
+    let mut bigger = s.clone();
+    bigger.capacity = 3;
+    let gone = slot("consult", "2027-01-20", "10:00", 1);
+    let published = store
+        .publish_schedule(
+            &schedule(&["consult"], &[bigger.clone(), gone.clone()]),
+            now(),
+        )
+        .await
+        .expect("republish");
+    assert!(published.cancelled.is_empty() && published.dropped.is_empty());
+    let lists = store.waitlists().await.expect("lists");
+    assert_eq!(
+        lists[0].free, 2,
+        "the raised capacity's seats wait for the line"
+    );
+    let offers = store
+        .offer_seats(&s.slot, Some(later(60)), later(1))
+        .await
+        .expect("offer");
+    let offered: Vec<&UserId> = offers.offered.iter().map(|w| &w.user).collect();
+    assert_eq!(offered, vec![&line[0].user_id, &line[1].user_id]);
+    assert_eq!(state_of(store, &s.slot).await, (1, 2, 1));
+    // Lowered to 2: an offer goes (the latest in line back to waiting), no booking does.
+    let mut smaller = s.clone();
+    smaller.capacity = 2;
+    let published = store
+        .publish_schedule(
+            &schedule(&["consult"], &[smaller.clone(), gone.clone()]),
+            now(),
+        )
+        .await
+        .expect("republish");
+    assert!(published.cancelled.is_empty(), "{published:?}");
+    assert_eq!(state_of(store, &s.slot).await, (1, 1, 2));
+    let second = store.waiting_of(&line[1].user_id).await.expect("mine");
+    assert_eq!(second[0].offered_until, None, "back in line");
+    let lists = store.waitlists().await.expect("lists");
+    let order: Vec<&UserId> = lists[0].entries.iter().map(|w| &w.user).collect();
+    assert_eq!(
+        order,
+        vec![&line[0].user_id, &line[1].user_id, &line[2].user_id],
+        "in the order they joined"
+    );
+    // A waiting list goes with its slot.
+    let mut on_gone = resident(store, 30).await;
+    let filler = resident(store, 31).await;
+    store
+        .book(&request(&filler, &gone.slot, "filler"))
+        .await
+        .expect("booked");
+    on_gone = reread(store, &on_gone).await;
+    store
+        .join_waitlist(&wait(&on_gone, &gone.slot, 5))
+        .await
+        .expect("joined");
+    let published = store
+        .publish_schedule(&schedule(&["consult"], &[smaller]), now())
+        .await
+        .expect("republish");
+    assert_eq!(published.cancelled.len(), 1);
+    let dropped: Vec<&UserId> = published.dropped.iter().map(|w| &w.user).collect();
+    assert_eq!(dropped, vec![&on_gone.user_id]);
+    assert!(
+        store
+            .waiting_of(&on_gone.user_id)
+            .await
+            .expect("mine")
+            .is_empty()
+    );
+}
+
+async fn a_stop_leaves_the_waiting_lists<S: Store + BookingStore>(store: &S) {
+    let s = slot("consult", "2027-01-15", "10:00", 1);
+    let (holder, line) = full_with_line(store, &s, &[2, 3, 4]).await;
+    let held = store.bookings_of(&holder.user_id).await.expect("held");
+    store
+        .release(&seat(&holder, &held[0].id), Release::Cancel)
+        .await
+        .expect("cancelled");
+    store
+        .offer_seats(&s.slot, Some(later(60)), now())
+        .await
+        .expect("offer");
+    // The one offered and one waiting stop: the offered seat is free for the last in line.
+    for r in &line[..2] {
+        assert!(store.delete_resident(&r.user_id, None).await.expect("stop"));
+        assert!(store.waiting_of(&r.user_id).await.expect("mine").is_empty());
+    }
+    let lists = store.waitlists().await.expect("lists");
+    let left: Vec<&UserId> = lists[0].entries.iter().map(|w| &w.user).collect();
+    assert_eq!(left, vec![&line[2].user_id]);
+    assert_eq!(lists[0].free, 1);
+    let offers = store
+        .offer_seats(&s.slot, Some(later(60)), later(1))
+        .await
+        .expect("offer");
+    assert_eq!(offers.offered[0].user, line[2].user_id);
+}
+
+async fn a_change_takes_a_seat_offered_to_it<S: Store + BookingStore>(store: &S) {
+    let s = slot("consult", "2027-01-15", "10:00", 1);
+    let other = slot("consult", "2027-01-22", "10:00", 2);
+    store
+        .publish_schedule(&schedule(&["consult"], &[s.clone(), other.clone()]), now())
+        .await
+        .expect("publish");
+    let holder = resident(store, 1).await;
+    let held = store
+        .book(&request(&holder, &s.slot, "first"))
+        .await
+        .expect("booked");
+    let holder = reread(store, &holder).await;
+    // Resident 2 holds a later date and waits for the earlier one.
+    let r = resident(store, 2).await;
+    let mine = store
+        .book(&request(&r, &other.slot, "later"))
+        .await
+        .expect("booked");
+    let r = reread(store, &r).await;
+    store
+        .join_waitlist(&wait(&r, &s.slot, 1))
+        .await
+        .expect("joined");
+    let r = reread(store, &r).await;
+    store
+        .release(&seat(&holder, &held.id), Release::Cancel)
+        .await
+        .expect("cancelled");
+    store
+        .offer_seats(&s.slot, Some(later(60)), now())
+        .await
+        .expect("offer");
+    let mut change = seat(&r, &mine.id);
+    change.now = later(5);
+    let moved = store.change_slot(&change, &s.slot).await.expect("moved");
+    assert_eq!(moved.id, mine.id);
+    assert_eq!(moved.slot, s.slot);
+    assert_eq!(state_of(store, &s.slot).await, (1, 0, 0));
+    assert_eq!(state_of(store, &other.slot).await, (0, 0, 0));
+    assert!(store.waitlists().await.expect("lists").is_empty());
 }

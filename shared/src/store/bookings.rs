@@ -12,7 +12,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::{EventClaim, StoreError};
 use crate::domain::UserId;
 use crate::reservations::{
-    AbsenceReason, Booking, BookingFor, BookingId, Schedule, Service, ServiceId, SlotRef, SlotState,
+    AbsenceReason, Booking, BookingFor, BookingId, Schedule, Service, ServiceId, SlotRef,
+    SlotState, Waiting, Waitlist,
 };
 
 /// How many times a booking is retried when the store reports a transaction conflict
@@ -60,6 +61,39 @@ pub struct SeatChange<'a> {
     pub claim: Option<&'a EventClaim>,
 }
 
+/// A resident asking for a place on a full slot's waiting list (キャンセル待ち).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitRequest {
+    pub user: UserId,
+    /// As in [`BookingRequest`]: refused with [`StoreError::Conflict`] if the resident
+    /// changed since the turn read them.
+    pub resident_version: u64,
+    pub slot: SlotRef,
+    pub booked_for: BookingFor,
+    pub now: DateTime<Utc>,
+    pub claim: Option<EventClaim>,
+}
+
+/// A resident leaving a waiting list, or declining the seat it offered them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitChange<'a> {
+    pub user: &'a UserId,
+    pub slot: &'a SlotRef,
+    pub booked_for: &'a BookingFor,
+    pub resident_version: u64,
+    pub now: DateTime<Utc>,
+    pub claim: Option<&'a EventClaim>,
+}
+
+/// What [`BookingStore::offer_seats`] did to a slot's waiting list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Offers {
+    /// Offers that ran out: those residents have left the list and their seats went on.
+    pub lapsed: Vec<Waiting>,
+    /// Seats now held for the first residents in line, each until the time given.
+    pub offered: Vec<Waiting>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BookingError {
     /// Every seat of the slot is taken.
@@ -77,6 +111,15 @@ pub enum BookingError {
     /// No active booking of this resident with that id.
     #[error("no such booking")]
     NoSuchBooking,
+    /// A waiting list was asked for a slot that has seats anyone may book.
+    #[error("the slot has seats left")]
+    SeatsLeft,
+    /// The registration is already on the slot's waiting list (a double tap).
+    #[error("already on the waiting list")]
+    AlreadyWaiting(Box<Waiting>),
+    /// The registration is not on the slot's waiting list (left, lapsed, or booked).
+    #[error("not on the waiting list")]
+    NotWaiting,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -86,6 +129,8 @@ pub enum BookingError {
 pub struct Published {
     /// Bookings cancelled by staff (the latest made first lose their seat).
     pub cancelled: Vec<Booking>,
+    /// Places on the waiting lists of removed slots, gone with them.
+    pub dropped: Vec<Waiting>,
 }
 
 pub trait BookingStore: Send + Sync {
@@ -109,7 +154,9 @@ pub trait BookingStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Published, StoreError>> + Send;
 
-    /// Takes a seat, or says why not; nothing changes unless it is taken.
+    /// Takes a seat, or says why not; nothing changes unless it is taken. While anyone
+    /// waits for the slot its free seats are theirs ([`BookingError::Full`] to others); a
+    /// seat offered to this registration is taken whatever the count, until the offer's time.
     fn book(
         &self,
         request: &BookingRequest,
@@ -123,7 +170,8 @@ pub trait BookingStore: Send + Sync {
     ) -> impl Future<Output = Result<Booking, BookingError>> + Send;
 
     /// Moves an active booking to another slot of the same service, keeping its 予約番号:
-    /// the new seat is taken and the old one freed in one step, or nothing changes.
+    /// the new seat is taken and the old one freed in one step, or nothing changes. The new
+    /// seat is taken as [`book`](Self::book) takes one, a seat offered to it included.
     fn change_slot(
         &self,
         change: &SeatChange<'_>,
@@ -142,4 +190,37 @@ pub trait BookingStore: Send + Sync {
         from: NaiveDate,
         to: NaiveDate,
     ) -> impl Future<Output = Result<Vec<Booking>, StoreError>> + Send;
+
+    /// Puts the registration at the end of a full slot's waiting list.
+    fn join_waitlist(
+        &self,
+        request: &WaitRequest,
+    ) -> impl Future<Output = Result<Waiting, BookingError>> + Send;
+
+    /// Takes the registration off a slot's waiting list; a seat offered to it is freed
+    /// (the caller offers it on with [`offer_seats`](Self::offer_seats)).
+    fn leave_waitlist(
+        &self,
+        change: &WaitChange<'_>,
+    ) -> impl Future<Output = Result<Waiting, BookingError>> + Send;
+
+    /// The resident's places on waiting lists, offers included, soonest slot first.
+    fn waiting_of(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Vec<Waiting>, StoreError>> + Send;
+
+    /// Every slot that has a waiting list, for the sweep that passes offers on. Costs what
+    /// is on waiting lists, not what is stored.
+    fn waitlists(&self) -> impl Future<Output = Result<Vec<Waitlist>, StoreError>> + Send;
+
+    /// Lets the slot's offers that ran out by `now` lapse, then holds each free seat for the
+    /// next resident in line until `until` (`None`: bookings have closed, nothing is
+    /// offered). Each seat goes to one resident only, whoever calls this at the same time.
+    fn offer_seats(
+        &self,
+        slot: &SlotRef,
+        until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Offers, StoreError>> + Send;
 }

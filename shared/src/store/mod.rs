@@ -21,7 +21,10 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::delivery::{Mark, Recipient};
 use crate::domain::{AnchorEntry, AnchorRange, Resident, UserId};
-pub use bookings::{BookingError, BookingRequest, BookingStore, Release, SeatChange};
+pub use bookings::{
+    BookingError, BookingRequest, BookingStore, Offers, Release, SeatChange, WaitChange,
+    WaitRequest,
+};
 pub use local::LocalStore;
 
 /// A webhook event id is remembered this long (LINE redelivers within hours).

@@ -1155,6 +1155,7 @@ pub fn outcome(
             actions(l),
         )],
         (_, Err(BookingError::NoSuchBooking)) => expired(resident).replies,
+        (_, Err(BookingError::SeatsLeft | BookingError::AlreadyWaiting(_) | BookingError::NotWaiting)) => expired(resident).replies,
         (_, Err(BookingError::Store(_))) => vec![Message::text_with(
             l.pick(
                 "ただいま混み合っていて、予約を受け付けられませんでした。少し時間をおいて、もう一度お試しください。",

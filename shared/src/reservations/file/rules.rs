@@ -14,6 +14,7 @@ use super::{
 };
 use crate::catalog::MAX_GESTATION_DAYS;
 use crate::catalog::problem::{entry_name, line_of};
+use crate::reservations::waitlist::{DEFAULT_OFFER_HOURS, MAX_OFFER_HOURS};
 use crate::reservations::{
     Age, Eligibility, MAX_SERVICE_ID_CHARS, Service, ServiceId, Slot, SlotRef,
 };
@@ -127,6 +128,7 @@ pub(super) fn services(
             s.remind_days_before.as_ref(),
             DEFAULT_REMIND_DAYS_BEFORE,
         );
+        let offer_hours = offer_hours(p, &place, s.offer_hours.as_ref());
         if closes > opens {
             let line = s
                 .closes_days_before
@@ -157,6 +159,7 @@ pub(super) fn services(
                     closes_days_before: closes,
                     many_per_resident: s.many_per_resident,
                     remind_days_before: remind,
+                    offer_hours,
                     easy_name,
                     easy_description,
                 },
@@ -227,6 +230,22 @@ fn days(
             line_of(written.referenced),
             field,
             format!("at most {MAX_DAYS_BEFORE} (a year)"),
+        );
+    }
+    written.value
+}
+
+/// How long a freed seat is held for the first on the waiting list: 1 hour to a week.
+fn offer_hours(p: &mut Problems, place: &Place, written: Option<&Spanned<u32>>) -> u32 {
+    let Some(written) = written else {
+        return DEFAULT_OFFER_HOURS;
+    };
+    if !(1..=MAX_OFFER_HOURS).contains(&written.value) {
+        p.add(
+            place,
+            line_of(written.referenced),
+            "offer_hours",
+            format!("from 1 to {MAX_OFFER_HOURS} (a week)"),
         );
     }
     written.value

@@ -52,6 +52,8 @@ pub(super) struct ServiceFile {
     pub many_per_resident: bool,
     #[serde(default)]
     pub remind_days_before: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub offer_hours: Option<Spanned<u32>>,
 }
 
 /// `who: anyone`, `who: {pregnant: {from: …, before: …}}` or `who: {child: {…}}`.

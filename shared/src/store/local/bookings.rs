@@ -10,19 +10,76 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::{Claimed, Inner, LocalStore, Op};
 use crate::domain::UserId;
 use crate::reservations::{
-    Booking, BookingId, BookingStatus, CancelledBy, Schedule, Service, ServiceId, Slot, SlotRef,
-    SlotState, giving_way,
+    Booking, BookingFor, BookingId, BookingStatus, CancelledBy, Schedule, Service, ServiceId, Slot,
+    SlotRef, SlotState, Waiting, Waitlist, giving_way,
 };
 use crate::store::bookings::{
-    BookingError, BookingRequest, BookingStore, Published, Release, SeatChange,
+    BookingError, BookingRequest, BookingStore, Offers, Published, Release, SeatChange, WaitChange,
+    WaitRequest,
 };
 use crate::store::{EventClaim, StoreError};
 
-/// A slot and who holds its seats, in the order they were taken.
+/// A slot, who holds its seats (in the order they were taken) and its waiting list (in
+/// the list's order; an entry with an offer holds a seat too).
 #[derive(Clone, Debug)]
 struct SlotRecord {
     slot: Slot,
     holders: Vec<(UserId, BookingId)>,
+    waiting: Vec<Waiting>,
+}
+
+impl SlotRecord {
+    fn new(slot: Slot) -> SlotRecord {
+        SlotRecord {
+            slot,
+            holders: Vec::new(),
+            waiting: Vec::new(),
+        }
+    }
+
+    fn offered(&self) -> usize {
+        self.waiting
+            .iter()
+            .filter(|w| w.offered_until.is_some())
+            .count()
+    }
+
+    /// Seats held by bookings and by offers.
+    fn taken(&self) -> usize {
+        self.holders.len() + self.offered()
+    }
+
+    fn free(&self) -> usize {
+        (self.slot.capacity as usize).saturating_sub(self.taken())
+    }
+
+    /// Whether anyone may take a seat: one is free and nobody waits for it.
+    fn has_seat_for_anyone(&self) -> bool {
+        self.free() > 0 && self.waiting.iter().all(|w| w.offered_until.is_some())
+    }
+
+    fn entry(&self, user: &UserId, who: &BookingFor) -> Option<&Waiting> {
+        self.waiting
+            .iter()
+            .find(|w| w.user == *user && w.booked_for == *who)
+    }
+
+    /// Whether `user`'s `who` may take a seat at `now`: one held for them by an offer, or
+    /// one free for anyone. `Err(Full)` otherwise.
+    fn seat_for(
+        &self,
+        user: &UserId,
+        who: &BookingFor,
+        now: DateTime<Utc>,
+    ) -> Result<(), BookingError> {
+        match self.entry(user, who) {
+            Some(w) if w.has_offer(now) => Ok(()),
+            // A lapsed offer still holds its seat until the sweep passes it on.
+            Some(w) if w.offered_until.is_some() => Err(BookingError::Full),
+            _ if self.has_seat_for_anyone() => Ok(()),
+            _ => Err(BookingError::Full),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -57,12 +114,55 @@ impl Seats {
         self.services = services.into_iter().map(|s| (s.id.clone(), s)).collect();
         let mut old = std::mem::take(&mut self.slots);
         for slot in slots {
-            let holders = old
-                .remove(&slot.slot)
-                .map(|r| r.holders)
-                .unwrap_or_default();
-            self.slots
-                .insert(slot.slot.clone(), SlotRecord { slot, holders });
+            let mut record = match old.remove(&slot.slot) {
+                Some(mut r) => {
+                    r.slot = slot;
+                    r
+                }
+                None => SlotRecord::new(slot),
+            };
+            // Seats offered beyond a lowered capacity are withdrawn, the latest offered
+            // first; those residents are back in line where they were.
+            let mut over = record.taken().saturating_sub(record.slot.capacity as usize);
+            for w in record.waiting.iter_mut().rev() {
+                if over == 0 {
+                    break;
+                }
+                if w.offered_until.take().is_some() {
+                    over -= 1;
+                }
+            }
+            self.slots.insert(record.slot.slot.clone(), record);
+        }
+    }
+
+    /// The places on the waiting lists of slots `schedule` no longer has.
+    fn dropped_by(&self, schedule: &Schedule) -> Vec<Waiting> {
+        self.slots
+            .iter()
+            .filter(|(slot, _)| !schedule.slots.contains_key(slot))
+            .flat_map(|(_, r)| r.waiting.iter().cloned())
+            .collect()
+    }
+
+    /// Sets a place on a waiting list as it now stands, keeping the list's order.
+    pub(super) fn set_waiting(&mut self, entry: Waiting) {
+        if let Some(record) = self.slots.get_mut(&entry.slot) {
+            record
+                .waiting
+                .retain(|w| !(w.user == entry.user && w.booked_for == entry.booked_for));
+            let at = record
+                .waiting
+                .partition_point(|w| w.order_key() < entry.order_key());
+            record.waiting.insert(at, entry);
+        }
+    }
+
+    pub(super) fn remove_waiting(&mut self, user: &UserId, slot: &SlotRef, who: &BookingFor) {
+        if let Some(record) = self.slots.get_mut(slot) {
+            record
+                .waiting
+                .retain(|w| !(w.user == *user && w.booked_for == *who));
         }
     }
 
@@ -80,9 +180,14 @@ impl Seats {
         }
         if booking.is_active()
             && let Some(record) = self.slots.get_mut(&booking.slot)
-            && !record.holders.contains(&key)
         {
-            record.holders.push(key);
+            if !record.holders.contains(&key) {
+                record.holders.push(key);
+            }
+            // A seat offered to them is now their booking.
+            record
+                .waiting
+                .retain(|w| !(w.user == booking.user && w.booked_for == booking.booked_for));
         }
         self.bookings
             .entry(booking.user.clone())
@@ -123,6 +228,9 @@ impl Seats {
     /// A stop: every seat the resident held is free, and nothing of theirs stays.
     pub(super) fn remove_resident(&mut self, user: &UserId) {
         self.reminded.retain(|(u, _), _| u != user);
+        for record in self.slots.values_mut() {
+            record.waiting.retain(|w| w.user != *user);
+        }
         if let Some(bookings) = self.bookings.remove(user) {
             for b in bookings.values() {
                 if let Some(record) = self.slots.get_mut(&b.slot) {
@@ -145,16 +253,28 @@ impl Seats {
     }
 
     fn state_of(record: &SlotRecord) -> SlotState {
+        let offered = record.offered();
         SlotState {
             slot: record.slot.clone(),
             booked: record.holders.len() as u32,
+            offered: offered as u32,
+            waiting: (record.waiting.len() - offered) as u32,
         }
+    }
+
+    fn waiting_of(&self, user: &UserId) -> Vec<Waiting> {
+        self.slots
+            .values()
+            .flat_map(|r| r.waiting.iter())
+            .filter(|w| w.user == *user)
+            .cloned()
+            .collect()
     }
 
     /// The schedule and bookings as journal lines (for compaction).
     pub(super) fn snapshot(&self, version_of: impl Fn(&UserId) -> u64) -> Vec<Op> {
         if self.services.is_empty() && self.slots.is_empty() && self.bookings.is_empty() {
-            // (No booking, so no reminder either.)
+            // (No booking, so no reminder either; no slot, so no waiting list.)
             return Vec::new();
         }
         let mut ops = vec![Op::Schedule {
@@ -191,6 +311,16 @@ impl Seats {
             booking: id.to_string(),
             slot: slot.clone(),
         }));
+        ops.extend(
+            self.slots
+                .values()
+                .flat_map(|r| r.waiting.iter())
+                .map(|w| Op::Waiting {
+                    entry: w.clone(),
+                    version: None,
+                    claim: None,
+                }),
+        );
         ops
     }
 }
@@ -227,11 +357,6 @@ impl LocalStore {
             },
         )?;
         Ok(booking)
-    }
-
-    /// Whether `record` has a seat for one more.
-    fn has_seat(record: &SlotRecord) -> bool {
-        (record.holders.len() as u64) < record.slot.capacity as u64
     }
 }
 
@@ -275,6 +400,7 @@ impl BookingStore for LocalStore {
                 .collect();
             cancelled.extend(giving_way(held, keep).into_iter().cloned());
         }
+        let dropped = seats.dropped_by(schedule);
         let op = Op::Schedule {
             services: schedule.services.values().cloned().collect(),
             slots: schedule.slots.values().cloned().collect(),
@@ -291,7 +417,7 @@ impl BookingStore for LocalStore {
                 by: CancelledBy::Staff,
             };
         }
-        Ok(Published { cancelled })
+        Ok(Published { cancelled, dropped })
     }
 
     async fn book(&self, request: &BookingRequest) -> Result<Booking, BookingError> {
@@ -326,9 +452,7 @@ impl BookingStore for LocalStore {
         {
             return Err(BookingError::LimitReached(Box::new(held.clone())));
         }
-        if !Self::has_seat(record) {
-            return Err(BookingError::Full);
-        }
+        record.seat_for(&request.user, &request.booked_for, request.now)?;
         let booking = Booking {
             id: request.id.clone(),
             user: request.user.clone(),
@@ -398,9 +522,7 @@ impl BookingStore for LocalStore {
         {
             return Err(BookingError::AlreadyBooked(Box::new(held.clone())));
         }
-        if !Self::has_seat(record) {
-            return Err(BookingError::Full);
-        }
+        record.seat_for(change.user, &booking.booked_for, change.now)?;
         booking.slot = to.clone();
         Self::store_booking(&mut inner, booking, version + 1, change.claim)
     }
@@ -442,5 +564,145 @@ impl BookingStore for LocalStore {
             ))
         });
         Ok(out)
+    }
+
+    async fn join_waitlist(&self, request: &WaitRequest) -> Result<Waiting, BookingError> {
+        let mut inner = self.lock();
+        let version = Self::current_version(
+            &inner,
+            &request.user,
+            request.resident_version,
+            request.claim.as_ref(),
+        )?;
+        let seats = &inner.state.seats;
+        let Some(record) = seats.slots.get(&request.slot) else {
+            return Err(BookingError::NoSuchSlot);
+        };
+        if let Some(held) = seats
+            .active_of(&request.user)
+            .find(|b| b.slot == request.slot && b.booked_for == request.booked_for)
+        {
+            return Err(BookingError::AlreadyBooked(Box::new(held.clone())));
+        }
+        if let Some(w) = record.entry(&request.user, &request.booked_for) {
+            return Err(BookingError::AlreadyWaiting(Box::new(w.clone())));
+        }
+        if record.has_seat_for_anyone() {
+            return Err(BookingError::SeatsLeft);
+        }
+        let entry = Waiting {
+            user: request.user.clone(),
+            slot: request.slot.clone(),
+            booked_for: request.booked_for.clone(),
+            joined_at: request.now,
+            offered_until: None,
+        };
+        Self::commit(
+            &mut inner,
+            Op::Waiting {
+                entry: entry.clone(),
+                version: Some(version + 1),
+                claim: request.claim.as_ref().map(Claimed::new),
+            },
+        )?;
+        Ok(entry)
+    }
+
+    async fn leave_waitlist(&self, change: &WaitChange<'_>) -> Result<Waiting, BookingError> {
+        let mut inner = self.lock();
+        let version =
+            Self::current_version(&inner, change.user, change.resident_version, change.claim)?;
+        let Some(entry) = inner
+            .state
+            .seats
+            .slots
+            .get(change.slot)
+            .and_then(|r| r.entry(change.user, change.booked_for))
+            .cloned()
+        else {
+            return Err(BookingError::NotWaiting);
+        };
+        Self::commit(
+            &mut inner,
+            Op::Unwaiting {
+                user_id: change.user.clone(),
+                slot: change.slot.clone(),
+                booked_for: change.booked_for.clone(),
+                version: Some(version + 1),
+                claim: change.claim.map(Claimed::new),
+            },
+        )?;
+        Ok(entry)
+    }
+
+    async fn waiting_of(&self, user: &UserId) -> Result<Vec<Waiting>, StoreError> {
+        Ok(self.lock().state.seats.waiting_of(user))
+    }
+
+    async fn waitlists(&self) -> Result<Vec<Waitlist>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .state
+            .seats
+            .slots
+            .values()
+            .filter(|r| !r.waiting.is_empty())
+            .map(|r| Waitlist {
+                slot: r.slot.slot.clone(),
+                free: r.free() as u32,
+                entries: r.waiting.clone(),
+            })
+            .collect())
+    }
+
+    async fn offer_seats(
+        &self,
+        slot: &SlotRef,
+        until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Offers, StoreError> {
+        let mut inner = self.lock();
+        let Some(record) = inner.state.seats.slots.get(slot) else {
+            return Ok(Offers::default());
+        };
+        let lapsed: Vec<Waiting> = record
+            .waiting
+            .iter()
+            .filter(|w| w.offer_lapsed(now))
+            .cloned()
+            .collect();
+        let free = record.free() + lapsed.len();
+        let offered: Vec<Waiting> = match until {
+            Some(until) if until > now => record
+                .waiting
+                .iter()
+                .filter(|w| w.offered_until.is_none())
+                .take(free)
+                .map(|w| Waiting {
+                    offered_until: Some(until),
+                    ..w.clone()
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let ops: Vec<Op> = lapsed
+            .iter()
+            .map(|w| Op::Unwaiting {
+                user_id: w.user.clone(),
+                slot: w.slot.clone(),
+                booked_for: w.booked_for.clone(),
+                version: None,
+                claim: None,
+            })
+            .chain(offered.iter().map(|w| Op::Waiting {
+                entry: w.clone(),
+                version: None,
+                claim: None,
+            }))
+            .collect();
+        if !ops.is_empty() {
+            Self::commit_all(&mut inner, ops)?;
+        }
+        Ok(Offers { lapsed, offered })
     }
 }

@@ -19,7 +19,7 @@ mod bookings;
 use super::{EVENT_CLAIM_TTL, EventClaim, SCAN_RECORD_TTL, Store, StoreError, still_due};
 use crate::delivery::{Mark, Recipient};
 use crate::domain::{AnchorEntry, AnchorKind, AnchorRange, Resident, UserId};
-use crate::reservations::{Booking, BookingId, Service, Slot};
+use crate::reservations::{Booking, BookingFor, BookingId, Service, Slot, SlotRef, Waiting};
 
 const JOURNAL_FILE: &str = "store.jsonl";
 
@@ -96,6 +96,25 @@ enum Op {
     Booking {
         booking: Booking,
         version: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        claim: Option<Claimed>,
+    },
+    /// A place on a waiting list as it now stands (joined, or offered a seat), with the
+    /// resident's version after the change when the resident made it.
+    Waiting {
+        entry: Waiting,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        claim: Option<Claimed>,
+    },
+    /// A place on a waiting list gone (left, declined, or its offer lapsed).
+    Unwaiting {
+        user_id: UserId,
+        slot: SlotRef,
+        booked_for: BookingFor,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<u64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         claim: Option<Claimed>,
     },
@@ -203,6 +222,30 @@ impl State {
                     r.version = r.version.max(version);
                     self.seats.put(booking);
                 }
+                self.claim(claim);
+            }
+            Op::Waiting {
+                entry,
+                version,
+                claim,
+            } => {
+                if let Some(r) = self.residents.get_mut(&entry.user) {
+                    r.version = r.version.max(version.unwrap_or_default());
+                    self.seats.set_waiting(entry);
+                }
+                self.claim(claim);
+            }
+            Op::Unwaiting {
+                user_id,
+                slot,
+                booked_for,
+                version,
+                claim,
+            } => {
+                if let Some(r) = self.residents.get_mut(&user_id) {
+                    r.version = r.version.max(version.unwrap_or_default());
+                }
+                self.seats.remove_waiting(&user_id, &slot, &booked_for);
                 self.claim(claim);
             }
         }
@@ -767,6 +810,7 @@ mod tests {
                     closes_days_before: 0,
                     many_per_resident: true,
                     remind_days_before: 1,
+                    offer_hours: 24,
                     easy_name: None,
                     easy_description: None,
                 },
