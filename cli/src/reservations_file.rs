@@ -220,6 +220,31 @@ where
             Err(e) => eprintln!("予約番号 {}: the resident could not be told: {e}", b.id),
         }
     }
+    // Residents waiting for a removed slot hear that the wait is over (without a token they
+    // find it gone from 予約の確認; staff are told how many).
+    let mut waits_told = 0;
+    for w in &published.dropped {
+        let Some(line) = line else { continue };
+        let resident = store.resident(&w.user).await?;
+        let message = shared::conversation::reserve::waiting_list_closed(
+            resident.as_ref(),
+            schedule.services.get(&w.slot.service),
+            w,
+        );
+        let key = RetryKey::derive(&format!(
+            "staff-unwait/{}/{}/{}",
+            w.user.as_str(),
+            w.slot,
+            w.booked_for.as_str()
+        ));
+        match line
+            .push(&w.user, std::slice::from_ref(&message), &key)
+            .await
+        {
+            Ok(_) => waits_told += 1,
+            Err(e) => eprintln!("a resident waiting for {} could not be told: {e}", w.slot),
+        }
+    }
     let events_of: Vec<BookingEvent> = published
         .cancelled
         .iter()
@@ -235,8 +260,21 @@ where
         .values()
         .filter(|s| s.slot.date >= today)
         .count();
+    let waits = if published.dropped.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} place{} on the waiting lists of removed slots ended, {waits_told} told",
+            published.dropped.len(),
+            if published.dropped.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        )
+    };
     Ok(format!(
-        "published: {} services, {future} slots from today on ({} added, {} removed, {} capacities changed); {} booking{} cancelled, {told} resident{} told",
+        "published: {} services, {future} slots from today on ({} added, {} removed, {} capacities changed); {} booking{} cancelled, {told} resident{} told{waits}",
         schedule.services.len(),
         changes.added.len(),
         changes.removed.len(),

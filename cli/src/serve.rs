@@ -19,6 +19,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use shared::catalog::Catalog;
 use shared::dates::{add_days, parse_ymd, tokyo_date, tokyo_instant};
+use shared::handlers::offers::{OfferReport, pass_on_seats};
 use shared::handlers::scan::{ScanReport, run_daily_scan};
 use shared::handlers::send::{DrainPolicy, DrainReport, drain};
 use shared::handlers::webhook::{WebhookContext, handle_webhook};
@@ -36,6 +37,9 @@ use tracing_subscriber::EnvFilter;
 
 use crate::catalog_file;
 use crate::local_line::{self, LocalLineApi};
+
+/// How often `serve` sweeps the waiting lists.
+const OFFER_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The daily run goes out at this hour, Asia/Tokyo.
 const DAILY_HOUR: u32 = 9;
@@ -279,7 +283,8 @@ fn local_banner(
          Webhook: POST http://{public}/webhook, signed with {secret_line}:\n  \
          x-line-signature = base64(HMAC-SHA256(secret, body)), e.g. \
          openssl dgst -sha256 -hmac SECRET -binary | base64\n\
-         Run a day: curl -X POST 'http://{dev}/dev/daily?date=YYYY-MM-DD'\n\n",
+         Run a day: curl -X POST 'http://{dev}/dev/daily?date=YYYY-MM-DD'\n\
+         Pass freed seats to waiting lists now (every minute anyway): curl -X POST http://{dev}/dev/offers\n\n",
         public = listeners.public_addr(),
         dev = listeners.dev_addr(),
     )
@@ -298,6 +303,7 @@ fn public_routes<L: LineApi + 'static>(app: Arc<App<L>>) -> Router {
 fn dev_routes<L: LineApi + 'static>(app: Arc<App<L>>) -> Router {
     Router::new()
         .route("/dev/daily", post(dev_daily::<L>))
+        .route("/dev/offers", post(dev_offers::<L>))
         .with_state(app)
 }
 
@@ -318,6 +324,7 @@ async fn serve<L: LineApi + 'static>(app: Arc<App<L>>, listeners: Listeners) -> 
         let _ = rx.wait_for(|stop| *stop).await;
     };
     tokio::spawn(daily_timer(app.clone()));
+    tokio::spawn(offers_timer(app.clone()));
     let public = axum::serve(listeners.public, public_routes(app.clone()))
         .with_graceful_shutdown(stopped(stop_rx.clone()));
     let dev = axum::serve(listeners.dev, dev_routes(app)).with_graceful_shutdown(stopped(stop_rx));
@@ -411,6 +418,58 @@ async fn run_daily<L: LineApi>(app: &App<L>, date: NaiveDate) -> Result<serde_js
     .await
     .map_err(|e| e.to_string())?;
     Ok(json!(DailyRun { scan, sent }))
+}
+
+/// The waiting-list sweep now (offers lapse and pass on, freed seats go to the first in
+/// line), then the send queue drained.
+async fn run_offers<L: LineApi>(app: &App<L>) -> Result<serde_json::Value, String> {
+    let _one_at_a_time = app.daily.lock().await;
+    let offers = pass_on_seats(&app.store, &app.queue, &app.events, Utc::now())
+        .await
+        .map_err(|e| e.to_string())?;
+    let sent = drain(
+        &app.store,
+        &app.queue,
+        &app.line,
+        &app.pacer,
+        &DrainPolicy::default(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(json!(OffersRun { offers, sent }))
+}
+
+#[derive(serde::Serialize)]
+struct OffersRun {
+    #[serde(flatten)]
+    offers: OfferReport,
+    #[serde(flatten)]
+    sent: DrainReport,
+}
+
+/// The sweep every minute, as the deployed stack's schedule does every five.
+async fn offers_timer<L: LineApi>(app: Arc<App<L>>) {
+    let mut every = tokio::time::interval(OFFER_SWEEP_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match run_offers(&app).await {
+            Ok(report) if report["lists"] != 0 => tracing::info!(%report, "waiting lists swept"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "waiting-list sweep failed"),
+        }
+    }
+}
+
+async fn dev_offers<L: LineApi>(State(app): State<Arc<App<L>>>) -> Response {
+    match run_offers(&app).await {
+        Ok(body) => (StatusCode::OK, axum::Json(body)).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"error": e})),
+        )
+            .into_response(),
+    }
 }
 
 /// What `/dev/daily` and the timer report: both reports' fields side by side.

@@ -58,6 +58,8 @@ impl Mark<'_> {
 
 /// The `milestone` of a reminder job (no catalog id can be it: ids have no `!`).
 pub const REMINDER: &str = "!reminder";
+/// The `milestone` of a waiting-list offer's job.
+pub const OFFER: &str = "!offer";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryJob {
@@ -73,6 +75,10 @@ pub struct DeliveryJob {
     /// The slot a booking reminder is for; the recipients' subjects are then 予約番号.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminder: Option<String>,
+    /// The slot of a waiting-list offer: sent only while the seat is still held for the
+    /// recipient's registration (its subject).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer: Option<String>,
     pub recipients: Vec<Recipient>,
     pub messages: Vec<Message>,
 }
@@ -126,9 +132,34 @@ impl DeliveryJob {
             milestone,
             step,
             reminder,
+            offer: None,
             recipients,
             messages,
         }
+    }
+
+    /// The push telling `w` that a seat is held for them until its `offered_until`.
+    pub fn offer(
+        day: NaiveDate,
+        w: &crate::reservations::Waiting,
+        message: Message,
+    ) -> DeliveryJob {
+        let until = w.offered_until.map(|t| t.to_rfc3339()).unwrap_or_default();
+        let slot = w.slot.to_string();
+        // The milestone names the offer, so its id (and retry key) differs per slot and hold.
+        let mark = format!("{OFFER}{slot}#{until}");
+        let mut job = DeliveryJob::new(
+            day,
+            Mark::Milestone(&mark),
+            vec![Recipient {
+                user: w.user.clone(),
+                subjects: vec![w.booked_for.as_str().to_string()],
+            }],
+            vec![message],
+        );
+        job.milestone = OFFER.to_string();
+        job.offer = Some(slot);
+        job
     }
 
     pub fn mark(&self) -> Mark<'_> {

@@ -95,7 +95,8 @@ fn schedule() -> Schedule {
 }
 
 struct Chat {
-    store: LocalStore,
+    /// Shared by the chats of several residents on one store.
+    store: std::sync::Arc<LocalStore>,
     line: MemoryLineApi,
     events: MemoryEvents,
     catalog: Catalog,
@@ -117,6 +118,15 @@ impl Chat {
     }
 
     fn on(store: LocalStore, user: &str) -> Chat {
+        Chat::sharing(std::sync::Arc::new(store), user)
+    }
+
+    /// Another resident's chat on the same store.
+    fn beside(&self, user: &str) -> Chat {
+        Chat::sharing(self.store.clone(), user)
+    }
+
+    fn sharing(store: std::sync::Arc<LocalStore>, user: &str) -> Chat {
         Chat {
             store,
             line: MemoryLineApi::new(),
@@ -151,7 +161,7 @@ impl Chat {
         let raw =
             serde_json::to_vec(&json!({"destination": "U0", "events": [event]})).expect("json");
         let ctx = WebhookContext {
-            store: &self.store,
+            store: &*self.store,
             line: &self.line,
             events: &self.events,
             catalog: &self.catalog,
@@ -343,9 +353,9 @@ async fn a_slot_that_filled_meanwhile_answers_full_with_the_next_open_dates() {
             .expect("another parent's booking");
     }
     chat.postback(&book).await;
-    chat.expect("満席")
-        .expect("14:00〜14:30")
-        .expect("2027年1月22日");
+    chat.expect("満席").expect("キャンセル待ちに登録");
+    chat.tap("ほかの日時を見る").await;
+    chat.expect("14:00〜14:30").expect("2027年1月22日");
     assert!(chat.bookings().await.is_empty(), "nothing booked");
     // Tapping the stale button again gives the same answer, never a third seat.
     chat.postback(&book).await;
@@ -502,7 +512,7 @@ async fn the_day_before_a_booking_brings_one_reminder_whose_button_reports_an_ab
         ..DrainPolicy::default()
     };
     let run = |day: &'static str| {
-        let (store, queue, catalog) = (&chat.store, &queue, &chat.catalog);
+        let (store, queue, catalog) = (&*chat.store, &queue, &chat.catalog);
         async move {
             let at = shared::dates::tokyo_instant(d(day), 9);
             let report = run_daily_scan(store, queue, catalog, d(day), at)
@@ -515,7 +525,7 @@ async fn the_day_before_a_booking_brings_one_reminder_whose_button_reports_an_ab
     assert_eq!(early.reminders, 0, "two days before: not yet");
     let (report, _) = run("2027-01-14").await;
     assert_eq!(report.reminders, 1);
-    drain(&chat.store, &queue, &chat.line, &pacer, &policy)
+    drain(&*chat.store, &queue, &chat.line, &pacer, &policy)
         .await
         .expect("drain");
     let pushes: Vec<Message> = chat
@@ -538,7 +548,7 @@ async fn the_day_before_a_booking_brings_one_reminder_whose_button_reports_an_ab
     );
     // Re-running the day sends nothing more.
     run("2027-01-14").await;
-    drain(&chat.store, &queue, &chat.line, &pacer, &policy)
+    drain(&*chat.store, &queue, &chat.line, &pacer, &policy)
         .await
         .expect("drain");
     assert!(
@@ -567,7 +577,7 @@ async fn a_milestones_notice_offers_to_book_its_service_for_the_right_child() {
     let queue = MemoryQueue::new();
     let day = d("2027-01-01");
     run_daily_scan(
-        &chat.store,
+        &*chat.store,
         &queue,
         &chat.catalog,
         day,
@@ -580,7 +590,7 @@ async fn a_milestones_notice_offers_to_book_its_service_for_the_right_child() {
         ..DrainPolicy::default()
     };
     drain(
-        &chat.store,
+        &*chat.store,
         &queue,
         &chat.line,
         &Pacer::per_second(100_000),
@@ -730,4 +740,179 @@ async fn forty_eight_services_and_ten_children_all_fit_the_menu() {
         .filter(|(_, d)| d.starts_with("v1:rsv:svc:s00:"))
         .count();
     assert_eq!(per_card, 10, "a button for each child");
+}
+
+/// キャンセル待ち from the chat: a full time offers the waiting list; a cancellation frees
+/// the seat for the first in line only; the sweep holds it for them and tells them by push;
+/// one tap books it. An offer not taken in time passes to the next, whose 辞退 frees the
+/// seat for anyone.
+#[tokio::test]
+async fn a_full_time_takes_a_waiting_list_and_a_freed_seat_goes_to_the_first_in_line() {
+    use shared::handlers::offers::pass_on_seats;
+    use shared::handlers::send::{DrainPolicy, drain};
+    use shared::pacer::Pacer;
+    use shared::queue::MemoryQueue;
+    let only = SlotRef::parse("checkup-4m@2027-01-22T13:30").expect("slot");
+    let pick = format!("v1:rsv:pick:{}:c1", only.token());
+    // The one seat of the 22nd goes to a first parent.
+    let mut first = Chat::new("Ufirst").await;
+    first.register_child("2026-10-01").await;
+    first.postback(&pick).await;
+    first.tap("予約する").await;
+    first.expect("予約しました");
+    // The next parent sees the time as full, and joins its waiting list.
+    let mut waiting = first.beside("Uwaiting");
+    waiting.register_child("2026-10-02").await;
+    waiting.say("予約").await;
+    waiting.tap("2026年10月2日生まれの予約").await;
+    waiting.expect("満席・キャンセル待ち");
+    waiting.postback(&pick).await;
+    waiting
+        .expect("1月22日（金）13:30は満席です")
+        .expect("24時間以内");
+    waiting.tap("キャンセル待ちに登録").await;
+    waiting.expect("キャンセル待ちに登録しました");
+    waiting.postback(&pick).await;
+    waiting.expect("キャンセル待ちに登録済みです");
+    let mut third = first.beside("Uthird");
+    third.now = first.now + Duration::minutes(1);
+    third.register_child("2026-10-03").await;
+    third.postback(&pick).await;
+    third.tap("キャンセル待ちに登録").await;
+    waiting.say("予約の確認").await;
+    waiting.expect("キャンセル待ち中");
+    // The first parent cancels: the seat is the line's, not a passer-by's.
+    first.say("予約の確認").await;
+    first.tap("キャンセル").await;
+    first.tap("キャンセルする").await;
+    first.expect("キャンセルしました");
+    let mut passer = first.beside("Upasser");
+    passer.register_child("2026-10-04").await;
+    passer.postback(&pick).await;
+    passer.expect("満席");
+    // The sweep holds it for the first in line and tells them.
+    let queue = MemoryQueue::new();
+    let pacer = Pacer::per_second(100_000);
+    let policy = DrainPolicy {
+        base_delay: std::time::Duration::from_millis(5),
+        ..DrainPolicy::default()
+    };
+    let report = pass_on_seats(&*first.store, &queue, &first.events, first.now)
+        .await
+        .expect("sweep");
+    assert_eq!((report.lists, report.offered), (1, 1));
+    drain(&*first.store, &queue, &first.line, &pacer, &policy)
+        .await
+        .expect("drain");
+    let pushes = pushes_to(&first.line, &waiting.user_id());
+    assert_eq!(pushes.len(), 1, "one push, to the first in line");
+    let offer = pushes[0].plain_text().into_owned();
+    assert!(offer.contains("キャンセル待ちのご案内"), "{offer}");
+    assert!(offer.contains("1月5日（火）10:00までに"), "{offer}");
+    let event = first.events.events().pop().expect("an event");
+    assert_eq!(event.kind, BookingEventKind::Offered);
+    assert!(
+        !serde_json::to_string(&event)
+            .expect("json")
+            .contains("Uwaiting")
+    );
+    // The third in line may not take it; the first taps 予約する on the push.
+    third
+        .postback(&format!("v1:rsv:take:{}:c1", only.token()))
+        .await;
+    third.expect("いま空きがありません");
+    waiting.last = pushes;
+    waiting.tap("予約する").await;
+    waiting.expect("予約しました");
+    assert_eq!(waiting.bookings().await.len(), 1);
+    assert_eq!(waiting.seats(&only.to_string()).await, 1);
+    // The seat freed again (an absence) is offered to the third; they let it lapse.
+    waiting.say("予約の確認").await;
+    waiting.tap("欠席連絡").await;
+    waiting.tap("体調不良").await;
+    pass_on_seats(&*first.store, &queue, &first.events, first.now)
+        .await
+        .expect("sweep");
+    drain(&*first.store, &queue, &first.line, &pacer, &policy)
+        .await
+        .expect("drain");
+    let pushes = pushes_to(&first.line, &third.user_id());
+    assert_eq!(pushes.len(), 1);
+    third.say("予約の確認").await;
+    third.expect("空きが出ました");
+    // Past its time the offer is not honoured, even before the sweep passes it on.
+    let late = first.now + Duration::hours(25);
+    third.now = late;
+    third.last = pushes.clone();
+    third.tap("予約する").await;
+    third.expect("期限を過ぎたため");
+    let report = pass_on_seats(&*first.store, &queue, &first.events, late)
+        .await
+        .expect("sweep");
+    assert_eq!((report.lapsed, report.offered), (1, 0));
+    third.last = pushes;
+    third.tap("予約する").await;
+    third.expect("期限が過ぎました");
+    assert!(third.bookings().await.is_empty());
+    // Nobody is in line any more: the seat is anyone's.
+    passer.now = late;
+    passer.postback(&pick).await;
+    passer.tap("予約する").await;
+    passer.expect("予約しました");
+}
+
+/// 辞退 on an offer passes the seat on at the next sweep; leaving a list from 予約の確認
+/// takes the resident off it.
+#[tokio::test]
+async fn declining_an_offer_or_leaving_the_list_lets_the_next_one_in() {
+    use shared::handlers::offers::pass_on_seats;
+    use shared::queue::MemoryQueue;
+    let only = SlotRef::parse("checkup-4m@2027-01-22T13:30").expect("slot");
+    let pick = format!("v1:rsv:pick:{}:c1", only.token());
+    let mut first = Chat::new("Ufirst").await;
+    first.register_child("2026-10-01").await;
+    first.postback(&pick).await;
+    first.tap("予約する").await;
+    let mut a = first.beside("Ua");
+    let mut b = first.beside("Ub");
+    for chat in [&mut a, &mut b] {
+        chat.register_child("2026-10-02").await;
+        chat.postback(&pick).await;
+        chat.tap("キャンセル待ちに登録").await;
+    }
+    // b leaves the list from 予約の確認.
+    b.say("予約の確認").await;
+    b.tap("キャンセル待ちをやめる").await;
+    b.expect("キャンセル待ちを取り消しました");
+    b.say("予約の確認").await;
+    b.expect("いま予約はありません");
+    first.say("予約の確認").await;
+    first.tap("キャンセル").await;
+    first.tap("キャンセルする").await;
+    let queue = MemoryQueue::new();
+    pass_on_seats(&*first.store, &queue, &first.events, first.now)
+        .await
+        .expect("sweep");
+    a.say("予約の確認").await;
+    a.expect("空きが出ました");
+    a.tap("辞退する").await;
+    a.expect("辞退しました");
+    let report = pass_on_seats(&*first.store, &queue, &first.events, first.now)
+        .await
+        .expect("sweep");
+    assert_eq!(report.offered, 0, "nobody left in line");
+    b.postback(&pick).await;
+    b.tap("予約する").await;
+    b.expect("予約しました");
+}
+
+fn pushes_to(line: &MemoryLineApi, user: &UserId) -> Vec<Message> {
+    line.take_calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            LineCall::Push { to, messages, .. } if to == *user => Some(messages),
+            _ => None,
+        })
+        .flatten()
+        .collect()
 }

@@ -218,6 +218,7 @@ impl Chain {
             scanner: ScannerFunction {
                 store: scanner_store,
                 queue: scanner_queue,
+                events: events.clone(),
                 metrics_namespace: None,
             },
             sender: SenderFunction {

@@ -1,11 +1,14 @@
 //! The daily milestone scan, invoked by EventBridge Scheduler at 09:00 Asia/Tokyo with
 //! `{"scheduled_time": "<when it was due>"}` (so a late retry scans the right day), or by hand
 //! with `{"date": "YYYY-MM-DD"}` to re-run or backfill a day (re-runs send nothing twice).
-//! A failed scan is retried by Lambda, then lands in the scan DLQ.
+//! A failed scan is retried by Lambda, then lands in the scan DLQ. A second schedule sends
+//! `{"sweep": "offers"}` every five minutes: the waiting-list sweep.
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use shared::aws::lambda::ScannerFunction;
-use shared::aws::{DynamoStore, Settings, SqsQueue, init_tracing, sdk_config};
+use shared::aws::{
+    DynamoStore, EventBridgeEvents, Settings, SqsQueue, init_tracing, required, sdk_config,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -16,13 +19,14 @@ async fn main() -> Result<(), Error> {
     let function = &*Box::leak(Box::new(ScannerFunction {
         store: DynamoStore::from_config(&config, &settings.table),
         queue: SqsQueue::from_config(&config, queue_url, dead_letter_url),
+        events: EventBridgeEvents::from_config(&config, required("EVENT_BUS_NAME")?),
         metrics_namespace: std::env::var("METRICS_NAMESPACE").ok(),
     }));
     run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
-            let report = function.handle(event.payload, chrono::Utc::now()).await;
+            let report = function.invoke(event.payload, chrono::Utc::now()).await;
             report.map_err(|e| {
-                tracing::error!(error = %e, "daily scan failed");
+                tracing::error!(error = %e, "scan or sweep failed");
                 Error::from(e)
             })
         },

@@ -75,20 +75,26 @@ pub const WEBHOOK: &[Grant] = &[
     LOGS[1],
 ];
 
-/// `functions/scanner`: one day's scan.
+/// `functions/scanner`: one day's scan, and the waiting-list sweep every few minutes.
 pub const SCANNER: &[Grant] = &[
-    // The anchors due on the day.
+    // The anchors due on the day; the slots that have a waiting list.
     grant("dynamodb:Query", AnchorIndex),
-    // `pk = scan`: the last day whose scan completed.
+    // `pk = scan`: the last day whose scan completed; the published services.
     grant("dynamodb:Query", Table),
-    // The published catalog.
+    // The published catalog; a resident offered a seat (for their register).
     grant("dynamodb:GetItem", Table),
     // The day's completion record.
     grant("dynamodb:PutItem", Table),
+    // An offer made or lapsed: the slot's list and the resident's own entry, in one
+    // transaction.
+    grant("dynamodb:UpdateItem", Table),
+    grant("dynamodb:DeleteItem", Table),
     // Delivery jobs (`SendMessageBatch`).
     grant("sqs:SendMessage", DeliveryQueue),
     // Lambda puts an invocation that failed after its retries here.
     grant("sqs:SendMessage", ScanDeadLetterQueue),
+    // Each seat offered, for the city's systems.
+    grant("events:PutEvents", BookingBus),
     LOGS[0],
     LOGS[1],
 ];
@@ -98,6 +104,8 @@ pub const SENDER: &[Grant] = &[
     // Which recipients already have the milestone, then recording the delivery.
     grant("dynamodb:BatchGetItem", Table),
     grant("dynamodb:UpdateItem", Table),
+    // Whether an offer's seat is still held for its recipient (their own entries).
+    grant("dynamodb:Query", Table),
     // Lambda's event source mapping polls the queue and deletes settled messages.
     grant("sqs:ReceiveMessage", DeliveryQueue),
     grant("sqs:DeleteMessage", DeliveryQueue),

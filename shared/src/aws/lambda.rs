@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::{ConfigError, DynamoStore, LiveCatalog, SqsQueue, load_catalog};
 use crate::dates::{parse_ymd, tokyo_date};
+use crate::handlers::offers::pass_on_seats;
 use crate::handlers::scan::{ScanReport, run_daily_scan};
 use crate::handlers::send::{DrainPolicy, Settled, settle};
 use crate::handlers::webhook::{WebhookContext, WebhookResponse, handle_verified, verify_request};
@@ -149,10 +150,13 @@ pub fn scan_date(
 }
 
 /// `functions/scanner`: the daily scan for the payload's date with the published catalog,
-/// reporting `ScanDaysMissed` and `DailyScanCompleted` as CloudWatch embedded metrics.
+/// reporting `ScanDaysMissed` and `DailyScanCompleted` as CloudWatch embedded metrics; or,
+/// with `{"sweep": "offers"}` (a schedule every few minutes), the waiting-list sweep.
 pub struct ScannerFunction {
     pub store: DynamoStore,
     pub queue: SqsQueue,
+    /// The booking bus, for the waiting-list offers' events.
+    pub events: super::EventBridgeEvents,
     /// `METRICS_NAMESPACE`; without it no metrics are written.
     pub metrics_namespace: Option<String>,
 }
@@ -175,6 +179,28 @@ impl ScannerFunction {
         let report = run_daily_scan(&self.store, &self.queue, &catalog, day, now).await?;
         self.emit(now, &[("DailyScanCompleted", 1.0)]);
         Ok(report)
+    }
+
+    /// Runs what the payload asks: the waiting-list sweep for `{"sweep": "offers"}`, else
+    /// the daily scan; the report as JSON.
+    pub async fn invoke(
+        &self,
+        payload: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<serde_json::Value, ScanFailure> {
+        let json = |r: Result<serde_json::Value, serde_json::Error>| {
+            r.map_err(|e| ScanFailure::BadPayload(e.to_string()))
+        };
+        match payload.get("sweep").and_then(|v| v.as_str()) {
+            Some("offers") => {
+                let report = pass_on_seats(&self.store, &self.queue, &self.events, now).await?;
+                json(serde_json::to_value(report))
+            }
+            Some(other) => Err(ScanFailure::BadPayload(format!(
+                "`sweep` can only be `offers`, not `{other}`"
+            ))),
+            None => json(serde_json::to_value(self.handle(payload, now).await?)),
+        }
     }
 
     fn emit(&self, now: DateTime<Utc>, metrics: &[(&str, f64)]) {

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::delivery::DeliveryJob;
+use crate::delivery::{DeliveryJob, Recipient};
 use crate::domain::UserId;
 use crate::line::LineApi;
 use crate::pacer::Pacer;
 use crate::queue::{Queue, QueueError, QueuedJob};
-use crate::store::Store;
+use crate::store::{BookingStore, Store};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendOutcome {
@@ -32,7 +32,7 @@ pub enum SendOutcome {
 /// Sends one job to those of its recipients who are still registered and have not had the
 /// milestone (a stop, a removed child or an overlapping run since the scan drop them), then
 /// records it on their pregnancy or children.
-pub async fn send_job<S: Store, L: LineApi>(
+pub async fn send_job<S: Store + BookingStore, L: LineApi>(
     store: &S,
     line: &L,
     pacer: &Pacer,
@@ -50,9 +50,15 @@ pub async fn send_job<S: Store, L: LineApi>(
             }
         }
     };
-    let to = match store.undelivered(&job.mark(), &job.recipients).await {
-        Ok(to) => to,
-        Err(e) => return store_failure(e),
+    let to = match &job.offer {
+        Some(slot) => match still_offered(store, slot, &job.recipients).await {
+            Ok(to) => to,
+            Err(e) => return store_failure(e),
+        },
+        None => match store.undelivered(&job.mark(), &job.recipients).await {
+            Ok(to) => to,
+            Err(e) => return store_failure(e),
+        },
     };
     if to.is_empty() {
         return SendOutcome::AlreadyDone;
@@ -76,13 +82,38 @@ pub async fn send_job<S: Store, L: LineApi>(
             }
         };
     }
-    // If this write fails the job is retried; the retry key makes LINE answer 409.
-    if let Err(e) = store.record_delivery(&job.mark(), &to).await {
+    // If this write fails the job is retried; the retry key makes LINE answer 409. An
+    // offer's record is the retry key alone: it is sent once per hold.
+    if job.offer.is_none()
+        && let Err(e) = store.record_delivery(&job.mark(), &to).await
+    {
         return store_failure(e);
     }
     SendOutcome::Delivered {
         recipients: to.len(),
     }
+}
+
+/// The recipients of an offer whose seat is still held for them (not taken, declined,
+/// lapsed or gone with a stop).
+async fn still_offered<S: BookingStore>(
+    store: &S,
+    slot: &str,
+    recipients: &[Recipient],
+) -> Result<Vec<Recipient>, crate::store::StoreError> {
+    let now = chrono::Utc::now();
+    let mut out = Vec::new();
+    for r in recipients {
+        let held = store.waiting_of(&r.user).await?.into_iter().any(|w| {
+            w.slot.to_string() == slot
+                && r.subjects.iter().any(|s| s == w.booked_for.as_str())
+                && w.has_offer(now)
+        });
+        if held {
+            out.push(r.clone());
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Clone)]
@@ -142,7 +173,7 @@ pub enum Settled {
 /// drain acks, while Lambda's SQS event source deletes what the function did not report as
 /// failed. An unreadable body or a permanent failure goes to the dead-letter queue with the
 /// reason; a retryable one is retried until `policy.max_attempts`.
-pub async fn settle<S: Store, Q: Queue, L: LineApi>(
+pub async fn settle<S: Store + BookingStore, Q: Queue, L: LineApi>(
     store: &S,
     queue: &Q,
     line: &L,
@@ -177,7 +208,7 @@ pub async fn settle<S: Store, Q: Queue, L: LineApi>(
 }
 
 /// Sends queued jobs until the queue is empty (retries included) or the deadline passes.
-pub async fn drain<S: Store, Q: Queue, L: LineApi>(
+pub async fn drain<S: Store + BookingStore, Q: Queue, L: LineApi>(
     store: &S,
     queue: &Q,
     line: &L,

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use tokio::time::{Instant, timeout_at};
 
 use crate::catalog::Catalog;
-use crate::conversation::reserve::{ReservationView, ReserveCommand, SeatAct};
+use crate::conversation::reserve::{ReservationView, ReserveCommand, Seat, SeatAct, SeatResult};
 use crate::conversation::{self, Change, Command, Incoming, Turn};
 use crate::dates::tokyo_date;
 use crate::domain::{Resident, UserId};
@@ -26,7 +26,8 @@ use crate::line::{LineApi, Message};
 use crate::reservations::events::{BookingEvent, EventSink, NoEvents};
 use crate::reservations::{Booking, BookingId, BookingStatus, CancelledBy};
 use crate::store::{
-    BookingError, BookingRequest, BookingStore, EventClaim, SeatChange, Store, StoreError,
+    BookingRequest, BookingStore, EventClaim, SeatChange, Store, StoreError, WaitChange,
+    WaitRequest,
 };
 
 pub struct WebhookContext<'a, S, L, E = NoEvents> {
@@ -283,7 +284,7 @@ async fn seat_turn<S: Store + BookingStore, L, E: EventSink>(
     if let (Err(_), Some(claim)) = (&result, claim) {
         claim_once(ctx.store, claim).await?;
     }
-    if let Ok(booking) = &result {
+    if let Ok(Seat::Booking(booking)) = &result {
         // The booking is stored; a bus that refuses the event must not undo it or make
         // LINE redeliver (the redelivery would be skipped as a duplicate anyway).
         let previous = match act {
@@ -371,6 +372,7 @@ async fn read_view<S: Store + BookingStore, L, E>(
 ) -> Result<ReservationView, StoreError> {
     let services = ctx.store.services().await?;
     let bookings = ctx.store.bookings_of(user).await?;
+    let waiting = ctx.store.waiting_of(user).await?;
     let about = command.service().cloned().or_else(|| {
         let id = command.booking()?;
         bookings
@@ -392,6 +394,7 @@ async fn read_view<S: Store + BookingStore, L, E>(
         services,
         slots,
         bookings,
+        waiting,
     })
 }
 
@@ -403,7 +406,7 @@ async fn take_seat<S: Store + BookingStore, L, E>(
     resident: Option<Resident>,
     act: &SeatAct,
     claim: Option<&EventClaim>,
-) -> Result<(Resident, Result<Booking, BookingError>), StoreError> {
+) -> Result<(Resident, SeatResult), StoreError> {
     let resident = match resident {
         Some(r) => r,
         None => {
@@ -411,6 +414,14 @@ async fn take_seat<S: Store + BookingStore, L, E>(
                 .save_resident(&Resident::new(user.clone()), None)
                 .await?
         }
+    };
+    let wait_change = |slot, booked_for| WaitChange {
+        user,
+        slot,
+        booked_for,
+        resident_version: resident.version,
+        now: ctx.now,
+        claim,
     };
     let change = |booking| SeatChange {
         user,
@@ -442,9 +453,35 @@ async fn take_seat<S: Store + BookingStore, L, E>(
                     claim: claim.cloned(),
                 })
                 .await
+                .map(Seat::Booking)
         }
-        SeatAct::Release { booking, how } => ctx.store.release(&change(booking), *how).await,
-        SeatAct::Move { booking, to } => ctx.store.change_slot(&change(booking), to).await,
+        SeatAct::Release { booking, how } => ctx
+            .store
+            .release(&change(booking), *how)
+            .await
+            .map(Seat::Booking),
+        SeatAct::Move { booking, to } => ctx
+            .store
+            .change_slot(&change(booking), to)
+            .await
+            .map(Seat::Booking),
+        SeatAct::Wait { slot, booked_for } => ctx
+            .store
+            .join_waitlist(&WaitRequest {
+                user: user.clone(),
+                resident_version: resident.version,
+                slot: slot.clone(),
+                booked_for: booked_for.clone(),
+                now: ctx.now,
+                claim: claim.cloned(),
+            })
+            .await
+            .map(Seat::Waiting),
+        SeatAct::Unwait { slot, booked_for } => ctx
+            .store
+            .leave_waitlist(&wait_change(slot, booked_for))
+            .await
+            .map(Seat::Waiting),
     };
     Ok((resident, result))
 }

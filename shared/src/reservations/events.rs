@@ -1,5 +1,5 @@
-//! Booking events for the city's other systems: every booking, change, cancellation and
-//! absence, published after the store step that made it (on AWS to the stack's EventBridge
+//! Booking events for the city's other systems: every booking, change, cancellation,
+//! absence and waiting-list offer, published after the store step that made it (on AWS to the stack's EventBridge
 //! bus, locally to `events.jsonl` in the data dir). An event carries what staff need to act
 //! — 予約番号, service, slot, reason — and never the LINE user id or a birthdate.
 
@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{AbsenceReason, Booking, BookingStatus, CancelledBy, SlotRef};
+use super::{AbsenceReason, Booking, BookingStatus, CancelledBy, SlotRef, Waiting};
 use crate::dates;
 
 /// The `source` of every event on the bus, for rules to match.
@@ -22,6 +22,8 @@ pub enum BookingEventKind {
     Changed,
     Cancelled,
     Absent,
+    /// A freed seat held for the first resident on the slot's waiting list.
+    Offered,
 }
 
 impl BookingEventKind {
@@ -32,6 +34,7 @@ impl BookingEventKind {
             BookingEventKind::Changed => "BookingChanged",
             BookingEventKind::Cancelled => "BookingCancelled",
             BookingEventKind::Absent => "BookingAbsent",
+            BookingEventKind::Offered => "BookingOffered",
         }
     }
 }
@@ -57,7 +60,8 @@ impl From<&SlotRef> for EventSlot {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BookingEvent {
     pub kind: BookingEventKind,
-    /// 予約番号.
+    /// 予約番号 (none on an offer: no booking exists yet).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub booking_id: String,
     pub service: String,
     pub slot: EventSlot,
@@ -68,6 +72,9 @@ pub struct BookingEvent {
     pub reason: Option<AbsenceReason>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancelled_by: Option<CancelledBy>,
+    /// Until when an offered seat is held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offered_until: Option<DateTime<Utc>>,
     /// Days from the event (Asia/Tokyo) to the slot's date: rules route "within two days"
     /// to staff with a numeric match on it.
     pub days_ahead: i64,
@@ -95,7 +102,24 @@ impl BookingEvent {
             previous_slot: previous.map(EventSlot::from),
             reason,
             cancelled_by,
+            offered_until: None,
             days_ahead: (booking.slot.date - dates::tokyo_date(at)).num_days(),
+            at,
+        }
+    }
+
+    /// The event for a seat offered to the first on a waiting list (who, is not said).
+    pub fn offered(w: &Waiting, at: DateTime<Utc>) -> BookingEvent {
+        BookingEvent {
+            kind: BookingEventKind::Offered,
+            booking_id: String::new(),
+            service: w.slot.service.to_string(),
+            slot: EventSlot::from(&w.slot),
+            previous_slot: None,
+            reason: None,
+            cancelled_by: None,
+            offered_until: w.offered_until,
+            days_ahead: (w.slot.date - dates::tokyo_date(at)).num_days(),
             at,
         }
     }

@@ -44,6 +44,21 @@ pub enum ReserveCommand {
         booking: BookingId,
         reason: AbsenceReason,
     },
+    /// キャンセル待ちに登録: join a full slot's waiting list.
+    Wait {
+        slot: SlotRef,
+        booked_for: BookingFor,
+    },
+    /// Leave a waiting list, or decline the seat it offered (辞退).
+    Unwait {
+        slot: SlotRef,
+        booked_for: BookingFor,
+    },
+    /// 予約する on a waiting list's offer: the seat held for this registration.
+    TakeOffer {
+        slot: SlotRef,
+        booked_for: BookingFor,
+    },
 }
 
 fn reason_code(r: AbsenceReason) -> &'static str {
@@ -83,6 +98,15 @@ impl ReserveCommand {
             ReserveCommand::Absent { booking, reason } => {
                 format!("rsv:ab-ok:{booking}:{}", reason_code(*reason))
             }
+            ReserveCommand::Wait { slot, booked_for } => {
+                format!("rsv:wait:{}:{}", slot.token(), booked_for.as_str())
+            }
+            ReserveCommand::Unwait { slot, booked_for } => {
+                format!("rsv:unwait:{}:{}", slot.token(), booked_for.as_str())
+            }
+            ReserveCommand::TakeOffer { slot, booked_for } => {
+                format!("rsv:take:{}:{}", slot.token(), booked_for.as_str())
+            }
         }
     }
 
@@ -109,6 +133,18 @@ impl ReserveCommand {
                 booked_for: whom(who)?,
             },
             (Some("book"), [s, who]) => ReserveCommand::Book {
+                slot: slot(s)?,
+                booked_for: whom(who)?,
+            },
+            (Some("wait"), [s, who]) => ReserveCommand::Wait {
+                slot: slot(s)?,
+                booked_for: whom(who)?,
+            },
+            (Some("unwait"), [s, who]) => ReserveCommand::Unwait {
+                slot: slot(s)?,
+                booked_for: whom(who)?,
+            },
+            (Some("take"), [s, who]) => ReserveCommand::TakeOffer {
                 slot: slot(s)?,
                 booked_for: whom(who)?,
             },
@@ -157,6 +193,9 @@ impl ReserveCommand {
             ReserveCommand::Dates { service, .. } => Some(service),
             ReserveCommand::Pick { slot, .. }
             | ReserveCommand::Book { slot, .. }
+            | ReserveCommand::Wait { slot, .. }
+            | ReserveCommand::Unwait { slot, .. }
+            | ReserveCommand::TakeOffer { slot, .. }
             | ReserveCommand::MoveAsk { slot, .. }
             | ReserveCommand::MoveConfirm { slot, .. } => Some(&slot.service),
             _ => None,
@@ -204,6 +243,18 @@ mod tests {
                 booking: id.clone(),
                 reason: AbsenceReason::Inconvenient,
             },
+            ReserveCommand::Wait {
+                slot: slot.clone(),
+                booked_for: child.clone(),
+            },
+            ReserveCommand::Unwait {
+                slot: slot.clone(),
+                booked_for: child.clone(),
+            },
+            ReserveCommand::TakeOffer {
+                slot: slot.clone(),
+                booked_for: child.clone(),
+            },
         ];
         for c in all {
             assert_eq!(
@@ -222,6 +273,8 @@ mod tests {
             "rsv:cx:abc",
             "rsv:ab-ok:ABCDEFGH:bored",
             "rsv:list:x",
+            "rsv:wait:checkup@202701151330",
+            "rsv:take:checkup@202701151330:nobody",
             "rsvp",
         ] {
             assert_eq!(ReserveCommand::parse(bad), None, "{bad}");

@@ -19,7 +19,7 @@ use crate::domain::{PREGNANCY_SUBJECT, Resident};
 use crate::line::{Action, Bubble, FlexBox, FlexButton, FlexContainer, FlexText, Message};
 use crate::reservations::{
     AbsenceReason, Booking, BookingFor, BookingId, FOR_ANY, FOR_RESIDENT, Service, SlotRef,
-    SlotState,
+    SlotState, Waiting,
 };
 use crate::store::{BookingError, Release, StoreError};
 pub use command::ReserveCommand;
@@ -45,6 +45,8 @@ pub struct ReservationView {
     pub slots: Vec<SlotState>,
     /// This resident's bookings.
     pub bookings: Vec<Booking>,
+    /// This resident's places on waiting lists (offers included).
+    pub waiting: Vec<Waiting>,
 }
 
 impl ReservationView {
@@ -66,6 +68,25 @@ impl ReservationView {
 
     fn ahead(&self, b: &Booking) -> bool {
         dates::tokyo_at(b.slot.date, b.slot.start) > self.now
+    }
+
+    /// This registration's place on the slot's waiting list.
+    fn waiting_for(&self, slot: &SlotRef, booked_for: &BookingFor) -> Option<&Waiting> {
+        self.waiting
+            .iter()
+            .find(|w| w.slot == *slot && w.booked_for == *booked_for)
+    }
+
+    /// Places on waiting lists of slots that have not started, soonest first.
+    fn upcoming_waits(&self) -> Vec<&Waiting> {
+        let mut out: Vec<&Waiting> = self
+            .waiting
+            .iter()
+            .filter(|w| dates::tokyo_at(w.slot.date, w.slot.start) > self.now)
+            .filter(|w| !w.offer_lapsed(self.now))
+            .collect();
+        out.sort_by_key(|w| (w.slot.date, w.slot.start));
+        out
     }
 
     /// Active bookings whose slot has not started, soonest first.
@@ -96,7 +117,26 @@ pub enum SeatAct {
         booking: BookingId,
         to: SlotRef,
     },
+    /// Join a full slot's waiting list.
+    Wait {
+        slot: SlotRef,
+        booked_for: BookingFor,
+    },
+    /// Leave a waiting list, or decline the seat it offered.
+    Unwait {
+        slot: SlotRef,
+        booked_for: BookingFor,
+    },
 }
+
+/// What a [`SeatAct`] left the resident with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seat {
+    Booking(Booking),
+    Waiting(Waiting),
+}
+
+pub type SeatResult = Result<Seat, BookingError>;
 
 fn cmd(c: ReserveCommand) -> Command {
     Command::Reserve(c)
@@ -164,12 +204,7 @@ fn time_range(state: &SlotState) -> String {
 
 /// 1月15日（金）13:30 — a slot as a resident reads it.
 fn when(slot: &SlotRef) -> String {
-    let date = dates::japanese_date(slot.date);
-    // Drop the year when it is obvious: residents book months, not years, ahead.
-    let short = date
-        .split_once('年')
-        .map_or(date.clone(), |(_, rest)| rest.to_string());
-    format!("{short}{}", slot.start_label())
+    format!("{}{}", when_date(slot.date), slot.start_label())
 }
 
 /// For whom, as a card or confirmation names it (nothing for the resident themself).
@@ -229,6 +264,20 @@ fn open_slots<'v>(
     except: Option<&SlotRef>,
     user: &crate::domain::UserId,
 ) -> Vec<&'v SlotState> {
+    bookable_slots(view, service, resident, booked_for, except, user, false)
+}
+
+/// As [`open_slots`], and with `full` also the full ones (whose waiting list may be joined)
+/// and those holding a seat offered to `booked_for`.
+fn bookable_slots<'v>(
+    view: &'v ReservationView,
+    service: &Service,
+    resident: Option<&Resident>,
+    booked_for: &BookingFor,
+    except: Option<&SlotRef>,
+    user: &crate::domain::UserId,
+    full: bool,
+) -> Vec<&'v SlotState> {
     let fresh = Resident::new(user.clone());
     let r = resident.unwrap_or(&fresh);
     let mut out: Vec<&SlotState> = view
@@ -236,7 +285,12 @@ fn open_slots<'v>(
         .iter()
         .filter(|s| s.slot.slot.service == service.id)
         .filter(|s| Some(&s.slot.slot) != except)
-        .filter(|s| s.seats_left() > 0 && service.is_open(&s.slot, view.now))
+        .filter(|s| {
+            let offered = view
+                .waiting_for(&s.slot.slot, booked_for)
+                .is_some_and(|w| w.has_offer(view.now));
+            (s.seats_left() > 0 || full || offered) && service.is_open(&s.slot, view.now)
+        })
         .filter(|s| {
             service
                 .who
@@ -274,10 +328,11 @@ fn date_cards(
             ];
             for s in times.into_iter().take(TIMES_PER_DATE) {
                 let left = s.seats_left();
-                let seats = if l.easy() {
-                    format!("あと {left}にん")
-                } else {
-                    format!("残り{left}")
+                let (seats, colour) = match (left, l.easy()) {
+                    (0, false) => ("満席・キャンセル待ち".to_string(), GREY),
+                    (0, true) => ("いっぱい".to_string(), GREY),
+                    (n, false) => (format!("残り{n}"), GREEN),
+                    (n, true) => (format!("あと {n}にん"), GREEN),
                 };
                 let label = time_range(s);
                 let tap = Action::postback_shown(
@@ -292,7 +347,7 @@ fn date_cards(
                             .size("xs")
                             .flex(2)
                             .align_end()
-                            .color(GREEN)
+                            .color(colour)
                             .into(),
                     ])
                     .padding("md")
@@ -398,7 +453,15 @@ fn dates_reply(
     booked_for: &BookingFor,
 ) -> Message {
     let l = Lang::of(resident);
-    let open = open_slots(view, service, resident, booked_for, None, turn.user_id);
+    let open = bookable_slots(
+        view,
+        service,
+        resident,
+        booked_for,
+        None,
+        turn.user_id,
+        true,
+    );
     date_cards(l, service, &open, |slot| ReserveCommand::Pick {
         slot: slot.clone(),
         booked_for: booked_for.clone(),
@@ -515,6 +578,7 @@ fn menu(turn: &Turn<'_>, resident: Option<&Resident>, view: &ReservationView) ->
 }
 
 /// Why a slot cannot be booked now, if it cannot (checked again by the store for seats).
+/// A full slot a new booking asks for (`wait`) offers its waiting list instead.
 fn refusal(
     turn: &Turn<'_>,
     resident: Option<&Resident>,
@@ -522,11 +586,26 @@ fn refusal(
     service: &Service,
     slot: &SlotRef,
     booked_for: &BookingFor,
+    wait: bool,
 ) -> Option<Response> {
     let l = Lang::of(resident);
     let open = open_slots(view, service, resident, booked_for, None, turn.user_id);
     if open.iter().any(|s| s.slot.slot == *slot) {
         return None;
+    }
+    let waitable = bookable_slots(
+        view,
+        service,
+        resident,
+        booked_for,
+        None,
+        turn.user_id,
+        true,
+    )
+    .iter()
+    .any(|s| s.slot.slot == *slot);
+    if wait && waitable {
+        return Some(full_slot(l, view, service, slot, booked_for));
     }
     let why = match view.slot(slot) {
         None => l.pick(
@@ -572,6 +651,390 @@ fn summary(
     text
 }
 
+/// A full slot the resident picked: its waiting list, or where they stand on it.
+fn full_slot(
+    l: Lang,
+    view: &ReservationView,
+    service: &Service,
+    slot: &SlotRef,
+    booked_for: &BookingFor,
+) -> Response {
+    let other_dates = action(
+        l.pick("ほかの日時を見る", "ほかの ひを みる"),
+        cmd(ReserveCommand::Dates {
+            service: service.id.clone(),
+            booked_for: booked_for.clone(),
+        }),
+    );
+    let unwait = action(
+        l.pick("キャンセル待ちをやめる", "まつのを やめる"),
+        cmd(ReserveCommand::Unwait {
+            slot: slot.clone(),
+            booked_for: booked_for.clone(),
+        }),
+    );
+    let (text, buttons) = match view.waiting_for(slot, booked_for) {
+        Some(w) if w.offered_until.is_none() => (
+            l.pick(
+                "この日時はキャンセル待ちに登録済みです。空きが出たら、順番にLINEでお知らせします。",
+                "この じかんは もう まって います。あきが でたら LINEで しらせます。",
+            )
+            .to_string(),
+            vec![other_dates, unwait, list_action(l)],
+        ),
+        _ => (
+            if l.easy() {
+                format!(
+                    "{}は いっぱいです。\n「まつ」を おすと、あきが でた とき じゅんばんに LINEで しらせます。",
+                    when(slot)
+                )
+            } else {
+                format!(
+                    "{}は満席です。\nキャンセル待ちに登録すると、空きが出たときに登録順にLINEでお知らせします。お知らせから{}時間以内にお申し込みいただくと予約できます。",
+                    when(slot),
+                    service.offer_hours
+                )
+            },
+            vec![
+                action(
+                    l.pick("キャンセル待ちに登録", "まつ"),
+                    cmd(ReserveCommand::Wait {
+                        slot: slot.clone(),
+                        booked_for: booked_for.clone(),
+                    }),
+                ),
+                other_dates,
+                menu_action(l),
+            ],
+        ),
+    };
+    Response::reply(Change::Keep, Message::text_with(text, buttons))
+}
+
+/// 2027年1月15日（金）10:00 — the time an offer is held until.
+fn deadline(until: DateTime<Utc>) -> String {
+    let local = until.with_timezone(&dates::tokyo());
+    format!(
+        "{}{}",
+        when_date(dates::tokyo_date(until)),
+        local.format("%H:%M")
+    )
+}
+
+/// 1月15日（金）: a date without its year (residents book months, not years, ahead).
+fn when_date(date: NaiveDate) -> String {
+    let full = dates::japanese_date(date);
+    full.split_once('年')
+        .map_or(full.clone(), |(_, rest)| rest.to_string())
+}
+
+/// キャンセル待ち: join, leave or take the seat offered, after checking the view.
+fn waiting_turn(
+    turn: &Turn<'_>,
+    resident: Option<&Resident>,
+    view: &ReservationView,
+    command: &ReserveCommand,
+) -> Response {
+    let l = Lang::of(resident);
+    let (slot, booked_for) = match command {
+        ReserveCommand::Wait { slot, booked_for }
+        | ReserveCommand::Unwait { slot, booked_for }
+        | ReserveCommand::TakeOffer { slot, booked_for } => (slot, booked_for),
+        _ => return list(resident, view),
+    };
+    let mine = view.waiting_for(slot, booked_for);
+    let Some(service) = view.service(&slot.service) else {
+        return match (command, mine) {
+            // Leaving a list whose service went is still possible.
+            (ReserveCommand::Unwait { .. }, Some(_)) => {
+                Response::silent(Change::Seat(SeatAct::Unwait {
+                    slot: slot.clone(),
+                    booked_for: booked_for.clone(),
+                }))
+            }
+            _ => gone_service(turn, resident, view),
+        };
+    };
+    match command {
+        ReserveCommand::Wait { .. } => {
+            if let Some(held) = view
+                .bookings
+                .iter()
+                .find(|b| b.is_active() && b.slot == *slot && b.booked_for == *booked_for)
+            {
+                return already_booked(l, held);
+            }
+            if mine.is_some() {
+                return full_slot(l, view, service, slot, booked_for);
+            }
+            if let Some(refused) = refusal(turn, resident, view, service, slot, booked_for, false) {
+                // Bookable after all (a seat freed for anyone): confirm as a booking.
+                if view.slot(slot).is_some_and(|s| s.seats_left() > 0) {
+                    return respond(
+                        turn,
+                        resident,
+                        view,
+                        &ReserveCommand::Pick {
+                            slot: slot.clone(),
+                            booked_for: booked_for.clone(),
+                        },
+                    );
+                }
+                let still_full = bookable_slots(view, service, resident, booked_for, None, turn.user_id, true)
+                    .iter()
+                    .any(|s| s.slot.slot == *slot);
+                if !still_full {
+                    return refused;
+                }
+            } else {
+                return respond(
+                    turn,
+                    resident,
+                    view,
+                    &ReserveCommand::Pick {
+                        slot: slot.clone(),
+                        booked_for: booked_for.clone(),
+                    },
+                );
+            }
+            Response::silent(Change::Seat(SeatAct::Wait {
+                slot: slot.clone(),
+                booked_for: booked_for.clone(),
+            }))
+        }
+        ReserveCommand::Unwait { .. } => match mine {
+            Some(_) => Response::silent(Change::Seat(SeatAct::Unwait {
+                slot: slot.clone(),
+                booked_for: booked_for.clone(),
+            })),
+            None => not_waiting(l),
+        },
+        _ => match mine {
+            Some(w) if w.has_offer(view.now) => {
+                // One booking per registration: taking the seat moves the one held.
+                let held = (!service.many_per_resident)
+                    .then(|| {
+                        view.upcoming().into_iter().find(|b| {
+                            b.slot.service == slot.service && b.booked_for == *booked_for
+                        })
+                    })
+                    .flatten();
+                Response::silent(Change::Seat(match held {
+                    Some(b) => SeatAct::Move {
+                        booking: b.id.clone(),
+                        to: slot.clone(),
+                    },
+                    None => SeatAct::Book {
+                        slot: slot.clone(),
+                        booked_for: booked_for.clone(),
+                        one_per_resident: !service.many_per_resident,
+                    },
+                }))
+            }
+            Some(w) if w.offered_until.is_some() => Response::reply(
+                Change::Keep,
+                Message::text_with(
+                    l.pick(
+                        "申し訳ありません。お取りしていた期限を過ぎたため、この枠は次の方にご案内しました。",
+                        "ごめんなさい。きげんが すぎたので、つぎの ひとに あんない しました。",
+                    ),
+                    actions(l),
+                ),
+            ),
+            Some(_) => Response::reply(
+                Change::Keep,
+                Message::text_with(
+                    l.pick(
+                        "この枠はいま空きがありません。キャンセル待ちの順番はそのままです。空きが出たらお知らせします。",
+                        "いまは あいて いません。あきが でたら しらせます。",
+                    ),
+                    actions(l),
+                ),
+            ),
+            None => match view
+                .bookings
+                .iter()
+                .find(|b| b.is_active() && b.slot == *slot && b.booked_for == *booked_for)
+            {
+                Some(held) => already_booked(l, held),
+                None => not_waiting(l),
+            },
+        },
+    }
+}
+
+fn not_waiting(l: Lang) -> Response {
+    Response::reply(
+        Change::Keep,
+        Message::text_with(
+            l.pick(
+                "このキャンセル待ちは見つかりませんでした（取り消し済みか、ご案内の期限が過ぎました）。いまの予約とキャンセル待ちは「予約の確認」で見られます。",
+                "この キャンセルまちは ありません。「よやくを みる」で いまの ようすが みられます。",
+            ),
+            actions(l),
+        ),
+    )
+}
+
+/// The push to the first in line when a seat is held for them: what, when, until when,
+/// and 予約する / 辞退する right there.
+pub fn offer(resident: Option<&Resident>, service: &Service, w: &Waiting) -> Message {
+    let l = Lang::of(resident);
+    let until = w.offered_until.map(deadline).unwrap_or_default();
+    let who = whom(l, resident, &w.booked_for)
+        .map(|name| format!("\n{}{name}", l.pick("対象：", "だれ：")))
+        .unwrap_or_default();
+    let text = if l.easy() {
+        format!(
+            "【あきが でました】\nまって いた じかんに あきが でました。\n{}\n{}{who}\n\n{}までに「よやく する」を おして ください。すぎると つぎの ひとに あんない します。",
+            service.name_for(true),
+            when(&w.slot),
+            until
+        )
+    } else {
+        format!(
+            "【キャンセル待ちのご案内】\nお待ちいただいていた枠に空きが出ました。\n{}\n{}\n場所：{}{who}\n\n{}までにお申し込みください。期限を過ぎると、次にお待ちの方にご案内します。",
+            service.name_for(false),
+            when(&w.slot),
+            service.place,
+            until
+        )
+    };
+    Message::text_with(text, offer_actions(l, w))
+}
+
+fn offer_actions(l: Lang, w: &Waiting) -> Vec<Action> {
+    vec![
+        action(
+            l.pick("予約する", "よやく する"),
+            cmd(ReserveCommand::TakeOffer {
+                slot: w.slot.clone(),
+                booked_for: w.booked_for.clone(),
+            }),
+        ),
+        action(
+            l.pick("辞退する", "ことわる"),
+            cmd(ReserveCommand::Unwait {
+                slot: w.slot.clone(),
+                booked_for: w.booked_for.clone(),
+            }),
+        ),
+        list_action(l),
+    ]
+}
+
+/// What a resident on a removed slot's waiting list is told.
+pub fn waiting_list_closed(
+    resident: Option<&Resident>,
+    service: Option<&Service>,
+    w: &Waiting,
+) -> Message {
+    let l = Lang::of(resident);
+    let name = service.map_or_else(
+        || w.slot.service.to_string(),
+        |s| s.name_for(l.easy()).to_string(),
+    );
+    let text = if l.easy() {
+        format!(
+            "【キャンセルまちが おわりました】\nしやくしょの つごうで、まって いた じかんが なくなりました。\n{name}\n{}\n\nほかの ひは「よやく する」で えらべます。",
+            when(&w.slot)
+        )
+    } else {
+        format!(
+            "【キャンセル待ち終了のお知らせ】\n日程の変更により、キャンセル待ちをされていた次の枠がなくなりました。\n{name}\n{}\n\nほかの日時は「予約する」から選べます。",
+            when(&w.slot)
+        )
+    };
+    Message::text_with(text, vec![reserve_action(l), list_action(l)])
+}
+
+fn waiting_card(
+    l: Lang,
+    resident: Option<&Resident>,
+    view: &ReservationView,
+    w: &Waiting,
+) -> Bubble {
+    let service = view.service(&w.slot.service);
+    let name = service.map_or_else(
+        || w.slot.service.to_string(),
+        |s| s.name_for(l.easy()).to_string(),
+    );
+    let mut body = vec![
+        FlexText::new(format!(
+            "{} {}",
+            dates::japanese_date(w.slot.date),
+            w.slot.start_label()
+        ))
+        .size("sm")
+        .bold()
+        .into(),
+    ];
+    if let Some(who) = whom(l, resident, &w.booked_for) {
+        body.push(
+            FlexText::new(format!("{}{who}", l.pick("対象：", "だれ：")))
+                .size("sm")
+                .into(),
+        );
+    }
+    let offered = w.has_offer(view.now);
+    let status = match (offered, l.easy()) {
+        (true, false) => format!(
+            "空きが出ました。{}までにお申し込みください。",
+            w.offered_until.map(deadline).unwrap_or_default()
+        ),
+        (true, true) => format!(
+            "あきが でました。{}までに よやく して ください。",
+            w.offered_until.map(deadline).unwrap_or_default()
+        ),
+        (false, false) => "キャンセル待ち中です。空きが出たらお知らせします。".into(),
+        (false, true) => "まって います。あきが でたら しらせます。".into(),
+    };
+    body.push(
+        FlexText::new(status)
+            .size("xs")
+            .color(if offered { GREEN } else { GREY })
+            .margin("md")
+            .into(),
+    );
+    let buttons = if offered {
+        offer_actions(l, w).into_iter().take(2).collect()
+    } else {
+        vec![action(
+            l.pick("キャンセル待ちをやめる", "まつのを やめる"),
+            cmd(ReserveCommand::Unwait {
+                slot: w.slot.clone(),
+                booked_for: w.booked_for.clone(),
+            }),
+        )]
+    };
+    let header = if offered {
+        l.pick("キャンセル待ち（空きあり）", "まって いる（あき あり）")
+    } else {
+        l.pick("キャンセル待ち", "まって いる")
+    };
+    Bubble {
+        kind: Default::default(),
+        size: Some("kilo".into()),
+        header: Some(
+            FlexBox::vertical(vec![
+                FlexText::new(header).size("xs").color(GREY).into(),
+                FlexText::new(name).bold().size("md").into(),
+            ])
+            .padding("lg"),
+        ),
+        body: Some(FlexBox::vertical(body).spacing("sm").padding("lg")),
+        footer: Some(
+            FlexBox::vertical(
+                buttons
+                    .into_iter()
+                    .map(|a| FlexButton::new(a, false).into())
+                    .collect(),
+            )
+            .spacing("sm"),
+        ),
+    }
+}
+
 fn expired(resident: Option<&Resident>) -> Response {
     let l = Lang::of(resident);
     Response::reply(
@@ -602,7 +1065,8 @@ fn gone_service(turn: &Turn<'_>, resident: Option<&Resident>, view: &Reservation
 fn list(resident: Option<&Resident>, view: &ReservationView) -> Response {
     let l = Lang::of(resident);
     let upcoming = view.upcoming();
-    if upcoming.is_empty() {
+    let waits = view.upcoming_waits();
+    if upcoming.is_empty() && waits.is_empty() {
         return Response::reply(
             Change::Keep,
             Message::text_with(
@@ -611,15 +1075,25 @@ fn list(resident: Option<&Resident>, view: &ReservationView) -> Response {
             ),
         );
     }
-    let cards: Vec<Bubble> = upcoming
+    // Offers first (they run out), then bookings, then the places still waiting.
+    let (offers, waiting): (Vec<&Waiting>, Vec<&Waiting>) =
+        waits.iter().partition(|w| w.has_offer(view.now));
+    let cards: Vec<Bubble> = offers
         .iter()
+        .map(|w| waiting_card(l, resident, view, w))
+        .chain(upcoming.iter().map(|b| booking_card(l, resident, view, b)))
+        .chain(waiting.iter().map(|w| waiting_card(l, resident, view, w)))
         .take(BOOKINGS_SHOWN)
-        .map(|b| booking_card(l, resident, view, b))
         .collect();
-    let alt = if l.easy() {
-        format!("よやく {}こ", upcoming.len())
-    } else {
-        format!("予約 {}件", upcoming.len())
+    let alt = match (waits.is_empty(), l.easy()) {
+        (true, false) => format!("予約 {}件", upcoming.len()),
+        (true, true) => format!("よやく {}こ", upcoming.len()),
+        (false, false) => format!(
+            "予約 {}件・キャンセル待ち {}件",
+            upcoming.len(),
+            waits.len()
+        ),
+        (false, true) => format!("よやく {}こ・まって いる {}こ", upcoming.len(), waits.len()),
     };
     Response::reply(
         Change::Keep,
@@ -746,7 +1220,7 @@ pub fn respond(
             {
                 return already_booked(l, held);
             }
-            if let Some(refused) = refusal(turn, resident, view, service, slot, booked_for) {
+            if let Some(refused) = refusal(turn, resident, view, service, slot, booked_for, true) {
                 return refused;
             }
             let Some(state) = view.slot(slot) else {
@@ -870,7 +1344,9 @@ pub fn respond(
             else {
                 return gone_service(turn, resident, view);
             };
-            if let Some(refused) = refusal(turn, resident, view, service, slot, &b.booked_for) {
+            if let Some(refused) =
+                refusal(turn, resident, view, service, slot, &b.booked_for, false)
+            {
                 return refused;
             }
             if matches!(command, ReserveCommand::MoveConfirm { .. }) {
@@ -963,6 +1439,9 @@ pub fn respond(
             })),
             None => expired(resident),
         },
+        ReserveCommand::Wait { .. }
+        | ReserveCommand::Unwait { .. }
+        | ReserveCommand::TakeOffer { .. } => waiting_turn(turn, resident, view, command),
     }
 }
 
@@ -1013,12 +1492,79 @@ pub fn outcome(
     resident: Option<&Resident>,
     view: &ReservationView,
     act: &SeatAct,
-    result: &Result<Booking, BookingError>,
+    result: &SeatResult,
 ) -> Vec<Message> {
     let l = Lang::of(resident);
     let service_of = |slot: &SlotRef| view.service(&slot.service);
     match (act, result) {
-        (SeatAct::Book { .. }, Ok(b)) | (SeatAct::Move { .. }, Ok(b)) => {
+        (_, Ok(Seat::Waiting(w))) => {
+            let name = service_of(&w.slot).map_or("", |s| s.name_for(l.easy()));
+            let text = match (act, w.offered_until.is_some(), l.easy()) {
+                (SeatAct::Wait { .. }, _, false) => format!(
+                    "キャンセル待ちに登録しました。\n{name}\n{}\n\n空きが出たら、登録順にLINEでお知らせします。取り消しは「予約の確認」からできます。",
+                    when(&w.slot)
+                ),
+                (SeatAct::Wait { .. }, _, true) => format!(
+                    "まつ ひとに いれました。\n{name}\n{}\n\nあきが でたら LINEで しらせます。",
+                    when(&w.slot)
+                ),
+                (_, true, false) => format!(
+                    "ご案内した枠（{name} {}）を辞退しました。次にお待ちの方にご案内します。",
+                    when(&w.slot)
+                ),
+                (_, true, true) => format!(
+                    "{name}（{}）を ことわりました。",
+                    when(&w.slot)
+                ),
+                (_, false, false) => format!(
+                    "キャンセル待ちを取り消しました（{name} {}）。",
+                    when(&w.slot)
+                ),
+                (_, false, true) => format!(
+                    "まつのを やめました（{name} {}）。",
+                    when(&w.slot)
+                ),
+            };
+            vec![Message::text_with(text, actions(l))]
+        }
+        (SeatAct::Wait { slot, booked_for }, Err(BookingError::SeatsLeft)) => vec![Message::text_with(
+            format!(
+                "{}\n{}",
+                l.pick(
+                    "ちょうど空きが出ました。キャンセル待ちではなく、そのまま予約できます。",
+                    "いま あいて います。そのまま よやく できます。",
+                ),
+                when(slot)
+            ),
+            vec![
+                action(
+                    l.pick("予約する", "よやく する"),
+                    cmd(ReserveCommand::Book {
+                        slot: slot.clone(),
+                        booked_for: booked_for.clone(),
+                    }),
+                ),
+                list_action(l),
+                menu_action(l),
+            ],
+        )],
+        (_, Err(BookingError::AlreadyWaiting(w))) => vec![Message::text_with(
+            format!(
+                "{}\n{}",
+                l.pick(
+                    "この日時はキャンセル待ちに登録済みです。空きが出たらお知らせします。",
+                    "この じかんは もう まって います。",
+                ),
+                when(&w.slot)
+            ),
+            actions(l),
+        )],
+        (_, Err(BookingError::NotWaiting | BookingError::SeatsLeft)) => not_waiting(l).replies,
+        (SeatAct::Wait { .. } | SeatAct::Unwait { .. }, Ok(Seat::Booking(_))) => {
+            // A waiting act never yields a booking; say where to look.
+            list(resident, view).replies
+        }
+        (SeatAct::Book { .. }, Ok(Seat::Booking(b))) | (SeatAct::Move { .. }, Ok(Seat::Booking(b))) => {
             let head = match act {
                 SeatAct::Move { .. } => l.pick("予約を変更しました。", "よやくを かえました。"),
                 _ => l.pick("予約しました。", "よやく しました。"),
@@ -1044,7 +1590,7 @@ pub fn outcome(
             }
             vec![Message::text_with(text, actions(l))]
         }
-        (SeatAct::Release { how, .. }, Ok(b)) => {
+        (SeatAct::Release { how, .. }, Ok(Seat::Booking(b))) => {
             let mut replies = vec![Message::text_with(
                 match (how, l.easy()) {
                     (Release::Cancel, false) => format!("予約をキャンセルしました（予約番号 {}）。", b.id),
@@ -1089,7 +1635,15 @@ pub fn outcome(
             let (slot, booked_for, except) = match act {
                 SeatAct::Book {
                     slot, booked_for, ..
-                } => (slot, booked_for.clone(), None),
+                } => {
+                    if let Some(service) = service_of(slot) {
+                        // Lost the race for the last seat: the waiting list is one tap away.
+                        let mut r = full_slot(l, view, service, slot, booked_for).replies;
+                        r.insert(0, replies.remove(0));
+                        return r;
+                    }
+                    (slot, booked_for.clone(), None)
+                }
                 SeatAct::Move { booking, to } => {
                     let Some(b) = view.active(booking) else {
                         return expired(resident).replies;
@@ -1100,7 +1654,7 @@ pub fn outcome(
                     ));
                     (to, b.booked_for.clone(), Some(b.slot.clone()))
                 }
-                SeatAct::Release { .. } => {
+                SeatAct::Release { .. } | SeatAct::Wait { .. } | SeatAct::Unwait { .. } => {
                     replies[0] = Message::text_with(replies[0].plain_text().into_owned(), actions(l));
                     return replies;
                 }
@@ -1155,7 +1709,6 @@ pub fn outcome(
             actions(l),
         )],
         (_, Err(BookingError::NoSuchBooking)) => expired(resident).replies,
-        (_, Err(BookingError::SeatsLeft | BookingError::AlreadyWaiting(_) | BookingError::NotWaiting)) => expired(resident).replies,
         (_, Err(BookingError::Store(_))) => vec![Message::text_with(
             l.pick(
                 "ただいま混み合っていて、予約を受け付けられませんでした。少し時間をおいて、もう一度お試しください。",
@@ -1168,7 +1721,7 @@ pub fn outcome(
 
 /// The store error the webhook must answer with a retry (LINE redelivers): a conflict is
 /// redone by the handler, a duplicate skipped; everything else is worded by [`outcome`].
-pub fn store_error(result: &Result<Booking, BookingError>) -> Option<&StoreError> {
+pub fn store_error(result: &SeatResult) -> Option<&StoreError> {
     match result {
         Err(BookingError::Store(e @ (StoreError::Conflict | StoreError::DuplicateEvent))) => {
             Some(e)
