@@ -916,3 +916,48 @@ fn pushes_to(line: &MemoryLineApi, user: &UserId) -> Vec<Message> {
         .flatten()
         .collect()
 }
+
+/// Waiting-list buttons that are stale or tampered with: a time with seats is booked, not
+/// waited for; a gone slot, someone else's child or a double tap change nothing.
+#[tokio::test]
+async fn stale_and_tampered_waiting_list_buttons_change_nothing() {
+    let mut chat = Chat::new("Uwaitbad").await;
+    chat.register_child("2026-10-01").await;
+    let open = SlotRef::parse("checkup-4m@2027-01-15T13:30").expect("slot");
+    chat.postback(&format!("v1:rsv:wait:{}:c1", open.token()))
+        .await;
+    chat.expect("この内容で予約しますか？");
+    let gone = SlotRef::parse("checkup-4m@2027-01-16T13:30").expect("slot");
+    chat.postback(&format!("v1:rsv:wait:{}:c1", gone.token()))
+        .await;
+    chat.expect("枠はなくなりました");
+    let full = SlotRef::parse("checkup-4m@2027-01-22T13:30").expect("slot");
+    let mut other = chat.beside("Uholder");
+    other.register_child("2026-10-01").await;
+    other
+        .postback(&format!("v1:rsv:book:{}:c1", full.token()))
+        .await;
+    other.expect("予約しました");
+    chat.postback(&format!("v1:rsv:wait:{}:c7", full.token()))
+        .await;
+    chat.expect("満席");
+    chat.postback(&format!("v1:rsv:unwait:{}:c1", full.token()))
+        .await;
+    chat.expect("このキャンセル待ちは見つかりませんでした");
+    chat.postback(&format!("v1:rsv:take:{}:c1", full.token()))
+        .await;
+    chat.expect("このキャンセル待ちは見つかりませんでした");
+    assert!(chat.store.waitlists().await.expect("lists").is_empty());
+    let wait = format!("v1:rsv:wait:{}:c1", full.token());
+    chat.postback(&wait).await;
+    chat.expect("キャンセル待ちに登録しました");
+    chat.postback(&wait).await;
+    chat.expect("登録済み");
+    let lists = chat.store.waitlists().await.expect("lists");
+    assert_eq!(lists[0].entries.len(), 1, "one place for a double tap");
+    // The one holding the seat cannot also wait for it.
+    other
+        .postback(&format!("v1:rsv:wait:{}:c1", full.token()))
+        .await;
+    other.expect("すでに予約済みです");
+}

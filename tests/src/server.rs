@@ -171,6 +171,18 @@ impl Sukusuku {
         r.json().await.expect("daily JSON")
     }
 
+    /// `POST /dev/offers`: the waiting-list sweep now, returning its JSON.
+    pub async fn offers(&self) -> Value {
+        let r = self
+            .client
+            .post(format!("{}/dev/offers", self.dev_url))
+            .send()
+            .await
+            .expect("offers request");
+        assert!(r.status().is_success(), "sweep failed: {}", r.status());
+        r.json().await.expect("sweep JSON")
+    }
+
     /// Stops the server; returns its log (stderr).
     pub fn stop(mut self) -> String {
         let _ = self.child.kill();

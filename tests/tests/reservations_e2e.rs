@@ -1,8 +1,9 @@
 //! 予約 end to end over loopback: staff publish a reservations file into the data dir with
 //! the real `sukusuku` binary, `sukusuku serve` answers residents through the fake LINE API
 //! (which checks every request against the spec), a day's run sends the reminder, the
-//! resident reports an absence from the reminder's own button, the city's event is written
-//! to the data dir, and staff export it with its reason.
+//! resident reports an absence from the reminder's own button, the freed seat is offered to
+//! the parent on the waiting list by push and booked from it, the city's events are written
+//! to the data dir, and staff export it all with its reason.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -132,11 +133,17 @@ async fn publish_book_remind_report_an_absence_and_export_it() {
         "{}",
         last_reply(&line)
     );
-    // B's tap on the same seat: 満席, with the second day offered.
+    // B's tap on the same seat: 満席, and B joins its waiting list.
     let taken = format!("v1:rsv:book:{}:c1", token("checkup-4m", first, "10:00"));
     assert_eq!(app.webhook(vec![b.postback(&taken)]).await, 200);
     let full = last_reply(&line);
     assert!(full.contains("満席"), "{full}");
+    let join = button(&line, "/reply", "キャンセル待ちに登録");
+    assert_eq!(app.webhook(vec![b.postback(&join)]).await, 200);
+    let joined = last_reply(&line);
+    assert!(joined.contains("キャンセル待ちに登録しました"), "{joined}");
+    // Nothing is free: the sweep offers nothing.
+    assert_eq!(app.offers().await["offered"], 0);
 
     // The day before: one reminder, to A, with the booking's buttons.
     let report = app.daily(minus(first, 1)).await;
@@ -168,6 +175,32 @@ async fn publish_book_remind_report_an_absence_and_export_it() {
     );
     let ack = last_reply(&line);
     assert!(ack.contains("欠席のご連絡を受け付けました"), "{ack}");
+
+    // The freed seat is held for B, who hears by push and books it from the message.
+    let swept = app.offers().await;
+    assert_eq!(
+        (swept["offered"].as_u64(), swept["sent"].as_u64()),
+        (Some(1), Some(1)),
+        "{swept}"
+    );
+    let offers: Vec<(String, String)> = line
+        .deliveries()
+        .into_iter()
+        .filter(|(_, t)| t.contains("キャンセル待ちのご案内"))
+        .collect();
+    assert_eq!(offers.len(), 1, "{offers:?}");
+    assert_eq!(offers[0].0, b.user_id);
+    let take = button(&line, "/push", "予約する");
+    assert_eq!(app.webhook(vec![b.postback(&take)]).await, 200);
+    let booked = last_reply(&line);
+    assert!(booked.contains("予約しました。"), "{booked}");
+    // Swept again: nothing more is offered or sent.
+    let again = app.offers().await;
+    assert_eq!(
+        (again["offered"].as_u64(), again["sent"].as_u64()),
+        (Some(0), Some(0)),
+        "{again}"
+    );
     assert!(line.violations().is_empty(), "{:?}", line.violations());
     app.stop();
 
@@ -178,6 +211,11 @@ async fn publish_book_remind_report_an_absence_and_export_it() {
         "{events}"
     );
     assert!(events.contains("\"reason\":\"illness\""), "{events}");
+    assert!(
+        events.contains("\"detail-type\":\"BookingOffered\""),
+        "{events}"
+    );
+    assert!(!events.contains(&b.user_id), "no user id in events");
     assert!(!events.contains(&a.user_id), "no user id in events");
     let out = sukusuku(&["reservations", "export", "--data", &data.to_string_lossy()]);
     assert!(
@@ -187,5 +225,6 @@ async fn publish_book_remind_report_an_absence_and_export_it() {
     );
     let csv = String::from_utf8(out.stdout).expect("utf-8");
     assert!(csv.contains("欠席,体調不良"), "{csv}");
+    assert_eq!(csv.matches(",予約中,").count(), 1, "B's booking: {csv}");
     let _ = std::fs::remove_dir_all(Path::new(&root));
 }

@@ -149,6 +149,18 @@ pub fn scan_date(
     }
 }
 
+/// Whether a scanner payload asks for the waiting-list sweep (`{"sweep": "offers"}`)
+/// rather than a day's scan.
+pub fn sweep_requested(payload: &serde_json::Value) -> Result<bool, ScanFailure> {
+    match payload.get("sweep") {
+        None => Ok(false),
+        Some(v) if v == "offers" && payload.as_object().is_some_and(|o| o.len() == 1) => Ok(true),
+        Some(other) => Err(ScanFailure::BadPayload(format!(
+            "`sweep` can only be `offers`, alone, not {other}"
+        ))),
+    }
+}
+
 /// `functions/scanner`: the daily scan for the payload's date with the published catalog,
 /// reporting `ScanDaysMissed` and `DailyScanCompleted` as CloudWatch embedded metrics; or,
 /// with `{"sweep": "offers"}` (a schedule every few minutes), the waiting-list sweep.
@@ -191,15 +203,11 @@ impl ScannerFunction {
         let json = |r: Result<serde_json::Value, serde_json::Error>| {
             r.map_err(|e| ScanFailure::BadPayload(e.to_string()))
         };
-        match payload.get("sweep").and_then(|v| v.as_str()) {
-            Some("offers") => {
-                let report = pass_on_seats(&self.store, &self.queue, &self.events, now).await?;
-                json(serde_json::to_value(report))
-            }
-            Some(other) => Err(ScanFailure::BadPayload(format!(
-                "`sweep` can only be `offers`, not `{other}`"
-            ))),
-            None => json(serde_json::to_value(self.handle(payload, now).await?)),
+        if sweep_requested(&payload)? {
+            let report = pass_on_seats(&self.store, &self.queue, &self.events, now).await?;
+            json(serde_json::to_value(report))
+        } else {
+            json(serde_json::to_value(self.handle(payload, now).await?))
         }
     }
 

@@ -593,18 +593,19 @@ fn refusal(
     if open.iter().any(|s| s.slot.slot == *slot) {
         return None;
     }
-    let waitable = bookable_slots(
-        view,
-        service,
-        resident,
-        booked_for,
-        None,
-        turn.user_id,
-        true,
-    )
-    .iter()
-    .any(|s| s.slot.slot == *slot);
-    if wait && waitable {
+    if wait
+        && bookable_slots(
+            view,
+            service,
+            resident,
+            booked_for,
+            None,
+            turn.user_id,
+            true,
+        )
+        .iter()
+        .any(|s| s.slot.slot == *slot)
+    {
         return Some(full_slot(l, view, service, slot, booked_for));
     }
     let why = match view.slot(slot) {
@@ -764,38 +765,28 @@ fn waiting_turn(
             {
                 return already_booked(l, held);
             }
+            let pick = ReserveCommand::Pick {
+                slot: slot.clone(),
+                booked_for: booked_for.clone(),
+            };
+            // A seat free for anyone, or held for them: book it rather than wait.
+            if open_slots(view, service, resident, booked_for, None, turn.user_id)
+                .iter()
+                .any(|s| s.slot.slot == *slot)
+            {
+                return respond(turn, resident, view, &pick);
+            }
             if mine.is_some() {
                 return full_slot(l, view, service, slot, booked_for);
             }
-            if let Some(refused) = refusal(turn, resident, view, service, slot, booked_for, false) {
-                // Bookable after all (a seat freed for anyone): confirm as a booking.
-                if view.slot(slot).is_some_and(|s| s.seats_left() > 0) {
-                    return respond(
-                        turn,
-                        resident,
-                        view,
-                        &ReserveCommand::Pick {
-                            slot: slot.clone(),
-                            booked_for: booked_for.clone(),
-                        },
-                    );
-                }
-                let still_full = bookable_slots(view, service, resident, booked_for, None, turn.user_id, true)
+            let waitable =
+                bookable_slots(view, service, resident, booked_for, None, turn.user_id, true)
                     .iter()
                     .any(|s| s.slot.slot == *slot);
-                if !still_full {
-                    return refused;
-                }
-            } else {
-                return respond(
-                    turn,
-                    resident,
-                    view,
-                    &ReserveCommand::Pick {
-                        slot: slot.clone(),
-                        booked_for: booked_for.clone(),
-                    },
-                );
+            if !waitable {
+                // Gone, closed or not for this child: the refusal says which.
+                return refusal(turn, resident, view, service, slot, booked_for, false)
+                    .unwrap_or_else(|| respond(turn, resident, view, &pick));
             }
             Response::silent(Change::Seat(SeatAct::Wait {
                 slot: slot.clone(),
