@@ -89,6 +89,7 @@ fn loads_a_good_file() {
     );
     assert!(kenshin.many_per_resident);
     assert_eq!(kenshin.remind_days_before, 2);
+    assert_eq!(kenshin.offer_hours, 24, "the default hold");
     // Defaults.
     let techo = &s.services[&ServiceId::parse("techo").expect("id")];
     assert_eq!(
@@ -267,6 +268,18 @@ fn every_refusal_names_its_line_and_field() {
             "opens_days_before: 30",
             "opens_days_before: 400",
             "line 10: services[1] (ninpu), field `opens_days_before`: at most 366",
+        ),
+        (
+            Yaml,
+            "remind_days_before: 2",
+            "remind_days_before: 2\n    offer_hours: 0",
+            "line 19: services[2] (kenshin), field `offer_hours`: from 1 to 168 (a week)",
+        ),
+        (
+            Yaml,
+            "remind_days_before: 2",
+            "remind_days_before: 2\n    offer_hours: 200",
+            "line 19: services[2] (kenshin), field `offer_hours`: from 1 to 168 (a week)",
         ),
         (
             Yaml,
