@@ -408,15 +408,7 @@ async fn run_daily<L: LineApi>(app: &App<L>, date: NaiveDate) -> Result<serde_js
     let scan = run_daily_scan(&app.store, &app.queue, &app.catalog, date, at)
         .await
         .map_err(|e| e.to_string())?;
-    let sent = drain(
-        &app.store,
-        &app.queue,
-        &app.line,
-        &app.pacer,
-        &DrainPolicy::default(),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let sent = drain_queue(app).await?;
     Ok(json!(DailyRun { scan, sent }))
 }
 
@@ -427,7 +419,13 @@ async fn run_offers<L: LineApi>(app: &App<L>) -> Result<serde_json::Value, Strin
     let offers = pass_on_seats(&app.store, &app.queue, &app.events, Utc::now())
         .await
         .map_err(|e| e.to_string())?;
-    let sent = drain(
+    let sent = drain_queue(app).await?;
+    Ok(json!(OffersRun { offers, sent }))
+}
+
+/// Sends what is queued, retries included (the caller holds `app.daily`).
+async fn drain_queue<L: LineApi>(app: &App<L>) -> Result<DrainReport, String> {
+    drain(
         &app.store,
         &app.queue,
         &app.line,
@@ -435,8 +433,7 @@ async fn run_offers<L: LineApi>(app: &App<L>) -> Result<serde_json::Value, Strin
         &DrainPolicy::default(),
     )
     .await
-    .map_err(|e| e.to_string())?;
-    Ok(json!(OffersRun { offers, sent }))
+    .map_err(|e| e.to_string())
 }
 
 #[derive(serde::Serialize)]

@@ -945,48 +945,14 @@ fn waiting_card(
     view: &ReservationView,
     w: &Waiting,
 ) -> Bubble {
-    let service = view.service(&w.slot.service);
-    let name = service.map_or_else(
-        || w.slot.service.to_string(),
-        |s| s.name_for(l.easy()).to_string(),
-    );
-    let mut body = vec![
-        FlexText::new(format!(
-            "{} {}",
-            dates::japanese_date(w.slot.date),
-            w.slot.start_label()
-        ))
-        .size("sm")
-        .bold()
-        .into(),
-    ];
-    if let Some(who) = whom(l, resident, &w.booked_for) {
-        body.push(
-            FlexText::new(format!("{}{who}", l.pick("対象：", "だれ：")))
-                .size("sm")
-                .into(),
-        );
-    }
     let offered = w.has_offer(view.now);
+    let until = w.offered_until.map(deadline).unwrap_or_default();
     let status = match (offered, l.easy()) {
-        (true, false) => format!(
-            "空きが出ました。{}までにお申し込みください。",
-            w.offered_until.map(deadline).unwrap_or_default()
-        ),
-        (true, true) => format!(
-            "あきが でました。{}までに よやく して ください。",
-            w.offered_until.map(deadline).unwrap_or_default()
-        ),
+        (true, false) => format!("空きが出ました。{until}までにお申し込みください。"),
+        (true, true) => format!("あきが でました。{until}までに よやく して ください。"),
         (false, false) => "キャンセル待ち中です。空きが出たらお知らせします。".into(),
         (false, true) => "まって います。あきが でたら しらせます。".into(),
     };
-    body.push(
-        FlexText::new(status)
-            .size("xs")
-            .color(if offered { GREEN } else { GREY })
-            .margin("md")
-            .into(),
-    );
     let buttons = if offered {
         offer_actions(l, w).into_iter().take(2).collect()
     } else {
@@ -998,32 +964,20 @@ fn waiting_card(
             }),
         )]
     };
-    let header = if offered {
+    let label = if offered {
         l.pick("キャンセル待ち（空きあり）", "まって いる（あき あり）")
     } else {
         l.pick("キャンセル待ち", "まって いる")
     };
-    Bubble {
-        kind: Default::default(),
-        size: Some("kilo".into()),
-        header: Some(
-            FlexBox::vertical(vec![
-                FlexText::new(header).size("xs").color(GREY).into(),
-                FlexText::new(name).bold().size("md").into(),
-            ])
-            .padding("lg"),
-        ),
-        body: Some(FlexBox::vertical(body).spacing("sm").padding("lg")),
-        footer: Some(
-            FlexBox::vertical(
-                buttons
-                    .into_iter()
-                    .map(|a| FlexButton::new(a, false).into())
-                    .collect(),
-            )
-            .spacing("sm"),
-        ),
-    }
+    slot_card(
+        l,
+        resident,
+        view,
+        (&w.slot, &w.booked_for),
+        Some(label),
+        FlexText::new(status).color(if offered { GREEN } else { GREY }),
+        buttons,
+    )
 }
 
 fn expired(resident: Option<&Resident>) -> Response {
@@ -1098,16 +1052,44 @@ fn booking_card(
     view: &ReservationView,
     b: &Booking,
 ) -> Bubble {
-    let service = view.service(&b.slot.service);
+    let number = FlexText::new(format!(
+        "{}{}",
+        l.pick("予約番号：", "よやく ばんごう："),
+        b.id
+    ))
+    .color(GREY);
+    slot_card(
+        l,
+        resident,
+        view,
+        (&b.slot, &b.booked_for),
+        None,
+        number,
+        booking_actions(l, &b.id),
+    )
+}
+
+/// A card in 予約の確認: the service (under a small `label`), when, where, for whom, a last
+/// line (`note`) and the buttons.
+fn slot_card(
+    l: Lang,
+    resident: Option<&Resident>,
+    view: &ReservationView,
+    (slot, booked_for): (&SlotRef, &BookingFor),
+    label: Option<&str>,
+    note: FlexText,
+    buttons: Vec<Action>,
+) -> Bubble {
+    let service = view.service(&slot.service);
     let name = service.map_or_else(
-        || b.slot.service.to_string(),
+        || slot.service.to_string(),
         |s| s.name_for(l.easy()).to_string(),
     );
     let mut body = vec![
         FlexText::new(format!(
             "{} {}",
-            dates::japanese_date(b.slot.date),
-            b.slot.start_label()
+            dates::japanese_date(slot.date),
+            slot.start_label()
         ))
         .size("sm")
         .bold()
@@ -1120,36 +1102,33 @@ fn booking_card(
                 .into(),
         );
     }
-    if let Some(who) = whom(l, resident, &b.booked_for) {
+    if let Some(who) = whom(l, resident, booked_for) {
         body.push(
             FlexText::new(format!("{}{who}", l.pick("対象：", "だれ：")))
                 .size("sm")
                 .into(),
         );
     }
-    body.push(
-        FlexText::new(format!(
-            "{}{}",
-            l.pick("予約番号：", "よやく ばんごう："),
-            b.id
-        ))
-        .size("xs")
-        .color(GREY)
-        .margin("md")
-        .into(),
-    );
-    let buttons = booking_actions(l, &b.id)
-        .into_iter()
-        .map(|a| FlexButton::new(a, false).into())
-        .collect();
+    body.push(note.size("xs").margin("md").into());
+    let mut header = Vec::new();
+    if let Some(label) = label {
+        header.push(FlexText::new(label).size("xs").color(GREY).into());
+    }
+    header.push(FlexText::new(name).bold().size("md").into());
     Bubble {
         kind: Default::default(),
         size: Some("kilo".into()),
-        header: Some(
-            FlexBox::vertical(vec![FlexText::new(name).bold().size("md").into()]).padding("lg"),
-        ),
+        header: Some(FlexBox::vertical(header).padding("lg")),
         body: Some(FlexBox::vertical(body).spacing("sm").padding("lg")),
-        footer: Some(FlexBox::vertical(buttons).spacing("sm")),
+        footer: Some(
+            FlexBox::vertical(
+                buttons
+                    .into_iter()
+                    .map(|a| FlexButton::new(a, false).into())
+                    .collect(),
+            )
+            .spacing("sm"),
+        ),
     }
 }
 
