@@ -444,7 +444,7 @@ struct OffersRun {
     sent: DrainReport,
 }
 
-/// The sweep every minute, as the deployed stack's schedule does every five.
+/// The sweep every minute, as the deployed stack's schedule does.
 async fn offers_timer<L: LineApi>(app: Arc<App<L>>) {
     let mut every = tokio::time::interval(OFFER_SWEEP_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

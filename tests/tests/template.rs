@@ -255,15 +255,15 @@ fn the_scheduled_day_is_scanned_even_when_the_run_is_a_day_late() {
     assert_eq!(day.to_string(), "2026-11-22");
 }
 
-/// キャンセル待ち: the scanner also runs the waiting-list sweep every five minutes, with a
+/// キャンセル待ち: the scanner also runs the waiting-list sweep every minute, with a
 /// payload it reads as the sweep (not a day's scan), and may publish the offers' events.
 #[test]
-fn the_waiting_list_sweep_runs_every_five_minutes() {
+fn the_waiting_list_sweep_runs_every_minute() {
     let t = template();
     let (_, scanner) = function(&t, "scanner");
     let sweep = &scanner["Properties"]["Events"]["WaitingListSweep"];
     assert_eq!(sweep["Type"], "ScheduleV2");
-    assert_eq!(sweep["Properties"]["ScheduleExpression"], "rate(5 minutes)");
+    assert_eq!(sweep["Properties"]["ScheduleExpression"], "rate(1 minute)");
     let input = sweep["Properties"]["Input"].as_str().expect("input");
     let payload: Value = serde_json::from_str(input).expect("JSON input");
     assert!(shared::aws::lambda::sweep_requested(&payload).expect("accepted"));

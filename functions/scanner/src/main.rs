@@ -2,7 +2,7 @@
 //! `{"scheduled_time": "<when it was due>"}` (so a late retry scans the right day), or by hand
 //! with `{"date": "YYYY-MM-DD"}` to re-run or backfill a day (re-runs send nothing twice).
 //! A failed scan is retried by Lambda, then lands in the scan DLQ. A second schedule sends
-//! `{"sweep": "offers"}` every five minutes: the waiting-list sweep.
+//! `{"sweep": "offers"}` every minute: the waiting-list sweep.
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use shared::aws::lambda::ScannerFunction;

@@ -163,7 +163,7 @@ pub fn sweep_requested(payload: &serde_json::Value) -> Result<bool, ScanFailure>
 
 /// `functions/scanner`: the daily scan for the payload's date with the published catalog,
 /// reporting `ScanDaysMissed` and `DailyScanCompleted` as CloudWatch embedded metrics; or,
-/// with `{"sweep": "offers"}` (a schedule every few minutes), the waiting-list sweep.
+/// with `{"sweep": "offers"}` (a schedule every minute), the waiting-list sweep.
 pub struct ScannerFunction {
     pub store: DynamoStore,
     pub queue: SqsQueue,

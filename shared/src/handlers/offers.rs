@@ -1,6 +1,6 @@
 //! The waiting-list sweep: for every slot with a waiting list, offers that ran out lapse and
 //! each free seat is held for the next resident in line, who is told by push (through the
-//! send queue, so a push is retried and never sent twice). It runs every few minutes (a
+//! send queue, so a push is retried and never sent twice). It runs every minute (a
 //! schedule on AWS, a timer in `serve`) and costs what is on waiting lists, not what is
 //! stored. Freed seats wait for it: while anyone waits, nobody else can take them.
 
