@@ -961,3 +961,54 @@ async fn stale_and_tampered_waiting_list_buttons_change_nothing() {
         .await;
     other.expect("すでに予約済みです");
 }
+
+/// キャンセル待ち in やさしい日本語: the full time, joining, the list and the offer.
+#[tokio::test]
+async fn easy_japanese_readers_wait_in_easy_japanese() {
+    use shared::handlers::offers::pass_on_seats;
+    use shared::handlers::send::{DrainPolicy, drain};
+    use shared::pacer::Pacer;
+    use shared::queue::MemoryQueue;
+    let full = SlotRef::parse("checkup-4m@2027-01-22T13:30").expect("slot");
+    let pick = format!("v1:rsv:pick:{}:c1", full.token());
+    let mut holder = Chat::new("Uholder").await;
+    holder.register_child("2026-10-01").await;
+    holder.postback(&pick).await;
+    holder.tap("予約する").await;
+    let mut chat = holder.beside("Ueasywait");
+    chat.postback("v1:easy:on").await;
+    chat.register_child("2026-10-01").await;
+    chat.postback(&pick).await;
+    chat.expect("いっぱいです");
+    chat.tap("まつ").await;
+    chat.expect("まつ ひとに いれました");
+    chat.say("よやく").await;
+    chat.tap("よやくを みる").await;
+    chat.expect("まって います");
+    holder.say("予約の確認").await;
+    holder.tap("キャンセル").await;
+    holder.tap("キャンセルする").await;
+    let queue = MemoryQueue::new();
+    pass_on_seats(&*chat.store, &queue, &chat.events, chat.now)
+        .await
+        .expect("sweep");
+    drain(
+        &*chat.store,
+        &queue,
+        &chat.line,
+        &Pacer::per_second(100_000),
+        &DrainPolicy::default(),
+    )
+    .await
+    .expect("drain");
+    let push = pushes_to(&chat.line, &chat.user_id());
+    let text = push[0].plain_text().into_owned();
+    assert!(text.contains("あきが でました"), "{text}");
+    assert!(text.contains("4かげつの けんしん"), "{text}");
+    chat.last = push;
+    chat.tap("よやく する").await;
+    chat.expect("よやく しました。");
+    for plain in ["キャンセル待ち", "予約しました", "満席"] {
+        assert!(!chat.text().contains(plain), "`{plain}` in {}", chat.text());
+    }
+}
