@@ -897,6 +897,18 @@ async fn declining_an_offer_or_leaving_the_list_lets_the_next_one_in() {
     a.expect("空きが出ました");
     a.tap("辞退する").await;
     a.expect("辞退しました");
+    // The offer's push, still queued, is not sent once the seat is no longer held for them.
+    let sent = shared::handlers::send::drain(
+        &*first.store,
+        &queue,
+        &first.line,
+        &shared::pacer::Pacer::per_second(100_000),
+        &shared::handlers::send::DrainPolicy::default(),
+    )
+    .await
+    .expect("drain");
+    assert_eq!((sent.sent, sent.already_done), (0, 1), "{sent:?}");
+    assert!(pushes_to(&first.line, &a.user_id()).is_empty());
     let report = pass_on_seats(&*first.store, &queue, &first.events, first.now)
         .await
         .expect("sweep");
