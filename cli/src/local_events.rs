@@ -29,13 +29,19 @@ impl LocalEvents {
 /// How `serve` shows an event: one line a person reads at a glance.
 pub fn describe(e: &BookingEvent) -> String {
     let mut line = format!(
-        "booking event  {} {} {} {} 予約番号 {}",
+        "booking event  {} {} {} {}",
         e.kind.detail_type(),
         e.service,
         e.slot.date,
         e.slot.start,
-        e.booking_id
     );
+    if !e.booking_id.is_empty() {
+        line.push_str(&format!(" 予約番号 {}", e.booking_id));
+    }
+    if let Some(until) = e.offered_until {
+        let until = until.with_timezone(&shared::dates::tokyo());
+        line.push_str(&format!(" held until {}", until.format("%Y-%m-%d %H:%M")));
+    }
     if let Some(p) = &e.previous_slot {
         line.push_str(&format!(" (was {} {})", p.date, p.start));
     }
@@ -73,5 +79,31 @@ impl EventSink for LocalEvents {
             .open(path)
             .and_then(|mut f| f.write_all(text.as_bytes()))
             .map_err(|e| format!("cannot append to {}: {e}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::domain::UserId;
+    use shared::reservations::{BookingFor, SlotRef, Waiting};
+
+    #[test]
+    fn an_offer_is_shown_with_its_time_and_without_its_resident() {
+        let at = chrono::DateTime::parse_from_rfc3339("2027-01-04T01:00:00Z")
+            .expect("time")
+            .to_utc();
+        let w = Waiting {
+            user: UserId::parse("Usecret").expect("id"),
+            slot: SlotRef::parse("checkup@2027-01-22T13:30").expect("slot"),
+            booked_for: BookingFor::parse("c1").expect("for"),
+            joined_at: at,
+            offered_until: Some(at + chrono::Duration::hours(24)),
+        };
+        let line = describe(&BookingEvent::offered(&w, at));
+        assert_eq!(
+            line,
+            "booking event  BookingOffered checkup 2027-01-22 13:30 held until 2027-01-05 10:00"
+        );
     }
 }
