@@ -14,7 +14,7 @@ use shared::domain::{Resident, UserId};
 use shared::reservations::{
     BookingFor, BookingId, Eligibility, FOR_RESIDENT, Schedule, Service, ServiceId, Slot, SlotRef,
 };
-use shared::store::bookings::{BookingRequest, BookingStore, Release, SeatChange};
+use shared::store::bookings::{BookingRequest, BookingStore, Release, SeatChange, WaitRequest};
 use shared::store::{EventClaim, Store, StoreError};
 
 async fn fresh_store(endpoint: &str) -> DynamoStore {
@@ -233,6 +233,160 @@ async fn a_stop_with_bookings_frees_the_seats_and_leaves_no_trace() {
     let dump = table_dump(store.client(), store.table()).await;
     assert!(!dump.contains(gone.as_str()), "{dump}");
     assert!(dump.contains("Ustays"), "the other resident's seat stays");
+}
+
+/// Residents on waiting lists stop: one holding an offered seat, one waiting (on one slot,
+/// and for a child on a slot where their twins hold both seats). Their places go with them,
+/// the offered seat and the booked ones are free, and no item anywhere in the table names
+/// them, slots' holder and line maps and the GSI's places included.
+#[tokio::test]
+async fn a_stop_off_waiting_lists_frees_the_seats_and_leaves_no_trace() {
+    let Some(ep) = moto_endpoint() else { return };
+    let store = fresh_store(&ep).await;
+    let now = Utc
+        .with_ymd_and_hms(2027, 1, 4, 1, 0, 0)
+        .single()
+        .expect("time");
+    let id = ServiceId::parse("consult").expect("service");
+    let mut schedule = Schedule::default();
+    schedule.services.insert(
+        id.clone(),
+        Service {
+            id,
+            name: "相談".into(),
+            place: "保健センター".into(),
+            description: String::new(),
+            who: Eligibility::Anyone,
+            opens_days_before: 60,
+            closes_days_before: 0,
+            many_per_resident: true,
+            remind_days_before: 1,
+            offer_hours: 24,
+            easy_name: None,
+            easy_description: None,
+        },
+    );
+    let a = slot("consult@2027-01-15T10:00", 1);
+    let b = slot("consult@2027-01-16T10:00", 2);
+    for s in [&a, &b] {
+        schedule.slots.insert(s.slot.clone(), s.clone());
+    }
+    store
+        .publish_schedule(&schedule, now)
+        .await
+        .expect("publish");
+    let save = |raw: &str| {
+        let store = store.clone();
+        let user = UserId::parse(raw).expect("id");
+        async move {
+            store
+                .save_resident(&Resident::new(user), None)
+                .await
+                .expect("save")
+        }
+    };
+    let reread = |r: &Resident| {
+        let store = store.clone();
+        let user = r.user_id.clone();
+        async move { store.resident(&user).await.expect("read").expect("stored") }
+    };
+    let wait = |r: &Resident, s: &SlotRef, who: &str, minutes: i64| WaitRequest {
+        user: r.user_id.clone(),
+        resident_version: r.version,
+        slot: s.clone(),
+        booked_for: BookingFor::parse(who).expect("for"),
+        now: now + chrono::Duration::minutes(minutes),
+        claim: None,
+    };
+    let holder = save("Uholderstays").await;
+    let stays = save("Ustaysinline").await;
+    let offered = save("U0ffe7ed0000000000000000000c0ffe").await;
+    let waiting = save("Uwa171n90000000000000000000c0ffe").await;
+    let booked = store
+        .book(&booking_request(&holder, &a.slot, false))
+        .await
+        .expect("a is full");
+    let holder = reread(&holder).await;
+    store
+        .join_waitlist(&wait(&offered, &a.slot, "resident", 1))
+        .await
+        .expect("first in line");
+    store
+        .join_waitlist(&wait(&waiting, &a.slot, "resident", 2))
+        .await
+        .expect("second in line");
+    store
+        .join_waitlist(&wait(&stays, &a.slot, "resident", 3))
+        .await
+        .expect("third in line");
+    // On b the waiting resident holds both seats, for twins, and waits for a third child:
+    // the stop frees all three with one update of b (a transaction touches an item once).
+    let mut waiting = reread(&waiting).await;
+    for twin in ["c2", "c3"] {
+        let mut request = booking_request(&waiting, &b.slot, false);
+        request.booked_for = BookingFor::parse(twin).expect("for");
+        store.book(&request).await.expect("a seat of b");
+        waiting = reread(&waiting).await;
+    }
+    store
+        .join_waitlist(&wait(&waiting, &b.slot, "c1", 4))
+        .await
+        .expect("the third child waits for b");
+    store
+        .release(
+            &SeatChange {
+                user: &holder.user_id,
+                booking: &booked.id,
+                resident_version: holder.version,
+                now,
+                claim: None,
+            },
+            Release::Cancel,
+        )
+        .await
+        .expect("a seat of a frees");
+    let offers = store
+        .offer_seats(&a.slot, Some(now + chrono::Duration::hours(24)), now)
+        .await
+        .expect("offer");
+    assert_eq!(offers.offered.len(), 1);
+    assert_eq!(offers.offered[0].user, offered.user_id);
+    let before = table_dump(store.client(), store.table()).await;
+    for r in [&offered, &waiting] {
+        assert!(before.contains(r.user_id.as_str()));
+        assert!(store.delete_resident(&r.user_id, None).await.expect("stop"));
+        assert!(
+            store
+                .waiting_of(&r.user_id)
+                .await
+                .expect("places")
+                .is_empty()
+        );
+    }
+    let states = store
+        .slot_states(&a.slot.service, a.slot.date, b.slot.date)
+        .await
+        .expect("slots");
+    let counts: Vec<(u32, u32, u32)> = states
+        .iter()
+        .map(|s| (s.booked, s.offered, s.waiting))
+        .collect();
+    assert_eq!(counts, vec![(0, 0, 1), (0, 0, 0)], "{states:?}");
+    let lists = store.waitlists().await.expect("lists");
+    assert_eq!(lists.len(), 1, "{lists:?}");
+    assert_eq!(lists[0].slot, a.slot);
+    assert_eq!(
+        lists[0].free, 1,
+        "the offered seat is free for the next in line"
+    );
+    let dump = table_dump(store.client(), store.table()).await;
+    for r in [&offered, &waiting] {
+        assert!(!dump.contains(r.user_id.as_str()), "{dump}");
+    }
+    assert!(
+        dump.contains(stays.user_id.as_str()),
+        "the other place stays"
+    );
 }
 
 #[tokio::test]

@@ -1,19 +1,22 @@
 //! Reservations on DynamoDB ([`BookingStore`]); the items are listed in [`codec`](super::codec).
 //!
 //! A seat changes hands in one `TransactWriteItems` whose conditions are the rules: the slot
-//! has `booked < capacity` and no holder entry for the resident; the booking item is new; the
-//! resident's per-service hold is free or already started (one future booking per resident);
-//! the profile still has the version the turn read (so a booking never survives a concurrent
-//! turn or stop, which bump or delete it); the webhook event is not claimed yet. When DynamoDB
-//! cancels the transaction, its reasons, position by position, say why: full, no such slot,
-//! already held, limit reached, a changed resident, a redelivered event. A
-//! `TransactionConflict` (another transaction on the same slot at that instant) is retried
-//! with jittered backoff, at most [`BOOKING_CONFLICT_RETRIES`] times.
+//! has `booked < capacity`, nobody waiting for it and no holder or waiting-list entry for the
+//! registration; the booking item is new; the resident's per-service hold is free or already
+//! started (one future booking per resident); the profile still has the version the turn read
+//! (so a booking never survives a concurrent turn or stop, which bump or delete it); the
+//! webhook event is not claimed yet. When DynamoDB cancels the transaction, its reasons,
+//! position by position, say why: full, no such slot, already held, limit reached, a changed
+//! resident, a redelivered event, or a seat offered to this very registration, which a second
+//! transaction then takes (see [`waitlist`](super::waitlist)). A `TransactionConflict` (another
+//! transaction on the same slot at that instant) is retried with jittered backoff, at most
+//! [`BOOKING_CONFLICT_RETRIES`] times.
 //!
-//! The slot item counts its seats (`booked`, the number the condition compares) and keeps a
-//! map of its holders (resident → 予約番号 and when the seat was taken): the condition that a
-//! resident holds a slot once, and the order in which a shrinking publish cancels (the latest
-//! first). A stop removes the resident's holder entries with its bookings.
+//! The slot item counts its seats taken (`booked`, the number the condition compares: bookings
+//! and offers alike) and keeps a map of its holders (resident → 予約番号 and when the seat was
+//! taken): the condition that a resident holds a slot once, and the order in which a
+//! shrinking publish cancels (the latest first). A stop removes the resident's holder entries
+//! with its bookings.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -31,31 +34,32 @@ use super::codec::{
     CLAIM_SK, Item, PROFILE_SK, event_pk, key, n, s, set_expression, string, user_pk,
 };
 use super::error::{Reason, cancellation, classify, is_condition_failure};
+use super::waitlist::{LINE, OFFER, QUEUED, line_of, offer_in, stamp};
 use super::{ANCHOR_INDEX, DynamoStore, TTL_ATTRIBUTE};
 use crate::dates;
 use crate::domain::UserId;
 use crate::reservations::{
     Booking, BookingFor, BookingId, BookingStatus, CancelledBy, Schedule, Service, ServiceId, Slot,
-    SlotRef, SlotState,
+    SlotRef, SlotState, Waiting, Waitlist,
 };
 use crate::store::bookings::{
-    BOOKING_CONFLICT_RETRIES, BookingError, BookingRequest, BookingStore, Published, Release,
-    SeatChange,
+    BOOKING_CONFLICT_RETRIES, BookingError, BookingRequest, BookingStore, Offers, Published,
+    Release, SeatChange, WaitChange, WaitRequest,
 };
 use crate::store::{EventClaim, StoreError};
 
 /// `pk` of the published services (`sk` = the service id).
 pub(super) const SERVICES_PK: &str = "services";
-const SLOT_PREFIX: &str = "slot#";
+pub(super) const SLOT_PREFIX: &str = "slot#";
 pub(super) const BOOKING_PREFIX: &str = "booking#";
 const HOLD_PREFIX: &str = "hold#";
 const BOOKINGS_PREFIX: &str = "bookings#";
 
-/// Slot attributes.
-const BOOKED: &str = "booked";
-const CAPACITY: &str = "capacity";
-const END: &str = "end";
-const HOLDERS: &str = "holders";
+/// Slot attributes. `booked` counts the seats taken, by bookings and by offers alike.
+pub(super) const BOOKED: &str = "booked";
+pub(super) const CAPACITY: &str = "capacity";
+pub(super) const END: &str = "end";
+pub(super) const HOLDERS: &str = "holders";
 /// Booking attributes (`status` and `slot` are also read by a stop's Query).
 pub(super) const STATUS: &str = "status";
 pub(super) const SLOT: &str = "slot";
@@ -88,7 +92,7 @@ fn hold_key(user: &UserId, service: &ServiceId, who: &BookingFor) -> Item {
 
 /// A slot's holder entry is per resident and registration: twins may sit side by side,
 /// one child never twice. (Ids and registrations never contain `|`.)
-fn holder_name(user: &UserId, who: &BookingFor) -> String {
+pub(super) fn holder_name(user: &UserId, who: &BookingFor) -> String {
     format!("{}|{}", user.as_str(), who.as_str())
 }
 
@@ -108,8 +112,17 @@ fn bookings_sort(slot: &SlotRef, id: &BookingId) -> String {
     )
 }
 
-fn rejected(e: impl std::fmt::Display) -> StoreError {
+pub(super) fn rejected(e: impl std::fmt::Display) -> StoreError {
     StoreError::Rejected(e.to_string())
+}
+
+/// A seat change's refusal where only a store error can be reported (a publish, a sweep):
+/// the store's own errors stay what they are.
+pub(super) fn store_error(e: BookingError) -> StoreError {
+    match e {
+        BookingError::Store(e) => e,
+        other => StoreError::Rejected(other.to_string()),
+    }
 }
 
 /// A unit enum as the string serde names it (`staff`, `illness`).
@@ -137,7 +150,7 @@ fn number(item: &Item, name: &str) -> Result<i64, StoreError> {
     }
 }
 
-fn instant(item: &Item, name: &str) -> Result<DateTime<Utc>, StoreError> {
+pub(super) fn instant(item: &Item, name: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(&string(item, name)?)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| StoreError::Corrupt(format!("`{name}` is not a time")))
@@ -242,7 +255,7 @@ fn holders_of(item: &Item) -> Vec<(i64, BookingId, UserId)> {
     out
 }
 
-fn holder_booking(item: &Item, user: &UserId, who: &BookingFor) -> Option<BookingId> {
+pub(super) fn holder_booking(item: &Item, user: &UserId, who: &BookingFor) -> Option<BookingId> {
     match item.get(HOLDERS) {
         Some(AttributeValue::M(map)) => match map.get(&holder_name(user, who)) {
             Some(AttributeValue::M(entry)) => BookingId::parse(&string(entry, "b").ok()?),
@@ -252,31 +265,75 @@ fn holder_booking(item: &Item, user: &UserId, who: &BookingFor) -> Option<Bookin
     }
 }
 
-fn slot_from(service: &ServiceId, item: &Item) -> Result<SlotState, StoreError> {
+/// A slot item as read: the slot, its seats taken and its waiting list.
+pub(super) struct SlotItem {
+    pub slot: Slot,
+    /// Seats taken by bookings and by offers (what a booking's condition compares).
+    pub taken: u32,
+    /// Residents on the list without an offer, as counted (a walk-in needs none).
+    pub queued: u32,
+    /// The waiting list, offers included, in its order.
+    pub line: Vec<Waiting>,
+}
+
+impl SlotItem {
+    pub fn offered(&self) -> u32 {
+        self.line
+            .iter()
+            .filter(|w| w.offered_until.is_some())
+            .count() as u32
+    }
+
+    /// Seats neither booked nor held by an offer.
+    pub fn free(&self) -> u32 {
+        self.slot.capacity.saturating_sub(self.taken)
+    }
+
+    fn state(&self) -> SlotState {
+        let offered = self.offered();
+        SlotState {
+            slot: self.slot.clone(),
+            booked: self.taken.saturating_sub(offered),
+            offered,
+            waiting: self.line.len() as u32 - offered,
+        }
+    }
+}
+
+pub(super) fn slot_from(service: &ServiceId, item: &Item) -> Result<SlotItem, StoreError> {
     let when = string(item, "sk")?;
     let slot = SlotRef::parse(&format!("{service}@{when}"))
         .ok_or_else(|| StoreError::Corrupt("a slot's key is malformed".into()))?;
     let end = crate::reservations::parse_hm(&string(item, END)?)
         .ok_or_else(|| StoreError::Corrupt("a slot's end is malformed".into()))?;
-    let capacity = u32::try_from(number(item, CAPACITY)?)
-        .map_err(|_| StoreError::Corrupt("a slot's capacity is out of range".into()))?;
-    let booked = u32::try_from(number(item, BOOKED)?)
-        .map_err(|_| StoreError::Corrupt("a slot's count is out of range".into()))?;
-    Ok(SlotState {
+    let count = |name: &str| {
+        let stored = match item.get(name) {
+            // Slots stored before waiting lists count nobody in line.
+            None if name == QUEUED => 0,
+            _ => number(item, name)?,
+        };
+        u32::try_from(stored)
+            .map_err(|_| StoreError::Corrupt(format!("a slot's `{name}` is out of range")))
+    };
+    Ok(SlotItem {
+        line: line_of(&slot, item)?,
         slot: Slot {
             slot,
             end,
-            capacity,
+            capacity: count(CAPACITY)?,
         },
-        booked,
+        taken: count(BOOKED)?,
+        queued: count(QUEUED)?,
     })
 }
 
 /// One try of a seat change: done, refused for good, or to be tried again (a transaction
 /// conflict, or the state changed between a read and the transaction).
-enum Attempt {
+pub(super) enum Attempt {
     Refused(BookingError),
     Again,
+    /// The seat asked for is held for this registration by an offer: take it as such.
+    Offered,
 }
 
 impl From<StoreError> for Attempt {
@@ -293,7 +350,7 @@ impl From<BookingError> for Attempt {
 
 /// Runs `attempt` until it is done or refused, trying again after a conflict with jittered
 /// exponential backoff; still conflicting after the retries, the store is busy.
-async fn with_retries<T, F, Fut>(attempt: F) -> Result<T, BookingError>
+pub(super) async fn with_retries<T, F, Fut>(attempt: F) -> Result<T, BookingError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, Attempt>>,
@@ -310,7 +367,7 @@ where
         .await
         .map_err(|e| match e {
             Attempt::Refused(e) => e,
-            Attempt::Again => StoreError::Unavailable(
+            Attempt::Again | Attempt::Offered => StoreError::Unavailable(
                 "the slot stayed busy with other bookings; try again".into(),
             )
             .into(),
@@ -318,20 +375,20 @@ where
 }
 
 /// What a cancelled transaction's reasons say, read by position.
-struct Reasons(Vec<Reason>);
+pub(super) struct Reasons(Vec<Reason>);
 
 impl Reasons {
-    fn failed(&self, at: Option<usize>) -> bool {
+    pub(super) fn failed(&self, at: Option<usize>) -> bool {
         at.and_then(|i| self.0.get(i))
             .is_some_and(Reason::failed_condition)
     }
 
-    fn old_item(&self, at: usize) -> Option<&Item> {
+    pub(super) fn old_item(&self, at: usize) -> Option<&Item> {
         self.0.get(at).and_then(|r| r.item.as_ref())
     }
 
     /// A failed condition no position explains, or a conflict: try again.
-    fn otherwise(&self) -> Attempt {
+    pub(super) fn otherwise(&self) -> Attempt {
         if self
             .0
             .iter()
@@ -347,7 +404,7 @@ impl Reasons {
 
 impl DynamoStore {
     /// Runs one transaction; `Ok(Some(reasons))` if DynamoDB cancelled it.
-    async fn try_transaction(
+    pub(super) async fn try_transaction(
         &self,
         items: Vec<TransactWriteItem>,
     ) -> Result<Option<Reasons>, StoreError> {
@@ -367,7 +424,7 @@ impl DynamoStore {
         }
     }
 
-    async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
+    pub(super) async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -407,7 +464,7 @@ impl DynamoStore {
 
     /// Why a change of a booking that is not there (or not active) is refused, in the order
     /// the embedded store decides: a processed event, then a changed resident, then `missing`.
-    async fn refusal(
+    pub(super) async fn refusal(
         &self,
         user: &UserId,
         resident_version: u64,
@@ -432,8 +489,10 @@ impl DynamoStore {
         }
     }
 
-    /// Takes a seat of `slot` for `user`, if one is left and the resident holds none there.
-    /// On failure DynamoDB returns the slot as it was, which tells why.
+    /// Takes a seat of `slot` for `user`, if one is left, nobody waits for it and the
+    /// registration neither holds one there nor is in line (a seat offered to it is taken by
+    /// [`take_offered_seat`](Self::take_offered_seat)). On failure DynamoDB returns the slot
+    /// as it was, which tells why.
     fn take_seat(
         &self,
         slot: &SlotRef,
@@ -447,13 +506,17 @@ impl DynamoStore {
             .set_key(Some(slot_key(slot)))
             .update_expression("SET #n = #n + :one, #h.#u = :holder")
             .condition_expression(
-                "attribute_exists(pk) AND #n < #c AND attribute_not_exists(#h.#u)",
+                "attribute_exists(pk) AND #n < #c AND attribute_not_exists(#h.#u) \
+                 AND attribute_not_exists(#l.#u) AND (attribute_not_exists(#q) OR #q = :zero)",
             )
             .expression_attribute_names("#n", BOOKED)
             .expression_attribute_names("#c", CAPACITY)
             .expression_attribute_names("#h", HOLDERS)
+            .expression_attribute_names("#l", LINE)
+            .expression_attribute_names("#q", QUEUED)
             .expression_attribute_names("#u", holder_name(user, who))
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":holder", holder(id, at))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
@@ -461,8 +524,38 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
+    /// Takes the seat of `slot` offered to `user`'s registration, whatever the count: the
+    /// offer becomes the booking's seat (`booked` stays), and the registration leaves the line.
+    fn take_offered_seat(
+        &self,
+        slot: &SlotRef,
+        user: &UserId,
+        who: &BookingFor,
+        id: &BookingId,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(slot_key(slot)))
+            .update_expression("SET #h.#u = :holder REMOVE #l.#u")
+            .condition_expression(
+                "attribute_exists(pk) AND #l.#u.#o > :now AND attribute_not_exists(#h.#u)",
+            )
+            .expression_attribute_names("#h", HOLDERS)
+            .expression_attribute_names("#l", LINE)
+            .expression_attribute_names("#o", OFFER)
+            .expression_attribute_names("#u", holder_name(user, who))
+            .expression_attribute_values(":holder", holder(id, at))
+            .expression_attribute_values(":now", s(&stamp(now)))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(rejected)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
     /// Frees `user`'s seat of `slot` (their holder entry must be there).
-    pub(super) fn free_seat(
+    fn free_seat(
         &self,
         slot: &SlotRef,
         user: &UserId,
@@ -483,7 +576,11 @@ impl DynamoStore {
     }
 
     /// The resident's version moves on, if it still is the one the turn read.
-    fn bump_version(&self, user: &UserId, read: u64) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn bump_version(
+        &self,
+        user: &UserId,
+        read: u64,
+    ) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(&user_pk(user), PROFILE_SK)))
@@ -616,7 +713,7 @@ impl DynamoStore {
     }
 
     /// The claim goes last; its position is returned.
-    fn push_claim(
+    pub(super) fn push_claim(
         &self,
         items: &mut Vec<TransactWriteItem>,
         claim: Option<&EventClaim>,
@@ -631,6 +728,16 @@ impl DynamoStore {
     }
 
     async fn try_book(&self, r: &BookingRequest) -> Result<Booking, Attempt> {
+        match self.book_seat(r, false).await {
+            // The seat is held for them: a second transaction takes the offer.
+            Err(Attempt::Offered) => self.book_seat(r, true).await,
+            other => other,
+        }
+    }
+
+    /// One transaction of a booking: a seat free for anyone, or (`offered`) the seat
+    /// offered to the registration.
+    async fn book_seat(&self, r: &BookingRequest, offered: bool) -> Result<Booking, Attempt> {
         let booking = Booking {
             id: r.id.clone(),
             user: r.user.clone(),
@@ -642,8 +749,13 @@ impl DynamoStore {
         const SEAT: usize = 0;
         const BOOKING: usize = 1;
         const PROFILE: usize = 2;
+        let seat = if offered {
+            self.take_offered_seat(&r.slot, &r.user, &r.booked_for, &r.id, r.now, r.now)?
+        } else {
+            self.take_seat(&r.slot, &r.user, &r.booked_for, &r.id, r.now)?
+        };
         let mut items = vec![
-            self.take_seat(&r.slot, &r.user, &r.booked_for, &r.id, r.now)?,
+            seat,
             self.put_new_booking(&booking)?,
             self.bump_version(&r.user, r.resident_version)?,
         ];
@@ -653,6 +765,9 @@ impl DynamoStore {
         } else {
             None
         };
+        if offered {
+            items.push(self.delete_wait(&r.user, &r.slot, &r.booked_for)?);
+        }
         let claim_at = self.push_claim(&mut items, r.claim.as_ref())?;
         let Some(reasons) = self.try_transaction(items).await? else {
             return Ok(booking);
@@ -683,7 +798,14 @@ impl DynamoStore {
                 .await);
         }
         if reasons.failed(Some(SEAT)) {
-            return Err(BookingError::Full.into());
+            return Err(full_or_offered(
+                &reasons,
+                SEAT,
+                &r.user,
+                &r.booked_for,
+                r.now,
+                offered,
+            ));
         }
         Err(reasons.otherwise())
     }
@@ -718,7 +840,7 @@ impl DynamoStore {
     }
 
     /// The booking the resident already holds, as `refusal`; read again if it just went.
-    async fn already(
+    pub(super) async fn already(
         &self,
         user: &UserId,
         id: &BookingId,
@@ -797,6 +919,21 @@ impl DynamoStore {
     }
 
     async fn try_change(&self, change: &SeatChange<'_>, to: &SlotRef) -> Result<Booking, Attempt> {
+        match self.change_seat(change, to, false).await {
+            // The new seat is held for this registration: a second transaction takes it.
+            Err(Attempt::Offered) => self.change_seat(change, to, true).await,
+            other => other,
+        }
+    }
+
+    /// One transaction of a move: to a seat free for anyone, or (`offered`) to the seat
+    /// offered to the booking's registration.
+    async fn change_seat(
+        &self,
+        change: &SeatChange<'_>,
+        to: &SlotRef,
+        offered: bool,
+    ) -> Result<Booking, Attempt> {
         let mut booking = self.active_booking(change).await?;
         if booking.slot.service != to.service || booking.slot == *to {
             let why = if booking.slot == *to {
@@ -815,16 +952,28 @@ impl DynamoStore {
         let from = std::mem::replace(&mut booking.slot, to.clone());
         const SEAT: usize = 0;
         const PROFILE: usize = 3;
-        let mut items = vec![
-            // The seat's time stays the booking's own, so "the latest booked give way" means
-            // the same after a move (and in the staff's list before a publish).
+        // The seat's time stays the booking's own, so "the latest booked give way" means the
+        // same after a move (and in the staff's list before a publish).
+        let seat = if offered {
+            self.take_offered_seat(
+                to,
+                &booking.user,
+                &booking.booked_for,
+                &booking.id,
+                booking.booked_at,
+                change.now,
+            )?
+        } else {
             self.take_seat(
                 to,
                 &booking.user,
                 &booking.booked_for,
                 &booking.id,
                 booking.booked_at,
-            )?,
+            )?
+        };
+        let mut items = vec![
+            seat,
             self.free_seat(&from, &booking.user, &booking.booked_for)?,
             self.update_active_booking(
                 &booking.user,
@@ -836,6 +985,9 @@ impl DynamoStore {
         ];
         if holds.as_deref() == Some(booking.id.as_str()) {
             items.push(self.move_hold(&booking.user, &booking.booked_for, to, &booking.id)?);
+        }
+        if offered {
+            items.push(self.delete_wait(&booking.user, to, &booking.booked_for)?);
         }
         let claim_at = self.push_claim(&mut items, change.claim)?;
         let Some(reasons) = self.try_transaction(items).await? else {
@@ -855,7 +1007,14 @@ impl DynamoStore {
             return Err(refused);
         }
         if reasons.failed(Some(SEAT)) {
-            return Err(BookingError::Full.into());
+            return Err(full_or_offered(
+                &reasons,
+                SEAT,
+                &booking.user,
+                &booking.booked_for,
+                change.now,
+                offered,
+            ));
         }
         Err(reasons.otherwise())
     }
@@ -906,8 +1065,16 @@ impl DynamoStore {
                 return Ok(());
             };
             let state = slot_from(&slot.service, &item)?;
-            if state.booked <= state.slot.capacity {
+            if state.taken <= state.slot.capacity {
                 return Ok(());
+            }
+            // Offers give their seats back before bookings do; those residents are back in
+            // line where they were.
+            if state.offered() > 0 {
+                with_retries(|| self.try_withdraw_offers(slot))
+                    .await
+                    .map_err(store_error)?;
+                continue;
             }
             let Some((_, id, user)) = holders_of(&item).pop() else {
                 return Err(StoreError::Corrupt(
@@ -916,10 +1083,7 @@ impl DynamoStore {
             };
             let done = with_retries(|| self.try_cancel_by_staff(&user, &id, slot, now))
                 .await
-                .map_err(|e| match e {
-                    BookingError::Store(e) => e,
-                    other => StoreError::Rejected(other.to_string()),
-                })?;
+                .map_err(store_error)?;
             match done {
                 Some(b) => cancelled.push(b),
                 None => {
@@ -939,12 +1103,15 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(slot_key(&slot.slot)))
             .update_expression(
-                "SET #e = :e, #c = :c, #n = if_not_exists(#n, :zero), #h = if_not_exists(#h, :none)",
+                "SET #e = :e, #c = :c, #n = if_not_exists(#n, :zero), #h = if_not_exists(#h, :none), \
+                 #l = if_not_exists(#l, :none), #q = if_not_exists(#q, :zero)",
             )
             .expression_attribute_names("#e", END)
             .expression_attribute_names("#c", CAPACITY)
             .expression_attribute_names("#n", BOOKED)
             .expression_attribute_names("#h", HOLDERS)
+            .expression_attribute_names("#l", LINE)
+            .expression_attribute_names("#q", QUEUED)
             .expression_attribute_values(":e", s(&slot.end.format("%H:%M").to_string()))
             .expression_attribute_values(":c", n(slot.capacity as i64))
             .expression_attribute_values(":zero", n(0))
@@ -956,12 +1123,14 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// A removed slot takes no more bookings, gives back its seats, then goes.
+    /// A removed slot takes no more bookings, gives back its seats, then goes with its
+    /// waiting list (`dropped`).
     async fn remove_slot(
         &self,
         slot: &SlotRef,
         now: DateTime<Utc>,
         cancelled: &mut Vec<Booking>,
+        dropped: &mut Vec<Waiting>,
     ) -> Result<(), StoreError> {
         let closed = self
             .client
@@ -972,30 +1141,18 @@ impl DynamoStore {
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#c", CAPACITY)
             .expression_attribute_values(":zero", n(0))
+            .return_values(ReturnValue::AllOld)
             .send()
             .await;
-        match closed {
-            Ok(_) => {}
+        let before = match closed {
+            Ok(out) => out.attributes.unwrap_or_default(),
             Err(e) if is_condition_failure(&e) => return Ok(()),
             Err(e) => return Err(classify(e)),
-        }
+        };
         self.cancel_overflow(slot, now, cancelled).await?;
-        let deleted = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(slot_key(slot)))
-            .condition_expression("#n = :zero")
-            .expression_attribute_names("#n", BOOKED)
-            .expression_attribute_values(":zero", n(0))
-            .send()
-            .await;
-        match deleted {
-            Ok(_) => Ok(()),
-            // A seat was taken back in between: publishing again finishes it.
-            Err(e) if is_condition_failure(&e) => Err(StoreError::Conflict),
-            Err(e) => Err(classify(e)),
-        }
+        // The places as they were, offers included, before closing withdrew them.
+        let line = line_of(slot, &before)?;
+        self.delete_slot(slot, &line, dropped).await
     }
 
     async fn stored_services(&self) -> Result<Vec<Item>, StoreError> {
@@ -1008,6 +1165,31 @@ impl DynamoStore {
                 .consistent_read(true),
         )
         .await
+    }
+}
+
+/// Why a seat was refused when the slot is there and the registration holds none: it is
+/// full, or (read from the slot as it was) held for this very registration by a live offer,
+/// which a second transaction takes. A refused offer went meanwhile: decide afresh.
+fn full_or_offered(
+    reasons: &Reasons,
+    seat_at: usize,
+    user: &UserId,
+    who: &BookingFor,
+    now: DateTime<Utc>,
+    offered: bool,
+) -> Attempt {
+    if offered {
+        return Attempt::Again;
+    }
+    let live = reasons
+        .old_item(seat_at)
+        .and_then(|slot| offer_in(slot, user, who))
+        .is_some_and(|until| until > now);
+    if live {
+        Attempt::Offered
+    } else {
+        BookingError::Full.into()
     }
 }
 
@@ -1047,14 +1229,19 @@ impl BookingStore for DynamoStore {
                     .expression_attribute_values(":pk", s(&slot_pk(service)))
                     .expression_attribute_values(":lo", s(&from.to_string()))
                     .expression_attribute_values(":hi", s(&format!("{to}U")))
-                    .projection_expression("sk, #e, #c, #n")
+                    .projection_expression("sk, #e, #c, #n, #q, #l")
                     .expression_attribute_names("#e", END)
                     .expression_attribute_names("#c", CAPACITY)
                     .expression_attribute_names("#n", BOOKED)
+                    .expression_attribute_names("#q", QUEUED)
+                    .expression_attribute_names("#l", LINE)
                     .consistent_read(true),
             )
             .await?;
-        items.iter().map(|item| slot_from(service, item)).collect()
+        items
+            .iter()
+            .map(|item| Ok(slot_from(service, item)?.state()))
+            .collect()
     }
 
     async fn publish_schedule(
@@ -1084,6 +1271,7 @@ impl BookingStore for DynamoStore {
                 .map_err(classify)?;
         }
         let mut cancelled = Vec::new();
+        let mut dropped = Vec::new();
         for slot in schedule.slots.values() {
             self.put_slot(slot).await?;
             self.cancel_overflow(&slot.slot, now, &mut cancelled)
@@ -1109,7 +1297,8 @@ impl BookingStore for DynamoStore {
                 let slot = SlotRef::parse(&format!("{service}@{when}"))
                     .ok_or_else(|| StoreError::Corrupt("a slot's key is malformed".into()))?;
                 if !schedule.slots.contains_key(&slot) {
-                    self.remove_slot(&slot, now, &mut cancelled).await?;
+                    self.remove_slot(&slot, now, &mut cancelled, &mut dropped)
+                        .await?;
                 }
             }
         }
@@ -1124,7 +1313,7 @@ impl BookingStore for DynamoStore {
                     .map_err(classify)?;
             }
         }
-        Ok(Published { cancelled })
+        Ok(Published { cancelled, dropped })
     }
 
     async fn book(&self, request: &BookingRequest) -> Result<Booking, BookingError> {
@@ -1207,6 +1396,43 @@ impl BookingStore for DynamoStore {
             }
         }
         Ok(out)
+    }
+
+    async fn join_waitlist(&self, request: &WaitRequest) -> Result<Waiting, BookingError> {
+        with_retries(|| self.try_join(request)).await
+    }
+
+    async fn leave_waitlist(&self, change: &WaitChange<'_>) -> Result<Waiting, BookingError> {
+        with_retries(|| self.try_leave(change)).await
+    }
+
+    async fn waiting_of(&self, user: &UserId) -> Result<Vec<Waiting>, StoreError> {
+        self.stored_waiting(user).await
+    }
+
+    async fn waitlists(&self) -> Result<Vec<Waitlist>, StoreError> {
+        self.stored_waitlists().await
+    }
+
+    async fn offer_seats(
+        &self,
+        slot: &SlotRef,
+        until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Offers, StoreError> {
+        let until = until.filter(|until| *until > now);
+        let mut offers = Offers::default();
+        // More than one transaction holds only for more changes than one can carry.
+        loop {
+            let (done, more) = with_retries(|| self.try_offer(slot, until, now))
+                .await
+                .map_err(store_error)?;
+            offers.lapsed.extend(done.lapsed);
+            offers.offered.extend(done.offered);
+            if !more {
+                return Ok(offers);
+            }
+        }
     }
 }
 

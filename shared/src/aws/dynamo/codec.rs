@@ -9,14 +9,16 @@
 //! | booking | `user#<id>` | `booking#<予約番号>` | `id`, `user`, `slot` (`checkup@2027-01-15T13:30`), `for`, `booked_at`, `status` (`booked`, `cancelled`, `absent`), when released `released_at` and `cancelled_by` or `reason`; GSI `apk` = `bookings#2027-01`, `ask` = `15T13:30#checkup#<予約番号>` (staff's export by slot date) |
 //! | hold | `user#<id>` | `hold#<service>` | `booking` (予約番号), `starts_at` (epoch s): the one future booking of a service that allows one; free once it starts |
 //! | service | `services` | `<service id>` | `service` (map): the published service |
-//! | slot | `slot#<service>` | `2027-01-15T13:30` | `end`, `capacity`, `booked` (seats taken, what the booking condition compares), `holders` (map: resident id → `{b: 予約番号, at: ms}`, the order seats were taken) |
+//! | place on a waiting list | `user#<id>` | `wait#<slot>#<for>` | `slot`, `for`, `joined_at`, while a seat is held for it `offered_until` (UTC, fixed width); GSI `apk` = `waitlists`, `ask` = `<slot>#<joined_at>#<id>\|<for>` (the sweep's list of slots with waiting lists) |
+//! | slot | `slot#<service>` | `2027-01-15T13:30` | `end`, `capacity`, `booked` (seats taken by bookings and offers, what the booking condition compares), `holders` (map: `<id>\|<for>` → `{b: 予約番号, at: ms}`, the order seats were taken), `line` (map: `<id>\|<for>` → `{j: joined, o: offered until}`, the waiting list), `queued` (how many in `line` have no offer: a walk-in books only at 0) |
 //! | catalog | `catalog` | `current` | `bundle` (binary: the catalog and its steps files, deflate-compressed JSON), `sha256`, `published_at`, `text_bytes`; catalogs published before bundles have `yaml` instead |
 //!
 //! Everything of a resident shares the partition `user#<id>`: one Query finds it all for
-//! deletion. The only item elsewhere that names a resident is a slot's holder entry, which
-//! goes with the booking (release, staff cancellation, stop) in the same transaction. The
-//! scan reads the anchor entries (with `delivered`) from the GSI projection; bookings share
-//! the GSI under their own partitions (`bookings#…`), never read by the scan.
+//! deletion. The only entries elsewhere that name a resident are a slot's holder and line
+//! entries, which go with the booking (release, staff cancellation, stop) or the place on
+//! the waiting list (leave, booked, lapsed, stop) in the same transaction. The scan reads the
+//! anchor entries (with `delivered`) from the GSI projection; bookings and places share the
+//! GSI under their own partitions (`bookings#…`, `waitlists`), never read by the scan.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

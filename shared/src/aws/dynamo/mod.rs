@@ -13,8 +13,9 @@ mod bookings;
 mod codec;
 mod error;
 mod table;
+mod waitlist;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
@@ -225,7 +226,7 @@ impl DynamoStore {
     }
 
     /// Every item under the resident's partition: the keys and, for the profile, its version,
-    /// for a booking, its status and slot.
+    /// for a booking, its status and slot, for a place on a waiting list, the place.
     async fn partition(&self, user: &UserId) -> Result<Vec<Item>, StoreError> {
         self.query_all(
             self.client
@@ -233,10 +234,12 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk")
                 .expression_attribute_values(":pk", s(&user_pk(user)))
-                .projection_expression("pk, sk, version, #st, #sl, #fo")
+                .projection_expression("pk, sk, version, #st, #sl, #fo, #ja, #ou")
                 .expression_attribute_names("#st", bookings::STATUS)
                 .expression_attribute_names("#sl", bookings::SLOT)
                 .expression_attribute_names("#fo", "for")
+                .expression_attribute_names("#ja", waitlist::JOINED_AT)
+                .expression_attribute_names("#ou", waitlist::OFFERED_UNTIL)
                 .consistent_read(true),
         )
         .await
@@ -460,6 +463,15 @@ impl DynamoStore {
     }
 }
 
+/// What a stop takes from one slot: the resident's items that held its seats or places in
+/// line, and those seats and places.
+#[derive(Default)]
+struct SlotExit {
+    deletes: Vec<TransactWriteItem>,
+    seats: Vec<crate::reservations::BookingFor>,
+    places: Vec<crate::reservations::Waiting>,
+}
+
 /// One put in a `BatchWriteItem`.
 fn put_request(item: Item) -> Result<WriteRequest, StoreError> {
     let put = PutRequest::builder()
@@ -515,9 +527,11 @@ impl Store for DynamoStore {
     ) -> Result<bool, StoreError> {
         let items = self.partition(user).await?;
         let mut profile_version = None;
-        // Deletions that must happen together: an active booking goes with its seat, so a
-        // stop frees every seat the resident held.
+        // Deletions that must happen together: what held a seat or a place in line goes with
+        // it, so a stop frees every seat the resident held. Per slot, one update of the slot
+        // item frees them all (a transaction touches an item once).
         let mut groups: Vec<Vec<TransactWriteItem>> = Vec::new();
+        let mut slots: BTreeMap<SlotRef, SlotExit> = BTreeMap::new();
         for item in items {
             let sk = match item.get("sk") {
                 Some(AttributeValue::S(sk)) => sk.clone(),
@@ -534,7 +548,13 @@ impl Store for DynamoStore {
                 continue;
             }
             let k = key(&user_pk(user), &sk);
-            let item_for = item.get("for");
+            if sk.starts_with(waitlist::WAIT_PREFIX) {
+                let place = waitlist::wait_from(user, &item)?;
+                let exit = slots.entry(place.slot.clone()).or_default();
+                exit.deletes.push(self.delete(k, None)?);
+                exit.places.push(place);
+                continue;
+            }
             let active_slot = match (item.get(bookings::STATUS), item.get(bookings::SLOT)) {
                 (Some(AttributeValue::S(status)), Some(AttributeValue::S(slot)))
                     if sk.starts_with(bookings::BOOKING_PREFIX) && status == "booked" =>
@@ -548,7 +568,7 @@ impl Store for DynamoStore {
                     let parsed = SlotRef::parse(&slot).ok_or_else(|| {
                         StoreError::Corrupt("a booking's slot is malformed".into())
                     })?;
-                    let who = match item_for {
+                    let who = match item.get("for") {
                         Some(AttributeValue::S(w)) => crate::reservations::BookingFor(w.clone()),
                         _ => {
                             return Err(StoreError::Corrupt(
@@ -556,13 +576,17 @@ impl Store for DynamoStore {
                             ));
                         }
                     };
-                    groups.push(vec![
-                        self.delete_active_booking(k, &slot)?,
-                        self.free_seat(&parsed, user, &who)?,
-                    ]);
+                    let exit = slots.entry(parsed).or_default();
+                    exit.deletes.push(self.delete_active_booking(k, &slot)?);
+                    exit.seats.push(who);
                 }
                 None => groups.push(vec![self.delete(k, None)?]),
             }
+        }
+        for (slot, exit) in slots {
+            let mut group = exit.deletes;
+            group.push(self.slot_exit(&slot, user, &exit.seats, &exit.places)?);
+            groups.push(group);
         }
         if profile_version.is_none() && groups.is_empty() {
             return match claim {
