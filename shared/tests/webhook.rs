@@ -426,6 +426,35 @@ impl shared::store::BookingStore for FlakyStore {
     ) -> Result<Vec<shared::reservations::Booking>, StoreError> {
         self.call(self.inner.bookings_between(from, to)).await
     }
+    async fn join_waitlist(
+        &self,
+        request: &shared::store::WaitRequest,
+    ) -> Result<shared::reservations::Waiting, shared::store::BookingError> {
+        self.call(self.inner.join_waitlist(request)).await
+    }
+    async fn leave_waitlist(
+        &self,
+        change: &shared::store::WaitChange<'_>,
+    ) -> Result<shared::reservations::Waiting, shared::store::BookingError> {
+        self.call(self.inner.leave_waitlist(change)).await
+    }
+    async fn waiting_of(
+        &self,
+        user: &UserId,
+    ) -> Result<Vec<shared::reservations::Waiting>, StoreError> {
+        self.call(self.inner.waiting_of(user)).await
+    }
+    async fn waitlists(&self) -> Result<Vec<shared::reservations::Waitlist>, StoreError> {
+        self.call(self.inner.waitlists()).await
+    }
+    async fn offer_seats(
+        &self,
+        slot: &shared::reservations::SlotRef,
+        until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<shared::store::Offers, StoreError> {
+        self.call(self.inner.offer_seats(slot, until, now)).await
+    }
 }
 
 #[tokio::test]

@@ -211,7 +211,7 @@ impl Chain {
             webhook: WebhookFunction {
                 store: webhook_store,
                 line: http.clone(),
-                events,
+                events: events.clone(),
                 secret: credentials.secret,
                 catalog,
             },
@@ -961,6 +961,7 @@ async fn aws_requests_follow_what_is_due_not_who_is_registered() {
 
 /// DynamoDB grants that only the waiting list uses (checked by the booking chain test).
 const WAITING_LIST_ONLY: &[(&str, &str)] = &[
+    ("scanner", "dynamodb:BatchGetItem"),
     ("scanner", "dynamodb:UpdateItem"),
     ("scanner", "dynamodb:DeleteItem"),
     ("sender", "dynamodb:Query"),
@@ -1086,7 +1087,8 @@ async fn a_booking_its_reminder_and_an_absence_through_dynamodb_and_sqs() {
 
     let mut a = Resident::new(41);
     let mut b = Resident::new(42);
-    for r in [&mut a, &mut b] {
+    let mut c = Resident::new(43);
+    for r in [&mut a, &mut b, &mut c] {
         assert_eq!(
             chain
                 .events(
@@ -1119,16 +1121,18 @@ async fn a_booking_its_reminder_and_an_absence_through_dynamodb_and_sqs() {
         chain.line.replies().last()
     );
     let wait = format!("v1:rsv:wait:{}:c1", a_slot.slot.token());
-    assert_eq!(chain.events(vec![b.postback(&wait)], false).await, 200);
-    assert!(
-        chain
-            .line
-            .replies()
-            .last()
-            .is_some_and(|r| r.contains("キャンセル待ちに登録しました")),
-        "{:?}",
-        chain.line.replies().last()
-    );
+    for r in [&mut b, &mut c] {
+        assert_eq!(chain.events(vec![r.postback(&wait)], false).await, 200);
+        assert!(
+            chain
+                .line
+                .replies()
+                .last()
+                .is_some_and(|r| r.contains("キャンセル待ちに登録しました")),
+            "{:?}",
+            chain.line.replies().last()
+        );
+    }
     let seats = |s: &SlotRef| {
         let (store, s) = (chain.webhook.store.clone(), s.clone());
         async move {
@@ -1193,6 +1197,15 @@ async fn a_booking_its_reminder_and_an_absence_through_dynamodb_and_sqs() {
     // The minute's sweep holds the freed seat for B; SQS and the sender push the offer.
     chain.requests.scanner.take();
     chain.requests.sender.take();
+    let offered_to = |chain: &Chain| -> Vec<String> {
+        chain
+            .line
+            .deliveries()
+            .into_iter()
+            .filter(|(_, t)| t.contains("キャンセル待ちのご案内"))
+            .map(|(user, _)| user)
+            .collect()
+    };
     let swept = chain
         .scanner
         .invoke(json!({"sweep": "offers"}), Utc::now())
@@ -1200,14 +1213,24 @@ async fn a_booking_its_reminder_and_an_absence_through_dynamodb_and_sqs() {
         .expect("sweep");
     assert_eq!(swept["offered"], 1, "{swept}");
     assert_eq!(drain(&chain).await, 1);
-    let offers: Vec<(String, String)> = chain
-        .line
-        .deliveries()
-        .into_iter()
-        .filter(|(_, t)| t.contains("キャンセル待ちのご案内"))
-        .collect();
-    assert_eq!(offers.len(), 1, "{offers:?}");
-    assert_eq!(offers[0].0, b.user_id);
+    assert_eq!(offered_to(&chain), vec![b.user_id.clone()]);
+    // B lets it lapse: a day later the sweep passes it to C.
+    let later = Utc::now() + chrono::Duration::hours(25);
+    let swept = chain
+        .scanner
+        .invoke(json!({"sweep": "offers"}), later)
+        .await
+        .expect("sweep");
+    assert_eq!(
+        (&swept["lapsed"], &swept["offered"]),
+        (&json!(1), &json!(1)),
+        "{swept}"
+    );
+    assert_eq!(drain(&chain).await, 1);
+    assert_eq!(
+        offered_to(&chain),
+        vec![b.user_id.clone(), c.user_id.clone()]
+    );
     let requests = [
         ("scanner", chain.requests.scanner.take()),
         ("sender", chain.requests.sender.take()),
@@ -1224,7 +1247,7 @@ async fn a_booking_its_reminder_and_an_absence_through_dynamodb_and_sqs() {
         .expect("sweep");
     assert_eq!(again["offered"], 0, "{again}");
     let take = format!("v1:rsv:take:{}:c1", a_slot.slot.token());
-    assert_eq!(chain.events(vec![b.postback(&take)], false).await, 200);
+    assert_eq!(chain.events(vec![c.postback(&take)], false).await, 200);
     assert!(
         chain
             .line

@@ -924,6 +924,8 @@ async fn the_staff_rule_picks_near_cancellations_and_absences_only() {
         BookingEventKind::Changed,
         BookingEventKind::Cancelled,
         BookingEventKind::Absent,
+        // An offer is for the resident in line, not for staff.
+        BookingEventKind::Offered,
     ] {
         for days_ahead in 0..=5 {
             all.push(BookingEvent {
@@ -937,6 +939,7 @@ async fn the_staff_rule_picks_near_cancellations_and_absences_only() {
                 previous_slot: None,
                 reason: None,
                 cancelled_by: None,
+                offered_until: None,
                 days_ahead,
                 at,
             });

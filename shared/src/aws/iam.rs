@@ -85,6 +85,8 @@ pub const SCANNER: &[Grant] = &[
     grant("dynamodb:GetItem", Table),
     // The day's completion record.
     grant("dynamodb:PutItem", Table),
+    // The slots the waiting-list index names, read together.
+    grant("dynamodb:BatchGetItem", Table),
     // An offer made or lapsed: the slot's list and the resident's own entry, in one
     // transaction.
     grant("dynamodb:UpdateItem", Table),
