@@ -1024,3 +1024,50 @@ async fn easy_japanese_readers_wait_in_easy_japanese() {
         assert!(!chat.text().contains(plain), "`{plain}` in {}", chat.text());
     }
 }
+
+/// One booking per child: a parent holding the 15th waits for the fuller 22nd; when its seat
+/// is offered, 予約する moves the booking they hold (same 予約番号), freeing the 15th.
+#[tokio::test]
+async fn taking_an_offer_moves_the_one_booking_a_child_may_hold() {
+    use shared::handlers::offers::pass_on_seats;
+    use shared::queue::MemoryQueue;
+    let later = SlotRef::parse("checkup-4m@2027-01-22T13:30").expect("slot");
+    let mut holder = Chat::new("Uholder22").await;
+    holder.register_child("2026-10-01").await;
+    holder
+        .postback(&format!("v1:rsv:pick:{}:c1", later.token()))
+        .await;
+    holder.tap("予約する").await;
+    let mut chat = holder.beside("Umover");
+    chat.register_child("2026-10-01").await;
+    chat.postback("v1:rsv:pick:checkup-4m@202701151330:c1")
+        .await;
+    chat.tap("予約する").await;
+    chat.expect("予約しました");
+    let held = chat.bookings().await[0].id.clone();
+    chat.postback(&format!("v1:rsv:wait:{}:c1", later.token()))
+        .await;
+    chat.expect("キャンセル待ちに登録しました");
+    holder.say("予約の確認").await;
+    holder.tap("キャンセル").await;
+    holder.tap("キャンセルする").await;
+    pass_on_seats(&*chat.store, &MemoryQueue::new(), &chat.events, chat.now)
+        .await
+        .expect("sweep");
+    chat.postback(&format!("v1:rsv:take:{}:c1", later.token()))
+        .await;
+    chat.expect("予約を変更しました");
+    let active: Vec<_> = chat
+        .bookings()
+        .await
+        .into_iter()
+        .filter(|b| b.is_active())
+        .collect();
+    assert_eq!(active.len(), 1);
+    assert_eq!(
+        (active[0].id.clone(), active[0].slot.clone()),
+        (held, later)
+    );
+    assert_eq!(chat.seats("checkup-4m@2027-01-15T13:30").await, 0);
+    assert_eq!(chat.seats("checkup-4m@2027-01-22T13:30").await, 1);
+}
