@@ -1,5 +1,5 @@
 //! `sukusuku`: run everything locally (`serve`) and the staff tools (`preview`,
-//! `catalog check`, `reservations check`, `richmenu install`). Thin: argument parsing here, the work in `shared` and the modules below.
+//! `catalog check|publish`, `reservations check|publish|export`, `richmenu install`). Thin: argument parsing here, the work in `shared` and the modules below.
 
 mod catalog_file;
 mod local_events;
@@ -125,21 +125,31 @@ struct PreviewArgs {
 
 #[derive(Subcommand)]
 enum CatalogCommand {
-    /// Validate a catalog; every problem is listed with its line, entry and field.
+    /// Validate a catalog file with the files beside it, or the catalog published in a local
+    /// data dir (`--data`) or a deployed stack's table (`--table`); every problem is listed
+    /// with its line, entry and field.
+    #[command(group = clap::ArgGroup::new("source").required(true).args(["file", "catalog", "data", "table"]))]
     Check {
-        #[arg(value_name = "FILE", required_unless_present = "catalog")]
+        #[arg(value_name = "FILE")]
         file: Option<PathBuf>,
-        #[arg(long, value_name = "FILE", conflicts_with = "file")]
+        #[arg(long, value_name = "FILE")]
         catalog: Option<PathBuf>,
+        /// The catalog published into this data directory (`catalog publish --data`).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// The catalog published into this table (the stack's `TableName` output).
+        #[arg(long, value_name = "NAME")]
+        table: Option<String>,
     },
-    /// Validate a catalog and make it live in a deployed stack's table (AWS credentials
-    /// and region from the usual AWS environment). Nothing changes if it is invalid.
+    /// Validate a catalog and make it live: in the local data dir (`--data`, while `serve`
+    /// is stopped; then `serve --catalog DIR/catalog/catalog.yaml --data DIR` runs it) or a
+    /// deployed stack's table (`--table`, AWS credentials and region from the usual AWS
+    /// environment). Nothing changes if it is invalid.
     Publish {
         #[arg(value_name = "FILE")]
         file: PathBuf,
-        /// The stack's `TableName` output.
-        #[arg(long, value_name = "NAME")]
-        table: String,
+        #[command(flatten)]
+        target: StoreArgs,
     },
 }
 
@@ -215,6 +225,18 @@ impl StoreArgs {
     }
 }
 
+impl StoreArgs {
+    /// Where `catalog publish` makes the catalog live.
+    fn catalog_target(&self) -> catalog_file::Target<'_> {
+        match (&self.data, &self.table) {
+            (Some(dir), _) => catalog_file::Target::Data(dir),
+            (None, Some(table)) => catalog_file::Target::Table(table),
+            // clap's group requires one of them.
+            (None, None) => catalog_file::Target::Data(std::path::Path::new(".")),
+        }
+    }
+}
+
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
     shared::dates::parse_ymd(s).ok_or_else(|| format!("`{s}` is not a date in YYYY-MM-DD form"))
 }
@@ -235,14 +257,25 @@ fn main() -> ExitCode {
         }),
         Command::Preview(args) => preview::run(&args),
         Command::Catalog {
-            command: CatalogCommand::Check { file, catalog },
-        } => match file.or(catalog) {
-            Some(path) => catalog_file::check(&path),
-            None => Err(anyhow::anyhow!("name the catalog file")),
+            command:
+                CatalogCommand::Check {
+                    file,
+                    catalog,
+                    data,
+                    table,
+                },
+        } => match (file.or(catalog), data, table) {
+            (Some(path), _, _) => catalog_file::check(&path),
+            (None, Some(dir), _) => catalog_file::check_published(catalog_file::Target::Data(&dir)),
+            (None, None, Some(table)) => {
+                catalog_file::check_published(catalog_file::Target::Table(&table))
+            }
+            // clap's group requires one of them.
+            (None, None, None) => Err(anyhow::anyhow!("name the catalog file")),
         },
         Command::Catalog {
-            command: CatalogCommand::Publish { file, table },
-        } => catalog_file::publish(&file, &table),
+            command: CatalogCommand::Publish { file, target },
+        } => catalog_file::publish(&file, target.catalog_target()),
         Command::Reservations {
             command: ReservationsCommand::Check { file, today },
         } => reservations_file::check(

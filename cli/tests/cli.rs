@@ -369,6 +369,163 @@ fn preview_rejects_bad_arguments_by_name() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("after --to"));
 }
 
+/// The names of the files under `dir`, relative to it, sorted.
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if let Ok(rel) = path.strip_prefix(dir) {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `catalog publish --data`: the checked catalog and its steps files become the data dir's
+/// published catalog (what `catalog check --data` and `serve --catalog DIR/catalog/catalog.yaml`
+/// read), a later publish replaces it whole, and a broken one changes nothing. Serving from
+/// it and the lock against a running `serve`: tests/tests/local_mode.rs.
+#[test]
+fn catalog_publish_into_a_data_dir() {
+    let steps = "- {at: {weeks: 4}, text: 四週}\n- {at: {weeks: 5}, text: 五週}\n- {at: {weeks: 6}, text: 六週}\n";
+    let staff = catalog_dir("publish-data-staff", Some(steps));
+    let staff_catalog = staff.join("catalog.yaml").to_string_lossy().into_owned();
+    let dir =
+        std::env::temp_dir().join(format!("sukusuku-cli-{}-publish-data", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.to_string_lossy().into_owned();
+    let published = dir.join("catalog");
+
+    let out = sukusuku(&["catalog", "check", "--data", &data]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no catalog is published in the data directory")
+            && err.contains("catalog publish FILE --data"),
+        "{err}"
+    );
+
+    let out = sukusuku(&["catalog", "publish", &staff_catalog, "--data", &data]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let main = published.join("catalog.yaml");
+    assert!(
+        text.contains("published to the data directory")
+            && text.contains("0 milestones, 1 series")
+            && text.contains(&format!(
+                "`sukusuku serve --catalog {} --data {data}` runs it",
+                main.display()
+            )),
+        "{text}"
+    );
+    assert_eq!(files_under(&published), ["catalog.yaml", "steps.yaml"]);
+    assert_eq!(
+        std::fs::read(published.join("steps.yaml")).expect("published steps"),
+        steps.as_bytes(),
+        "the steps file went with it, byte for byte"
+    );
+    let out = sukusuku(&["catalog", "check", "--data", &data]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!(
+            "{}: OK — 0 milestones in 1 categories",
+            main.display()
+        )) && text.contains("series weekly"),
+        "{text}"
+    );
+
+    // Another catalog replaces it whole: no file of the old one stays (a leftover of a
+    // publish cut short is cleared too).
+    std::fs::create_dir_all(dir.join("catalog.next")).expect("leftover");
+    std::fs::write(dir.join("catalog.next/stray.yaml"), "x").expect("leftover");
+    let out = sukusuku(&["catalog", "publish", &example(), "--data", &data]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        files_under(&published),
+        [
+            "catalog.yaml",
+            "newborn-daily.yaml",
+            "pregnancy-weekly.yaml"
+        ]
+    );
+    assert!(!dir.join("catalog.next").exists() && !dir.join("catalog.old").exists());
+    let live = std::fs::read(&main).expect("published catalog");
+    assert_eq!(live, std::fs::read(example()).expect("example"));
+
+    // A broken catalog is refused with its line, and the published one stays as it was.
+    let out = sukusuku(&[
+        "catalog",
+        "publish",
+        &write_temp("publish-data-broken.yaml", BROKEN),
+        "--data",
+        &data,
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 6") && err.contains("months"), "{err}");
+    assert_eq!(std::fs::read(&main).expect("still published"), live);
+    let out = sukusuku(&["catalog", "check", "--data", &data]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("OK — 54 milestones in 19 categories"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Exactly one place to publish to, and one catalog to check.
+    let out = sukusuku(&["catalog", "publish", &example()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("required") && err.contains("--data <DIR>") && err.contains("--table <NAME>"),
+        "{err}"
+    );
+    let out = sukusuku(&[
+        "catalog",
+        "publish",
+        &example(),
+        "--data",
+        &data,
+        "--table",
+        "t",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot be used with"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for args in [
+        &["catalog", "check"][..],
+        &["catalog", "check", &example(), "--data", &data],
+        &["catalog", "check", "--data", &data, "--table", "t"],
+    ] {
+        let out = sukusuku(args);
+        assert!(!out.status.success(), "{args:?}");
+    }
+    assert_eq!(std::fs::read(&main).expect("still published"), live);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&staff);
+}
+
 /// Built without `--features aws` (the README's run command), an AWS command says how to
 /// get it instead of failing obscurely. `scripts/test.sh` runs this file both ways.
 #[cfg(not(feature = "aws"))]
@@ -386,6 +543,13 @@ fn aws_commands_name_the_feature_they_need() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line "), "{err}");
     assert!(!err.contains("catalog is valid"), "{err}");
+    let out = sukusuku(&["catalog", "check", "--table", "t"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("without the `aws` feature") && err.contains("--features aws"),
+        "{err}"
+    );
 }
 
 /// `sukusuku catalog publish` against a table on moto, with the AWS settings a DevOps
@@ -402,9 +566,9 @@ async fn catalog_publish_validates_then_goes_live() {
     shared::aws::dynamo::create_table(store.client(), &table)
         .await
         .expect("table");
-    let publish = |file: String| {
+    let aws = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_sukusuku"))
-            .args(["catalog", "publish", &file, "--table", &table])
+            .args(args)
             .env("AWS_ENDPOINT_URL", &ep)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -413,6 +577,14 @@ async fn catalog_publish_validates_then_goes_live() {
             .output()
             .expect("run sukusuku")
     };
+    let publish = |file: String| aws(&["catalog", "publish", &file, "--table", &table]);
+    let out = aws(&["catalog", "check", "--table", &table]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("no catalog is published in table {table}")),
+        "{stderr}"
+    );
     let out = publish(example());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -421,6 +593,20 @@ async fn catalog_publish_validates_then_goes_live() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("published to table"), "{stdout}");
+    // `catalog check --table` reads back what is live, with its files.
+    let out = aws(&["catalog", "check", "--table", &table]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("table {table} (published "))
+            && stdout.contains("OK — 54 milestones in 19 categories")
+            && stdout.contains("files: newborn-daily.yaml, pregnancy-weekly.yaml"),
+        "{stdout}"
+    );
     let live = load_catalog(&store).await.expect("published");
     assert_eq!(live.milestones().len(), 54);
     assert_eq!(live.series().len(), 3, "the steps files went with it");

@@ -248,3 +248,96 @@ fn a_non_loopback_development_address_is_refused() {
         );
     }
 }
+
+/// A one-milestone catalog whose 1週間誕生日 says `text`.
+fn one_week_catalog(text: &str) -> String {
+    format!(
+        "categories:\n  - {{id: birth, label: 誕生}}\nmilestones:\n  - {{id: one-week, anchor: \
+         birth_date, at: {{weeks: 1}}, category: birth, text: \"{text}\"}}\n"
+    )
+}
+
+fn publish_catalog(file: &std::path::Path, data: &std::path::Path) -> std::process::Output {
+    Command::new(binary())
+        .args(["catalog", "publish"])
+        .arg(file)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .expect("run sukusuku catalog publish")
+}
+
+/// Staff publish a catalog into the data dir and `serve` runs the published copy
+/// (`--catalog DIR/catalog/catalog.yaml`): its text is what residents get. A publish while
+/// `serve` has the dir is refused and changes nothing; after a restart the next publish is
+/// what goes out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_sends_the_catalog_published_into_its_data_dir() {
+    let line = FakeLine::start(ACCESS_TOKEN).await;
+    let root = data_dir("published-catalog");
+    let staff = root.join("staff.yaml");
+    let data = root.join("data");
+    std::fs::create_dir_all(&root).expect("root");
+    std::fs::write(&staff, one_week_catalog("【初版】1週間のお知らせ")).expect("catalog");
+    let out = publish_catalog(&staff, &data);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let published = data.join("catalog").join("catalog.yaml");
+    let server = Sukusuku::start_local(&line.base_url, &data, &published).await;
+
+    // The staff file changes while serve runs: publishing it is refused, nothing moves.
+    std::fs::write(&staff, one_week_catalog("【改訂】1週間のお知らせ")).expect("catalog");
+    let out = publish_catalog(&staff, &data);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("was not published") && err.contains("in use by another sukusuku"),
+        "{err}"
+    );
+    assert!(
+        std::fs::read_to_string(&published)
+            .expect("published")
+            .contains("【初版】"),
+        "the published catalog is untouched"
+    );
+
+    let mut a = Resident::new(0xcafe1);
+    assert_eq!(server.webhook(vec![a.follow()]).await, 200);
+    assert_eq!(
+        server
+            .webhook(vec![a.pick_date("v1:birth", date("2025-11-20"))])
+            .await,
+        200
+    );
+    let report = server.daily(date("2025-11-27")).await;
+    assert_eq!(report["sent"], 1, "{report}");
+    printed(&server, "【初版】1週間のお知らせ").await;
+    server.stop();
+
+    // Stopped, the publish goes through, and the next start sends the new text.
+    let out = publish_catalog(&staff, &data);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = Sukusuku::start_local(&line.base_url, &data, &published).await;
+    let mut b = Resident::new(0xcafe2);
+    assert_eq!(server.webhook(vec![b.follow()]).await, 200);
+    assert_eq!(
+        server
+            .webhook(vec![b.pick_date("v1:birth", date("2025-11-21"))])
+            .await,
+        200
+    );
+    let report = server.daily(date("2025-11-28")).await;
+    assert_eq!(report["sent"], 1, "{report}");
+    let shown = printed(&server, "【改訂】1週間のお知らせ").await;
+    assert!(!shown.contains("【初版】"), "{shown}");
+    assert!(line.received().is_empty(), "local mode called LINE");
+    server.stop();
+    let _ = std::fs::remove_dir_all(&root);
+}
