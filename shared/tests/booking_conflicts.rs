@@ -144,6 +144,7 @@ async fn fixture(endpoint: &str) -> Fixture {
                 closes_days_before: 0,
                 many_per_resident: true,
                 remind_days_before: 1,
+                offer_hours: 24,
                 easy_name: None,
                 easy_description: None,
             },
