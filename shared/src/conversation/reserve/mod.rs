@@ -914,6 +914,14 @@ fn offer_actions(l: Lang, w: &Waiting) -> Vec<Action> {
     ]
 }
 
+/// A service's name as this reader reads it, or its id when it is no longer published.
+fn service_name(l: Lang, service: Option<&Service>, slot: &SlotRef) -> String {
+    service.map_or_else(
+        || slot.service.to_string(),
+        |s| s.name_for(l.easy()).to_string(),
+    )
+}
+
 /// What a resident on a removed slot's waiting list is told.
 pub fn waiting_list_closed(
     resident: Option<&Resident>,
@@ -921,10 +929,7 @@ pub fn waiting_list_closed(
     w: &Waiting,
 ) -> Message {
     let l = Lang::of(resident);
-    let name = service.map_or_else(
-        || w.slot.service.to_string(),
-        |s| s.name_for(l.easy()).to_string(),
-    );
+    let name = service_name(l, service, &w.slot);
     let text = if l.easy() {
         format!(
             "【キャンセルまちが おわりました】\nしやくしょの つごうで、まって いた じかんが なくなりました。\n{name}\n{}\n\nほかの ひは「よやく する」で えらべます。",
@@ -1081,10 +1086,7 @@ fn slot_card(
     buttons: Vec<Action>,
 ) -> Bubble {
     let service = view.service(&slot.service);
-    let name = service.map_or_else(
-        || slot.service.to_string(),
-        |s| s.name_for(l.easy()).to_string(),
-    );
+    let name = service_name(l, service, slot);
     let mut body = vec![
         FlexText::new(format!(
             "{} {}",
@@ -1708,10 +1710,7 @@ pub fn cancelled_by_city(
     booking: &Booking,
 ) -> Message {
     let l = Lang::of(resident);
-    let name = service.map_or_else(
-        || booking.slot.service.to_string(),
-        |s| s.name_for(l.easy()).to_string(),
-    );
+    let name = service_name(l, service, &booking.slot);
     let text = if l.easy() {
         format!(
             "【よやくが なくなりました】\nごめんなさい。しやくしょの つごうで、この よやくが なくなりました。\n{name}\n{}\nよやく ばんごう：{}\n\nほかの ひは「よやく する」で えらべます。",
