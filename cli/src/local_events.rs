@@ -99,6 +99,7 @@ mod tests {
             booked_for: BookingFor::parse("c1").expect("for"),
             joined_at: at,
             offered_until: Some(at + chrono::Duration::hours(24)),
+            told: false,
         };
         let line = describe(&BookingEvent::offered(&w, at));
         assert_eq!(

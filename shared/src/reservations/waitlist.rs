@@ -27,6 +27,9 @@ pub struct Waiting {
     /// Set while a freed seat is held for them: they may book it until then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offered_until: Option<DateTime<Utc>>,
+    /// Whether their push about the seat held for them is on its way (queued to send).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub told: bool,
 }
 
 impl Waiting {
@@ -58,27 +61,33 @@ pub struct Waitlist {
 }
 
 impl Waitlist {
-    /// Whether the sweep has something to do here at `now`: an offer ran out, or a free seat
-    /// waits for the first resident in line.
+    /// Whether the sweep has something to do here at `now`: an offer ran out, a seat held
+    /// for someone who has not been told yet, or a free seat waiting for the first in line.
     pub fn needs_offers(&self, now: DateTime<Utc>) -> bool {
-        self.entries.iter().any(|w| w.offer_lapsed(now))
+        self.entries
+            .iter()
+            .any(|w| w.offer_lapsed(now) || (w.has_offer(now) && !w.told))
             || (self.free > 0 && self.entries.iter().any(|w| w.offered_until.is_none()))
     }
 }
 
 impl Service {
+    /// When bookings for `slot` close: at its start, or at the end of the day
+    /// `closes_days_before` before it.
+    pub fn closes_at(&self, slot: &SlotRef) -> DateTime<Utc> {
+        if self.closes_days_before == 0 {
+            dates::tokyo_at(slot.date, slot.start)
+        } else {
+            let last_day = slot.date - Duration::days(self.closes_days_before as i64 - 1);
+            dates::tokyo_at(last_day, chrono::NaiveTime::MIN)
+        }
+    }
+
     /// Until when a seat of `slot` freed at `now` is held for the resident it is offered to:
     /// `offer_hours` from now, but never past the moment bookings close. `None` when the
     /// slot no longer takes bookings (nothing is offered then).
     pub fn offer_until(&self, slot: &SlotRef, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let starts = dates::tokyo_at(slot.date, slot.start);
-        let closes = if self.closes_days_before == 0 {
-            starts
-        } else {
-            // Bookings close at the end of the day `closes_days_before` before the slot.
-            let last_day = slot.date - Duration::days(self.closes_days_before as i64 - 1);
-            dates::tokyo_at(last_day, chrono::NaiveTime::MIN)
-        };
+        let closes = self.closes_at(slot);
         let opens = slot.date - Duration::days(self.opens_days_before as i64);
         if dates::tokyo_date(now) < opens || now >= closes {
             return None;
@@ -149,6 +158,7 @@ mod tests {
             booked_for: BookingFor::parse("c1").expect("for"),
             joined_at: now,
             offered_until: until.map(at),
+            told: false,
         };
         let list = |free, entries| Waitlist {
             slot: SlotRef::parse("checkup@2027-01-15T13:30").expect("slot"),
@@ -160,5 +170,10 @@ mod tests {
         assert!(!list(1, vec![w(Some("2027-01-10T10:00:00+09:00"))]).needs_offers(now));
         assert!(list(0, vec![w(Some("2027-01-10T09:00:00+09:00"))]).needs_offers(now));
         assert!(!list(3, vec![]).needs_offers(now));
+        // A seat held for someone not told yet: the sweep sends the push.
+        let mut held = w(Some("2027-01-10T10:00:00+09:00"));
+        assert!(list(0, vec![held.clone()]).needs_offers(now));
+        held.told = true;
+        assert!(!list(0, vec![held]).needs_offers(now));
     }
 }

@@ -8,7 +8,8 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use futures_util::future::join_all;
 
 use super::bookings::{
-    BookingError, BookingRequest, BookingStore, Release, SeatChange, WaitChange, WaitRequest,
+    BookingError, BookingRequest, BookingStore, Release, SeatChange, Stranding, WaitChange,
+    WaitRequest,
 };
 use super::{EventClaim, Store, StoreError};
 use crate::domain::{Resident, UserId};
@@ -46,6 +47,9 @@ where
     a_publish_offers_new_seats_and_withdraws_offers_before_bookings(&make().await).await;
     a_stop_leaves_the_waiting_lists(&make().await).await;
     a_change_takes_a_seat_offered_to_it(&make().await).await;
+    a_list_ends_when_bookings_close(&make().await).await;
+    an_offer_is_told_once_while_it_stands(&make().await).await;
+    a_refusing_publish_cancels_nothing(&make().await).await;
 }
 
 fn now() -> DateTime<Utc> {
@@ -1104,6 +1108,12 @@ async fn a_publish_offers_new_seats_and_withdraws_offers_before_bookings<
         .await
         .expect("republish");
     assert!(published.cancelled.is_empty(), "{published:?}");
+    let withdrawn: Vec<&UserId> = published.withdrawn.iter().map(|w| &w.user).collect();
+    assert_eq!(
+        withdrawn,
+        vec![&line[1].user_id],
+        "the latest in line gives way"
+    );
     assert_eq!(state_of(store, &s.slot).await, (1, 1, 2));
     let second = store.waiting_of(&line[1].user_id).await.expect("mine");
     assert_eq!(second[0].offered_until, None, "back in line");
@@ -1211,4 +1221,122 @@ async fn a_change_takes_a_seat_offered_to_it<S: Store + BookingStore>(store: &S)
     assert_eq!(state_of(store, &s.slot).await, (1, 0, 0));
     assert_eq!(state_of(store, &other.slot).await, (0, 0, 0));
     assert!(store.waitlists().await.expect("lists").is_empty());
+}
+
+/// When bookings close, the list ends: everyone still in line leaves it, and a seat held
+/// for one of them is free again.
+async fn a_list_ends_when_bookings_close<S: Store + BookingStore>(store: &S) {
+    let s = slot("consult", "2027-01-15", "10:00", 1);
+    let (holder, line) = full_with_line(store, &s, &[2, 3]).await;
+    let held = store.bookings_of(&holder.user_id).await.expect("held");
+    store
+        .release(&seat(&holder, &held[0].id), Release::Cancel)
+        .await
+        .expect("cancelled");
+    store
+        .offer_seats(&s.slot, Some(later(60)), now())
+        .await
+        .expect("offer");
+    let closed = store
+        .offer_seats(&s.slot, None, later(1))
+        .await
+        .expect("close");
+    assert!(closed.offered.is_empty() && closed.lapsed.is_empty());
+    let ended: Vec<&UserId> = closed.ended.iter().map(|w| &w.user).collect();
+    assert_eq!(ended, vec![&line[0].user_id, &line[1].user_id]);
+    assert!(
+        closed.ended[0].offered_until.is_some(),
+        "the held seat ends too"
+    );
+    assert!(store.waitlists().await.expect("lists").is_empty());
+    for r in &line {
+        assert!(store.waiting_of(&r.user_id).await.expect("mine").is_empty());
+    }
+    assert_eq!(state_of(store, &s.slot).await, (0, 0, 0));
+}
+
+/// The sweep records that an offer's push is on its way, once; a lapsed offer cannot be.
+async fn an_offer_is_told_once_while_it_stands<S: Store + BookingStore>(store: &S) {
+    let s = slot("consult", "2027-01-15", "10:00", 1);
+    let (holder, _line) = full_with_line(store, &s, &[2, 3]).await;
+    let held = store.bookings_of(&holder.user_id).await.expect("held");
+    store
+        .release(&seat(&holder, &held[0].id), Release::Cancel)
+        .await
+        .expect("cancelled");
+    let offers = store
+        .offer_seats(&s.slot, Some(later(60)), now())
+        .await
+        .expect("offer");
+    let offered = &offers.offered[0];
+    assert!(!offered.told);
+    let lists = store.waitlists().await.expect("lists");
+    assert!(lists[0].needs_offers(later(1)), "an offer not told yet");
+    assert!(store.offer_told(offered).await.expect("told"));
+    assert!(store.offer_told(offered).await.expect("told again"));
+    let lists = store.waitlists().await.expect("lists");
+    assert!(lists[0].entries[0].told);
+    assert!(
+        !lists[0].needs_offers(later(1)),
+        "nothing to do until it lapses"
+    );
+    // The same resident's offer of another time (or after it lapsed) is not this one.
+    let mut other = offered.clone();
+    other.offered_until = Some(later(61));
+    assert!(!store.offer_told(&other).await.expect("not that offer"));
+    store
+        .offer_seats(&s.slot, Some(later(200)), later(60))
+        .await
+        .expect("lapse");
+    assert!(!store.offer_told(offered).await.expect("lapsed"));
+}
+
+/// A publish told not to cancel bookings refuses, whoever booked since the caller looked:
+/// no booking is cancelled, and the slot keeps its capacity.
+async fn a_refusing_publish_cancels_nothing<S: Store + BookingStore>(store: &S) {
+    let s = slot("consult", "2027-01-15", "10:00", 3);
+    store
+        .publish_schedule(&schedule(&["consult"], std::slice::from_ref(&s)), now())
+        .await
+        .expect("publish");
+    for n in 1..=2 {
+        let r = resident(store, n).await;
+        store
+            .book(&request(&r, &s.slot, "ev"))
+            .await
+            .expect("booked");
+    }
+    let mut smaller = s.clone();
+    smaller.capacity = 1;
+    assert_eq!(
+        store
+            .publish(
+                &schedule(&["consult"], &[smaller]),
+                now(),
+                Stranding::Refuse
+            )
+            .await,
+        Err(StoreError::Conflict)
+    );
+    assert_eq!(seats_taken(store, &s.slot).await, 2);
+    let states = store
+        .slot_states(&s.slot.service, s.slot.date, s.slot.date)
+        .await
+        .expect("slots");
+    assert_eq!(states[0].slot.capacity, 3, "the slot is left as it was");
+    assert!(
+        store
+            .bookings_between(s.slot.date, s.slot.date)
+            .await
+            .expect("bookings")
+            .iter()
+            .all(|b| b.is_active())
+    );
+    // Lowered to what the bookings need, it goes through.
+    let mut fits = s.clone();
+    fits.capacity = 2;
+    store
+        .publish(&schedule(&["consult"], &[fits]), now(), Stranding::Refuse)
+        .await
+        .expect("fits");
 }

@@ -92,6 +92,18 @@ pub struct Offers {
     pub lapsed: Vec<Waiting>,
     /// Seats now held for the first residents in line, each until the time given.
     pub offered: Vec<Waiting>,
+    /// Bookings have closed: everyone still in line has left it (offers with them).
+    pub ended: Vec<Waiting>,
+}
+
+/// What a publish does when a slot it removes or shrinks holds more bookings than it keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stranding {
+    /// Refuse with [`StoreError::Conflict`]: no booking is cancelled (a booking made after
+    /// the caller's check must not be taken back unasked).
+    Refuse,
+    /// Cancel the bookings that no longer fit, the latest first.
+    Cancel,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -131,6 +143,9 @@ pub struct Published {
     pub cancelled: Vec<Booking>,
     /// Places on the waiting lists of removed slots, gone with them.
     pub dropped: Vec<Waiting>,
+    /// Seats held for residents in line that a lowered capacity took back (they are in line
+    /// again, in their place).
+    pub withdrawn: Vec<Waiting>,
 }
 
 pub trait BookingStore: Send + Sync {
@@ -152,6 +167,19 @@ pub trait BookingStore: Send + Sync {
         &self,
         schedule: &Schedule,
         now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Published, StoreError>> + Send {
+        self.publish(schedule, now, Stranding::Cancel)
+    }
+
+    /// As [`publish_schedule`](Self::publish_schedule), saying what to do with bookings that
+    /// no longer fit. Seats held by offers are withdrawn first (the latest in line first),
+    /// before any booking is touched. With [`Stranding::Refuse`] a slot whose bookings no
+    /// longer fit is left as it was, and the publish answers [`StoreError::Conflict`].
+    fn publish(
+        &self,
+        schedule: &Schedule,
+        now: DateTime<Utc>,
+        stranding: Stranding,
     ) -> impl Future<Output = Result<Published, StoreError>> + Send;
 
     /// Takes a seat, or says why not; nothing changes unless it is taken. While anyone
@@ -215,12 +243,20 @@ pub trait BookingStore: Send + Sync {
     fn waitlists(&self) -> impl Future<Output = Result<Vec<Waitlist>, StoreError>> + Send;
 
     /// Lets the slot's offers that ran out by `now` lapse, then holds each free seat for the
-    /// next resident in line until `until` (`None`: bookings have closed, nothing is
-    /// offered). Each seat goes to one resident only, whoever calls this at the same time.
+    /// next resident in line until `until`. Each seat goes to one resident only, whoever
+    /// calls this at the same time. `None`: bookings have closed, and everyone still in line
+    /// leaves it ([`Offers::ended`]), their held seats freed.
     fn offer_seats(
         &self,
         slot: &SlotRef,
         until: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Offers, StoreError>> + Send;
+
+    /// Records that the push about `offered`'s held seat is queued, if the seat is still
+    /// held for them until the same time (`false` if not: taken, declined or lapsed).
+    fn offer_told(
+        &self,
+        offered: &Waiting,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

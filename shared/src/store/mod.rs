@@ -22,7 +22,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use crate::delivery::{Mark, Recipient};
 use crate::domain::{AnchorEntry, AnchorRange, Resident, UserId};
 pub use bookings::{
-    BookingError, BookingRequest, BookingStore, Offers, Release, SeatChange, WaitChange,
+    BookingError, BookingRequest, BookingStore, Offers, Release, SeatChange, Stranding, WaitChange,
     WaitRequest,
 };
 pub use local::LocalStore;

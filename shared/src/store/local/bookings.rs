@@ -14,8 +14,8 @@ use crate::reservations::{
     SlotRef, SlotState, Waiting, Waitlist, giving_way,
 };
 use crate::store::bookings::{
-    BookingError, BookingRequest, BookingStore, Offers, Published, Release, SeatChange, WaitChange,
-    WaitRequest,
+    BookingError, BookingRequest, BookingStore, Offers, Published, Release, SeatChange, Stranding,
+    WaitChange, WaitRequest,
 };
 use crate::store::{EventClaim, StoreError};
 
@@ -56,6 +56,23 @@ impl SlotRecord {
     /// Whether anyone may take a seat: one is free and nobody waits for it.
     fn has_seat_for_anyone(&self) -> bool {
         self.free() > 0 && self.waiting.iter().all(|w| w.offered_until.is_some())
+    }
+
+    /// The offers (their places in the list) that a capacity takes back when `booked` of its
+    /// seats are booked: the latest in line first.
+    fn withdrawn_at(&self, capacity: u32, booked: usize) -> Vec<usize> {
+        let mut over = (booked + self.offered()).saturating_sub(capacity as usize);
+        let mut out = Vec::new();
+        for (i, w) in self.waiting.iter().enumerate().rev() {
+            if over == 0 {
+                break;
+            }
+            if w.offered_until.is_some() {
+                out.push(i);
+                over -= 1;
+            }
+        }
+        out
     }
 
     fn entry(&self, user: &UserId, who: &BookingFor) -> Option<&Waiting> {
@@ -121,16 +138,11 @@ impl Seats {
                 }
                 None => SlotRecord::new(slot),
             };
-            // Seats offered beyond a lowered capacity are withdrawn, the latest offered
+            // Seats offered beyond a lowered capacity are withdrawn, the latest in line
             // first; those residents are back in line where they were.
-            let mut over = record.taken().saturating_sub(record.slot.capacity as usize);
-            for w in record.waiting.iter_mut().rev() {
-                if over == 0 {
-                    break;
-                }
-                if w.offered_until.take().is_some() {
-                    over -= 1;
-                }
+            for i in record.withdrawn_at(record.slot.capacity, record.holders.len()) {
+                record.waiting[i].offered_until = None;
+                record.waiting[i].told = false;
             }
             self.slots.insert(record.slot.slot.clone(), record);
         }
@@ -383,14 +395,16 @@ impl BookingStore for LocalStore {
             .collect())
     }
 
-    async fn publish_schedule(
+    async fn publish(
         &self,
         schedule: &Schedule,
         now: DateTime<Utc>,
+        stranding: Stranding,
     ) -> Result<Published, StoreError> {
         let mut inner = self.lock();
         let seats = &inner.state.seats;
         let mut cancelled = Vec::new();
+        let mut withdrawn = Vec::new();
         for (slot, record) in &seats.slots {
             let keep = schedule.slots.get(slot).map_or(0, |s| s.capacity as usize);
             let held: Vec<&Booking> = record
@@ -398,7 +412,19 @@ impl BookingStore for LocalStore {
                 .iter()
                 .filter_map(|(user, id)| seats.booking(user, id))
                 .collect();
+            let booked = held.len().min(keep);
             cancelled.extend(giving_way(held, keep).into_iter().cloned());
+            if let Some(kept) = schedule.slots.get(slot) {
+                withdrawn.extend(
+                    record
+                        .withdrawn_at(kept.capacity, booked)
+                        .into_iter()
+                        .map(|i| record.waiting[i].clone()),
+                );
+            }
+        }
+        if stranding == Stranding::Refuse && !cancelled.is_empty() {
+            return Err(StoreError::Conflict);
         }
         let dropped = seats.dropped_by(schedule);
         let op = Op::Schedule {
@@ -417,7 +443,11 @@ impl BookingStore for LocalStore {
                 by: CancelledBy::Staff,
             };
         }
-        Ok(Published { cancelled, dropped })
+        Ok(Published {
+            cancelled,
+            dropped,
+            withdrawn,
+        })
     }
 
     async fn book(&self, request: &BookingRequest) -> Result<Booking, BookingError> {
@@ -596,6 +626,7 @@ impl BookingStore for LocalStore {
             booked_for: request.booked_for.clone(),
             joined_at: request.now,
             offered_until: None,
+            told: false,
         };
         Self::commit(
             &mut inner,
@@ -665,35 +696,40 @@ impl BookingStore for LocalStore {
         let Some(record) = inner.state.seats.slots.get(slot) else {
             return Ok(Offers::default());
         };
-        let lapsed: Vec<Waiting> = record
+        let (lapsed, staying): (Vec<Waiting>, Vec<Waiting>) = record
             .waiting
             .iter()
-            .filter(|w| w.offer_lapsed(now))
             .cloned()
-            .collect();
+            .partition(|w| w.offer_lapsed(now));
         let free = record.free() + lapsed.len();
-        let offered: Vec<Waiting> = match until {
-            Some(until) if until > now => record
-                .waiting
-                .iter()
-                .filter(|w| w.offered_until.is_none())
-                .take(free)
-                .map(|w| Waiting {
-                    offered_until: Some(until),
-                    ..w.clone()
-                })
-                .collect(),
-            _ => Vec::new(),
+        let (offered, ended) = match until {
+            Some(until) if until > now => (
+                staying
+                    .iter()
+                    .filter(|w| w.offered_until.is_none())
+                    .take(free)
+                    .map(|w| Waiting {
+                        offered_until: Some(until),
+                        told: false,
+                        ..w.clone()
+                    })
+                    .collect(),
+                Vec::new(),
+            ),
+            // Bookings have closed: the list ends.
+            _ => (Vec::new(), staying),
+        };
+        let gone = |w: &Waiting| Op::Unwaiting {
+            user_id: w.user.clone(),
+            slot: w.slot.clone(),
+            booked_for: w.booked_for.clone(),
+            version: None,
+            claim: None,
         };
         let ops: Vec<Op> = lapsed
             .iter()
-            .map(|w| Op::Unwaiting {
-                user_id: w.user.clone(),
-                slot: w.slot.clone(),
-                booked_for: w.booked_for.clone(),
-                version: None,
-                claim: None,
-            })
+            .chain(ended.iter())
+            .map(gone)
             .chain(offered.iter().map(|w| Op::Waiting {
                 entry: w.clone(),
                 version: None,
@@ -703,6 +739,39 @@ impl BookingStore for LocalStore {
         if !ops.is_empty() {
             Self::commit_all(&mut inner, ops)?;
         }
-        Ok(Offers { lapsed, offered })
+        Ok(Offers {
+            lapsed,
+            offered,
+            ended,
+        })
+    }
+
+    async fn offer_told(&self, offered: &Waiting) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let Some(entry) = inner
+            .state
+            .seats
+            .slots
+            .get(&offered.slot)
+            .and_then(|r| r.entry(&offered.user, &offered.booked_for))
+            .filter(|w| w.offered_until.is_some() && w.offered_until == offered.offered_until)
+            .cloned()
+        else {
+            return Ok(false);
+        };
+        if !entry.told {
+            Self::commit(
+                &mut inner,
+                Op::Waiting {
+                    entry: Waiting {
+                        told: true,
+                        ..entry
+                    },
+                    version: None,
+                    claim: None,
+                },
+            )?;
+        }
+        Ok(true)
     }
 }
