@@ -60,6 +60,9 @@ impl Mark<'_> {
 pub const REMINDER: &str = "!reminder";
 /// The `milestone` of a waiting-list offer's job.
 pub const OFFER: &str = "!offer";
+/// The `milestone` of a one-off notice (a waiting list's end): sent as it is, once per
+/// retry key, with no record.
+pub const NOTICE: &str = "!notice";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryJob {
@@ -136,6 +139,23 @@ impl DeliveryJob {
             recipients,
             messages,
         }
+    }
+
+    /// A one-off push to `user`; `about` names what it is about (in the id, hence the retry
+    /// key: the same notice is sent once).
+    pub fn notice(day: NaiveDate, user: &UserId, about: &str, message: Message) -> DeliveryJob {
+        let mark = format!("{NOTICE}{about}");
+        let mut job = DeliveryJob::new(
+            day,
+            Mark::Milestone(&mark),
+            vec![Recipient {
+                user: user.clone(),
+                subjects: Vec::new(),
+            }],
+            vec![message],
+        );
+        job.milestone = NOTICE.to_string();
+        job
     }
 
     /// The push telling `w` that a seat is held for them until its `offered_until`.

@@ -850,6 +850,13 @@ async fn a_full_time_takes_a_waiting_list_and_a_freed_seat_goes_to_the_first_in_
         .await
         .expect("sweep");
     assert_eq!((report.lapsed, report.offered), (1, 0));
+    drain(&*first.store, &queue, &first.line, &pacer, &policy)
+        .await
+        .expect("drain");
+    let told = pushes_to(&first.line, &third.user_id());
+    assert_eq!(told.len(), 1, "the lapse is told");
+    let text = told[0].plain_text().into_owned();
+    assert!(text.contains("お申し込みの期限を過ぎたため"), "{text}");
     third.last = pushes;
     third.tap("予約する").await;
     third.expect("期限が過ぎました");
@@ -1070,4 +1077,95 @@ async fn taking_an_offer_moves_the_one_booking_a_child_may_hold() {
     );
     assert_eq!(chat.seats("checkup-4m@2027-01-15T13:30").await, 0);
     assert_eq!(chat.seats("checkup-4m@2027-01-22T13:30").await, 1);
+}
+
+/// Nothing of a list outlives its slot: when bookings close, everyone still in line is told
+/// and leaves it. And an offer whose push was never queued (a sweep that died after making
+/// it) is pushed by the next sweep, once.
+#[tokio::test]
+async fn a_list_ends_at_closing_and_an_untold_offer_is_pushed_by_the_next_sweep() {
+    use shared::handlers::offers::pass_on_seats;
+    use shared::handlers::send::{DrainPolicy, drain};
+    use shared::pacer::Pacer;
+    use shared::queue::MemoryQueue;
+    let full = SlotRef::parse("checkup-4m@2027-01-22T13:30").expect("slot");
+    let pick = format!("v1:rsv:pick:{}:c1", full.token());
+    let mut holder = Chat::new("Uholder").await;
+    holder.register_child("2026-10-01").await;
+    holder.postback(&pick).await;
+    holder.tap("予約する").await;
+    let mut a = holder.beside("Ua");
+    let mut b = holder.beside("Ub");
+    b.now = holder.now + Duration::minutes(1);
+    for chat in [&mut a, &mut b] {
+        chat.register_child("2026-10-02").await;
+        chat.postback(&pick).await;
+        chat.tap("キャンセル待ちに登録").await;
+    }
+    holder.say("予約の確認").await;
+    holder.tap("キャンセル").await;
+    holder.tap("キャンセルする").await;
+    // A sweep that held the seat for A and died before queuing the push.
+    let queue = MemoryQueue::new();
+    let policy = DrainPolicy::default();
+    let pacer = Pacer::per_second(100_000);
+    let until = holder.now + Duration::hours(24);
+    let held = holder
+        .store
+        .offer_seats(&full, Some(until), holder.now)
+        .await
+        .expect("offer");
+    assert_eq!(held.offered.len(), 1);
+    let report = pass_on_seats(&*holder.store, &queue, &holder.events, holder.now)
+        .await
+        .expect("sweep");
+    assert_eq!((report.offered, report.pushes), (0, 1), "{report:?}");
+    drain(&*holder.store, &queue, &holder.line, &pacer, &policy)
+        .await
+        .expect("drain");
+    assert_eq!(pushes_to(&holder.line, &a.user_id()).len(), 1);
+    let again = pass_on_seats(&*holder.store, &queue, &holder.events, holder.now)
+        .await
+        .expect("sweep");
+    assert_eq!(again.pushes, 0, "told once");
+    // Bookings close at the end of the 21st: the list ends, and both are told.
+    let closing = shared::dates::tokyo_instant(d("2027-01-22"), 0);
+    let report = pass_on_seats(&*holder.store, &queue, &holder.events, closing)
+        .await
+        .expect("sweep");
+    // (A's hold ran out on the 5th: a lapse; B is still in line: the end.)
+    assert_eq!(
+        (report.lapsed, report.ended, report.pushes),
+        (1, 1, 2),
+        "{report:?}"
+    );
+    drain(&*holder.store, &queue, &holder.line, &pacer, &policy)
+        .await
+        .expect("drain");
+    let calls = holder.line.take_calls();
+    for (chat, says) in [
+        (&a, "お申し込みの期限を過ぎたため"),
+        (&b, "受付の締め切りまでに空きが出ませんでした"),
+    ] {
+        let told: Vec<String> = calls
+            .iter()
+            .filter_map(|c| match c {
+                LineCall::Push { to, messages, .. } if *to == chat.user_id() => {
+                    Some(messages[0].plain_text().into_owned())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert!(told[0].contains(says), "{}", told[0]);
+    }
+    assert!(holder.store.waitlists().await.expect("lists").is_empty());
+    assert_eq!(
+        pass_on_seats(&*holder.store, &queue, &holder.events, closing)
+            .await
+            .expect("sweep")
+            .lists,
+        0,
+        "no list left to read"
+    );
 }

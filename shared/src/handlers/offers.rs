@@ -1,20 +1,24 @@
 //! The waiting-list sweep: for every slot with a waiting list, offers that ran out lapse and
 //! each free seat is held for the next resident in line, who is told by push (through the
-//! send queue, so a push is retried and never sent twice). It runs every minute (a
-//! schedule on AWS, a timer in `serve`) and costs what is on waiting lists, not what is
-//! stored. Freed seats wait for it: while anyone waits, nobody else can take them.
+//! send queue, so a push is retried and never sent twice). It runs every minute (a schedule
+//! on AWS, a timer in `serve`) and costs what is on waiting lists, not what is stored.
+//! Freed seats wait for it: while anyone waits, nobody else can take them.
+//!
+//! Nothing is lost to a crash or a failed step: an offer is marked told only once its push
+//! is queued, so the next run pushes any offer that is not; and a list whose bookings have
+//! closed ends (its residents told), so no list outlives its slot.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::scan::ScanError;
+use crate::conversation::reserve;
+use crate::dates::tokyo_date;
 use crate::delivery::DeliveryJob;
 use crate::queue::Queue;
 use crate::reservations::events::{BookingEvent, EventSink};
+use crate::reservations::{Service, Waiting};
 use crate::store::{BookingStore, Store};
-
-/// SQS takes ten messages per `SendMessageBatch`.
-const ENQUEUE_BATCH: usize = 10;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct OfferReport {
@@ -22,8 +26,19 @@ pub struct OfferReport {
     pub lists: usize,
     /// Offers that ran out and passed on.
     pub lapsed: usize,
-    /// Seats newly held for the first in line (one push each).
+    /// Seats newly held for the first in line.
     pub offered: usize,
+    /// Places that ended because bookings closed.
+    pub ended: usize,
+    /// Pushes queued: offers (new, or not told yet), lapses and ends.
+    pub pushes: usize,
+}
+
+/// What one list's residents are told.
+enum Told<'a> {
+    Offer(&'a Service),
+    Lapsed,
+    Ended,
 }
 
 /// Passes seats on along every waiting list as of `now`.
@@ -38,42 +53,96 @@ pub async fn pass_on_seats<S: Store + BookingStore, Q: Queue, E: EventSink>(
         lists: lists.len(),
         ..OfferReport::default()
     };
-    let due: Vec<_> = lists.iter().filter(|l| l.needs_offers(now)).collect();
-    if due.is_empty() {
+    if lists.is_empty() {
         return Ok(report);
     }
     let services = store.services().await?;
-    let mut jobs = Vec::new();
-    let mut offered_events = Vec::new();
-    for list in due {
+    for list in &lists {
         let service = services.iter().find(|s| s.id == list.slot.service);
-        // A service gone, or bookings closed: offers still lapse, nothing new is offered.
+        let closed = service.is_none_or(|s| now >= s.closes_at(&list.slot));
         let until = service.and_then(|s| s.offer_until(&list.slot, now));
-        let offers = store.offer_seats(&list.slot, until, now).await?;
+        if !closed && (until.is_none() || !list.needs_offers(now)) {
+            // Not open yet, or nothing to do.
+            continue;
+        }
+        let offers = store
+            .offer_seats(&list.slot, if closed { None } else { until }, now)
+            .await?;
         report.lapsed += offers.lapsed.len();
         report.offered += offers.offered.len();
-        let Some(service) = service else {
-            continue;
-        };
-        for w in &offers.offered {
-            let resident = store.resident(&w.user).await?;
-            let message = crate::conversation::reserve::offer(resident.as_ref(), service, w);
-            jobs.push(DeliveryJob::offer(
-                crate::dates::tokyo_date(now),
-                w,
-                message,
-            ));
-            offered_events.push(BookingEvent::offered(w, now));
+        report.ended += offers.ended.len();
+        // Offers made now, and those an earlier run made but could not queue (a push for
+        // one taken or declined meanwhile is dropped by the sender, which checks).
+        let untold = list
+            .entries
+            .iter()
+            .filter(|w| !closed && w.has_offer(now) && !w.told);
+        let offered: Vec<&Waiting> = offers.offered.iter().chain(untold).collect();
+        if let Some(service) = service {
+            for w in &offered {
+                tell(store, queue, w, Told::Offer(service), now).await?;
+                // Queued: the push goes out once whatever happens next.
+                store.offer_told(w).await?;
+            }
+        }
+        report.pushes += offered.len();
+        for w in &offers.lapsed {
+            tell(store, queue, w, Told::Lapsed, now).await?;
+        }
+        for w in &offers.ended {
+            tell(store, queue, w, Told::Ended, now).await?;
+        }
+        report.pushes += offers.lapsed.len() + offers.ended.len();
+        let offered_events: Vec<BookingEvent> = offers
+            .offered
+            .iter()
+            .map(|w| BookingEvent::offered(w, now))
+            .collect();
+        if !offered_events.is_empty()
+            && let Err(e) = events.publish(&offered_events).await
+        {
+            // The offers stand and their pushes are queued; only the city's feed missed them.
+            tracing::error!(error = %e, count = offered_events.len(), "offer events not published");
         }
     }
-    for batch in jobs.chunks(ENQUEUE_BATCH) {
-        queue.enqueue(batch).await?;
-    }
-    if !offered_events.is_empty()
-        && let Err(e) = events.publish(&offered_events).await
-    {
-        // The offers stand and their pushes are queued; only the city's feed missed them.
-        tracing::error!(error = %e, count = offered_events.len(), "offer events not published");
-    }
     Ok(report)
+}
+
+/// Queues one resident's push about their place in line.
+async fn tell<S: Store, Q: Queue>(
+    store: &S,
+    queue: &Q,
+    w: &Waiting,
+    what: Told<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), ScanError> {
+    let resident = store.resident(&w.user).await?;
+    let day = tokyo_date(now);
+    let about = |kind: &str| {
+        format!(
+            "{kind}#{}#{}#{}",
+            w.slot,
+            w.booked_for.as_str(),
+            w.joined_at.timestamp_millis()
+        )
+    };
+    let job = match what {
+        Told::Offer(service) => {
+            DeliveryJob::offer(day, w, reserve::offer(resident.as_ref(), service, w))
+        }
+        Told::Lapsed => DeliveryJob::notice(
+            day,
+            &w.user,
+            &about("lapsed"),
+            reserve::offer_lapsed(resident.as_ref(), w),
+        ),
+        Told::Ended => DeliveryJob::notice(
+            day,
+            &w.user,
+            &about("ended"),
+            reserve::waiting_list_ended(resident.as_ref(), w),
+        ),
+    };
+    queue.enqueue(std::slice::from_ref(&job)).await?;
+    Ok(())
 }

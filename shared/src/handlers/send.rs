@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::delivery::{DeliveryJob, Recipient};
+use crate::delivery::{DeliveryJob, NOTICE, Recipient};
 use crate::domain::UserId;
 use crate::line::LineApi;
 use crate::pacer::Pacer;
@@ -50,11 +50,13 @@ pub async fn send_job<S: Store + BookingStore, L: LineApi>(
             }
         }
     };
+    let notice = job.milestone == NOTICE;
     let to = match &job.offer {
         Some(slot) => match still_offered(store, slot, &job.recipients).await {
             Ok(to) => to,
             Err(e) => return store_failure(e),
         },
+        None if notice => job.recipients.clone(),
         None => match store.undelivered(&job.mark(), &job.recipients).await {
             Ok(to) => to,
             Err(e) => return store_failure(e),
@@ -83,8 +85,9 @@ pub async fn send_job<S: Store + BookingStore, L: LineApi>(
         };
     }
     // If this write fails the job is retried; the retry key makes LINE answer 409. An
-    // offer's record is the retry key alone: it is sent once per hold.
+    // offer's or a notice's record is the retry key alone: it is sent once.
     if job.offer.is_none()
+        && !notice
         && let Err(e) = store.record_delivery(&job.mark(), &to).await
     {
         return store_failure(e);

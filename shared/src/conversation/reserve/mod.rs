@@ -922,6 +922,40 @@ fn service_name(l: Lang, service: Option<&Service>, slot: &SlotRef) -> String {
     )
 }
 
+/// What a resident whose offer ran out is told: the seat went on, and so did their place.
+pub fn offer_lapsed(resident: Option<&Resident>, w: &Waiting) -> Message {
+    let l = Lang::of(resident);
+    let text = if l.easy() {
+        format!(
+            "【キャンセルまちが おわりました】\n{}の あきは、きげんまでに よやくが なかったので、つぎの ひとに あんない しました。\n\nほかの ひは「よやく する」で えらべます。",
+            when(&w.slot)
+        )
+    } else {
+        format!(
+            "【キャンセル待ち終了のお知らせ】\n{}の空きは、お申し込みの期限を過ぎたため、次にお待ちの方にご案内しました。キャンセル待ちは終了しています。\n\nほかの日時は「予約する」から選べます。",
+            when(&w.slot)
+        )
+    };
+    Message::text_with(text, vec![reserve_action(l), list_action(l)])
+}
+
+/// What a resident still in line when bookings close is told.
+pub fn waiting_list_ended(resident: Option<&Resident>, w: &Waiting) -> Message {
+    let l = Lang::of(resident);
+    let text = if l.easy() {
+        format!(
+            "【キャンセルまちが おわりました】\n{}は、しめきりまでに あきが でませんでした。\n\nほかの ひは「よやく する」で えらべます。",
+            when(&w.slot)
+        )
+    } else {
+        format!(
+            "【キャンセル待ち終了のお知らせ】\n{}は、受付の締め切りまでに空きが出ませんでした。キャンセル待ちは終了しました。\n\nほかの日時は「予約する」から選べます。",
+            when(&w.slot)
+        )
+    };
+    Message::text_with(text, vec![reserve_action(l), list_action(l)])
+}
+
 /// What a resident on a removed slot's waiting list is told.
 pub fn waiting_list_closed(
     resident: Option<&Resident>,
