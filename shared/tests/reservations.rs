@@ -816,6 +816,9 @@ async fn a_full_time_takes_a_waiting_list_and_a_freed_seat_goes_to_the_first_in_
             .expect("json")
             .contains("Uwaiting")
     );
+    // Their dates show the time as held for them.
+    waiting.postback("v1:rsv:svc:checkup-4m:c1").await;
+    waiting.expect("お取りしています");
     // The third in line may not take it; the first taps 予約する on the push.
     third
         .postback(&format!("v1:rsv:take:{}:c1", only.token()))
@@ -959,7 +962,7 @@ async fn stale_and_tampered_waiting_list_buttons_change_nothing() {
     other.expect("予約しました");
     chat.postback(&format!("v1:rsv:wait:{}:c7", full.token()))
         .await;
-    chat.expect("満席");
+    chat.expect("いまは予約できません");
     chat.postback(&format!("v1:rsv:unwait:{}:c1", full.token()))
         .await;
     chat.expect("このキャンセル待ちは見つかりませんでした");
@@ -1168,4 +1171,37 @@ async fn a_list_ends_at_closing_and_an_untold_offer_is_pushed_by_the_next_sweep(
         0,
         "no list left to read"
     );
+}
+
+/// A seat held for a child whose registration was removed meanwhile is not booked for
+/// them: the resident is told why, with 辞退する to let it go on.
+#[tokio::test]
+async fn an_offer_for_a_removed_child_is_not_booked() {
+    use shared::handlers::offers::pass_on_seats;
+    use shared::queue::MemoryQueue;
+    let full = SlotRef::parse("checkup-4m@2027-01-22T13:30").expect("slot");
+    let mut holder = Chat::new("Uholder").await;
+    holder.register_child("2026-10-01").await;
+    holder
+        .postback(&format!("v1:rsv:pick:{}:c1", full.token()))
+        .await;
+    holder.tap("予約する").await;
+    let mut chat = holder.beside("Uremoved");
+    chat.register_child("2026-10-01").await;
+    chat.postback(&format!("v1:rsv:wait:{}:c1", full.token()))
+        .await;
+    chat.expect("キャンセル待ちに登録しました");
+    chat.postback("v1:rm-ok:c1").await;
+    holder.say("予約の確認").await;
+    holder.tap("キャンセル").await;
+    holder.tap("キャンセルする").await;
+    pass_on_seats(&*chat.store, &MemoryQueue::new(), &chat.events, chat.now)
+        .await
+        .expect("sweep");
+    chat.postback(&format!("v1:rsv:take:{}:c1", full.token()))
+        .await;
+    chat.expect("いまのご登録では、この枠は予約できません");
+    assert!(chat.bookings().await.is_empty());
+    chat.tap("辞退する").await;
+    chat.expect("辞退しました");
 }

@@ -77,6 +77,12 @@ impl ReservationView {
             .find(|w| w.slot == *slot && w.booked_for == *booked_for)
     }
 
+    /// Whether a seat of `slot` is held for `booked_for` now.
+    fn held_for(&self, slot: &SlotRef, booked_for: &BookingFor) -> bool {
+        self.waiting_for(slot, booked_for)
+            .is_some_and(|w| w.has_offer(self.now))
+    }
+
     /// Places on waiting lists of slots that have not started, soonest first.
     fn upcoming_waits(&self) -> Vec<&Waiting> {
         let mut out: Vec<&Waiting> = self
@@ -302,11 +308,13 @@ fn bookable_slots<'v>(
     out
 }
 
-/// The next open dates as cards, each with its times to tap (`tap` makes a time's command).
+/// The next open dates as cards, each with its times to tap (`tap` makes a time's command;
+/// `held` says which full times hold a seat for this resident).
 fn date_cards(
     l: Lang,
     service: &Service,
     open: &[&SlotState],
+    held: impl Fn(&SlotRef) -> bool,
     tap: impl Fn(&SlotRef) -> ReserveCommand,
 ) -> Option<Message> {
     let mut by_date: Vec<(NaiveDate, Vec<&SlotState>)> = Vec::new();
@@ -329,8 +337,10 @@ fn date_cards(
             for s in times.into_iter().take(TIMES_PER_DATE) {
                 let left = s.seats_left();
                 let (seats, colour) = match (left, l.easy()) {
+                    (0, false) if held(&s.slot.slot) => ("お取りしています".to_string(), GREEN),
+                    (0, true) if held(&s.slot.slot) => ("とって あります".to_string(), GREEN),
                     (0, false) => ("満席・キャンセル待ち".to_string(), GREY),
-                    (0, true) => ("いっぱい".to_string(), GREY),
+                    (0, true) => ("いっぱい・まてます".to_string(), GREY),
                     (n, false) => (format!("残り{n}"), GREEN),
                     (n, true) => (format!("あと {n}にん"), GREEN),
                 };
@@ -462,10 +472,16 @@ fn dates_reply(
         turn.user_id,
         true,
     );
-    date_cards(l, service, &open, |slot| ReserveCommand::Pick {
-        slot: slot.clone(),
-        booked_for: booked_for.clone(),
-    })
+    date_cards(
+        l,
+        service,
+        &open,
+        |slot| view.held_for(slot, booked_for),
+        |slot| ReserveCommand::Pick {
+            slot: slot.clone(),
+            booked_for: booked_for.clone(),
+        },
+    )
     .unwrap_or_else(|| no_open_dates(l, service, view))
 }
 
@@ -593,19 +609,19 @@ fn refusal(
     if open.iter().any(|s| s.slot.slot == *slot) {
         return None;
     }
-    if wait
-        && bookable_slots(
-            view,
-            service,
-            resident,
-            booked_for,
-            None,
-            turn.user_id,
-            true,
-        )
-        .iter()
-        .any(|s| s.slot.slot == *slot)
-    {
+    // Open and for this registration, only full.
+    let full = bookable_slots(
+        view,
+        service,
+        resident,
+        booked_for,
+        None,
+        turn.user_id,
+        true,
+    )
+    .iter()
+    .any(|s| s.slot.slot == *slot);
+    if wait && full {
         return Some(full_slot(l, view, service, slot, booked_for));
     }
     let why = match view.slot(slot) {
@@ -613,7 +629,7 @@ fn refusal(
             "その日時の枠はなくなりました（予定が変わったのかもしれません）。",
             "その ひの よやくは なくなりました。",
         ),
-        Some(s) if s.seats_left() == 0 => l.pick(
+        Some(_) if full => l.pick(
             "申し訳ありません。その日時は満席になりました。",
             "ごめんなさい。その じかんは いっぱいに なりました。",
         ),
@@ -683,6 +699,16 @@ fn full_slot(
             .to_string(),
             vec![other_dates, unwait, list_action(l)],
         ),
+        // Their hold ran out (the sweep passes it on within a minute); or it is held
+        // for them, which the caller books instead of coming here.
+        Some(w) if !w.has_offer(view.now) => (
+            l.pick(
+                "お取りしていた期限を過ぎたため、この枠は次にお待ちの方にご案内しています。",
+                "きげんが すぎたので、つぎの ひとに あんない して います。",
+            )
+            .to_string(),
+            vec![other_dates, list_action(l), menu_action(l)],
+        ),
         _ => (
             if l.easy() {
                 format!(
@@ -691,7 +717,7 @@ fn full_slot(
                 )
             } else {
                 format!(
-                    "{}は満席です。\nキャンセル待ちに登録すると、空きが出たときに登録順にLINEでお知らせします。お知らせから{}時間以内にお申し込みいただくと予約できます。",
+                    "{}は満席です。\nキャンセル待ちに登録すると、空きが出たときに登録順にLINEでお知らせします。お知らせから{}時間以内（受付の締め切りまで）にお申し込みいただくと予約できます。",
                     when(slot),
                     service.offer_hours
                 )
@@ -712,14 +738,15 @@ fn full_slot(
     Response::reply(Change::Keep, Message::text_with(text, buttons))
 }
 
-/// 2027年1月15日（金）10:00 — the time an offer is held until.
+/// 1月15日（金）10:00 — the time an offer is held until; a hold to midnight reads as the
+/// day before, 「1月14日（木）中」.
 fn deadline(until: DateTime<Utc>) -> String {
     let local = until.with_timezone(&dates::tokyo());
-    format!(
-        "{}{}",
-        when_date(dates::tokyo_date(until)),
-        local.format("%H:%M")
-    )
+    if local.time() == chrono::NaiveTime::MIN {
+        let day = dates::add_days(local.date_naive(), -1).unwrap_or(local.date_naive());
+        return format!("{}中", when_date(day));
+    }
+    format!("{}{}", when_date(local.date_naive()), local.format("%H:%M"))
 }
 
 /// 1月15日（金）: a date without its year (residents book months, not years, ahead).
@@ -801,6 +828,33 @@ fn waiting_turn(
             None => not_waiting(l),
         },
         _ => match mine {
+            Some(w)
+                if w.has_offer(view.now)
+                    && !bookable_slots(
+                        view,
+                        service,
+                        resident,
+                        booked_for,
+                        None,
+                        turn.user_id,
+                        true,
+                    )
+                    .iter()
+                    .any(|s| s.slot.slot == *slot) =>
+            {
+                // Held for a registration that may no longer book it (a child removed or
+                // corrected): say so, with the way to let the seat go on.
+                Response::reply(
+                    Change::Keep,
+                    Message::text_with(
+                        l.pick(
+                            "いまのご登録では、この枠は予約できません（お子さまの登録が変わったためかもしれません）。お取りしている枠は「辞退する」で次の方にお譲りください。",
+                            "いまの とうろくでは この よやくは できません。「ことわる」を おして ください。",
+                        ),
+                        offer_actions(l, w).into_iter().skip(1).collect(),
+                    ),
+                )
+            }
             Some(w) if w.has_offer(view.now) => {
                 // One booking per registration: taking the seat moves the one held.
                 let held = (!service.many_per_resident)
@@ -1329,10 +1383,16 @@ pub fn respond(
                     when(&b.slot)
                 )
             });
-            let cards = date_cards(l, service, &open, |slot| ReserveCommand::MoveAsk {
-                booking: id.clone(),
-                slot: slot.clone(),
-            })
+            let cards = date_cards(
+                l,
+                service,
+                &open,
+                |slot| view.held_for(slot, &b.booked_for),
+                |slot| ReserveCommand::MoveAsk {
+                    booking: id.clone(),
+                    slot: slot.clone(),
+                },
+            )
             .unwrap_or_else(|| no_open_dates(l, service, view));
             Response {
                 change: Change::Keep,
@@ -1620,10 +1680,16 @@ pub fn outcome(
                         .into_iter()
                         .filter(|s| s.slot.slot.date > b.slot.date)
                         .collect();
-                if let Some(cards) = date_cards(l, service, &open, |slot| ReserveCommand::Pick {
-                    slot: slot.clone(),
-                    booked_for: b.booked_for.clone(),
-                }) {
+                if let Some(cards) = date_cards(
+                    l,
+                    service,
+                    &open,
+                    |slot| view.held_for(slot, &b.booked_for),
+                    |slot| ReserveCommand::Pick {
+                        slot: slot.clone(),
+                        booked_for: b.booked_for.clone(),
+                    },
+                ) {
                     replies.push(Message::text(l.pick(
                         "次の日程を予約できます。",
                         "つぎの ひを よやく できます。",
@@ -1682,7 +1748,8 @@ pub fn outcome(
                     },
                 };
                 replies.push(
-                    date_cards(l, service, &open, tap).unwrap_or_else(|| no_open_dates(l, service, view)),
+                    date_cards(l, service, &open, |s| view.held_for(s, &booked_for), tap)
+                        .unwrap_or_else(|| no_open_dates(l, service, view)),
                 );
             } else {
                 replies[0] = Message::text_with(replies[0].plain_text().into_owned(), actions(l));
@@ -1799,4 +1866,23 @@ pub fn reminder(
     let mut actions = vec![list_action(l)];
     actions.extend(booking_actions(l, &booking.id));
     Message::text_with(text, actions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hold_to_midnight_reads_as_the_whole_day_before() {
+        let at = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .expect("time")
+                .with_timezone(&Utc)
+        };
+        assert_eq!(deadline(at("2027-01-15T00:00:00+09:00")), "1月14日（木）中");
+        assert_eq!(
+            deadline(at("2027-01-15T13:30:00+09:00")),
+            "1月15日（金）13:30"
+        );
+    }
 }
