@@ -14,7 +14,7 @@ use shared::reservations::file::load_schedule;
 use shared::reservations::{
     Booking, BookingStatus, CancelledBy, Schedule, ScheduleChanges, Service, ServiceId, SlotState,
 };
-use shared::store::{BookingStore, LocalStore, Store, StoreError};
+use shared::store::{BookingStore, LocalStore, Store, StoreError, Stranding};
 
 use crate::catalog_file::{folder_of, read_bytes_beside};
 use crate::local_events::LocalEvents;
@@ -200,7 +200,22 @@ where
             ));
         }
     };
-    let published = store.publish_schedule(&schedule, now).await?;
+    // Told not to cancel, the store refuses rather than take a seat booked since the check.
+    let stranding = if cancel_bookings {
+        Stranding::Cancel
+    } else {
+        Stranding::Refuse
+    };
+    let published = match store.publish(&schedule, now, stranding).await {
+        Err(StoreError::Conflict) => {
+            return Err(anyhow!(
+                "not published: a resident booked a seat of a slot this file removes or shrinks \
+                 while it was being published, and no booking is cancelled without \
+                 --cancel-bookings. Run it again to see the bookings it would take."
+            ));
+        }
+        other => other?,
+    };
     let mut told = 0;
     for b in &published.cancelled {
         let resident = store.resident(&b.user).await?;
@@ -218,6 +233,31 @@ where
             Ok(_) => told += 1,
             // The booking is cancelled either way; staff see who was not told.
             Err(e) => eprintln!("予約番号 {}: the resident could not be told: {e}", b.id),
+        }
+    }
+    // Residents whose held seat a lowered capacity took back hear it, keeping their place.
+    let mut withdrawn_told = 0;
+    for w in &published.withdrawn {
+        let Some(line) = line else { continue };
+        let resident = store.resident(&w.user).await?;
+        let message = shared::conversation::reserve::offer_withdrawn(
+            resident.as_ref(),
+            schedule.services.get(&w.slot.service),
+            w,
+        );
+        let key = RetryKey::derive(&format!(
+            "staff-withdraw/{}/{}/{}/{}",
+            w.user.as_str(),
+            w.slot,
+            w.booked_for.as_str(),
+            w.offered_until.map(|t| t.timestamp()).unwrap_or_default()
+        ));
+        match line
+            .push(&w.user, std::slice::from_ref(&message), &key)
+            .await
+        {
+            Ok(_) => withdrawn_told += 1,
+            Err(e) => eprintln!("a resident offered {} could not be told: {e}", w.slot),
         }
     }
     // Residents waiting for a removed slot hear that the wait is over (without a token they
@@ -260,19 +300,22 @@ where
         .values()
         .filter(|s| s.slot.date >= today)
         .count();
-    let waits = if published.dropped.is_empty() {
-        String::new()
-    } else {
-        format!(
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let mut waits = String::new();
+    if !published.withdrawn.is_empty() {
+        waits.push_str(&format!(
+            "; {} seat{} held for a waiting list taken back by a lower capacity, {withdrawn_told} told",
+            published.withdrawn.len(),
+            plural(published.withdrawn.len())
+        ));
+    }
+    if !published.dropped.is_empty() {
+        waits.push_str(&format!(
             "; {} place{} on the waiting lists of removed slots ended, {waits_told} told",
             published.dropped.len(),
-            if published.dropped.len() == 1 {
-                ""
-            } else {
-                "s"
-            }
-        )
-    };
+            plural(published.dropped.len())
+        ));
+    }
     Ok(format!(
         "published: {} services, {future} slots from today on ({} added, {} removed, {} capacities changed); {} booking{} cancelled, {told} resident{} told{waits}",
         schedule.services.len(),
@@ -703,6 +746,72 @@ mod tests {
         assert_eq!(csv.matches("市（日程変更）").count(), 2, "{csv}");
         assert_eq!(csv.matches("予約中").count(), 1, "{csv}");
         assert!(!csv.contains("Ures"), "no LINE user id: {csv}");
+    }
+
+    /// Lowering a capacity takes back a seat held for the waiting list before any booking,
+    /// and that resident is told, keeping their place; a removed slot's list ends, told.
+    #[tokio::test]
+    async fn a_lower_capacity_takes_back_held_seats_and_tells_the_residents() {
+        use shared::store::WaitRequest;
+        let store = LocalStore::in_memory();
+        let line = MemoryLineApi::new();
+        let events = MemoryEvents::new();
+        publish_into(&store, Some(&line), &events, schedule(FILE), false, now())
+            .await
+            .expect("first publish");
+        for n in 1..=3 {
+            book(&store, n, "consult@2027-01-15T10:00", n as i64).await;
+        }
+        let waiter = UserId::parse("Uwaiter").expect("id");
+        let r = store
+            .save_resident(&Resident::new(waiter.clone()), None)
+            .await
+            .expect("save");
+        let slot = SlotRef::parse("consult@2027-01-15T10:00").expect("slot");
+        store
+            .join_waitlist(&WaitRequest {
+                user: waiter.clone(),
+                resident_version: r.version,
+                slot: slot.clone(),
+                booked_for: BookingFor::parse("resident").expect("for"),
+                now: now(),
+                claim: None,
+            })
+            .await
+            .expect("joined");
+        // Staff add a seat: it is held for the one in line.
+        let bigger = FILE.replacen("capacity: 3}", "capacity: 4}", 1);
+        publish_into(&store, Some(&line), &events, schedule(&bigger), false, now())
+            .await
+            .expect("bigger");
+        let offered = store
+            .offer_seats(&slot, Some(now() + chrono::Duration::hours(24)), now())
+            .await
+            .expect("offer");
+        assert_eq!(offered.offered.len(), 1);
+        // Then think better of it: the held seat goes, no booking does.
+        let report = publish_into(&store, Some(&line), &events, schedule(FILE), false, now())
+            .await
+            .expect("back to three");
+        assert!(
+            report.contains("0 bookings cancelled")
+                && report.contains("1 seat held for a waiting list taken back by a lower capacity, 1 told"),
+            "{report}"
+        );
+        let told: Vec<String> = line
+            .calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                LineCall::Push { to, messages, .. } if to == waiter => {
+                    Some(messages[0].plain_text().into_owned())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(told.len(), 1);
+        assert!(told[0].contains("キャンセル待ちの順番はそのままです"), "{}", told[0]);
+        let mine = store.waiting_of(&waiter).await.expect("mine");
+        assert_eq!(mine[0].offered_until, None, "back in line");
     }
 
     #[tokio::test]

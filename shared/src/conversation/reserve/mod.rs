@@ -1010,6 +1010,29 @@ pub fn waiting_list_ended(resident: Option<&Resident>, w: &Waiting) -> Message {
     Message::text_with(text, vec![reserve_action(l), list_action(l)])
 }
 
+/// What a resident is told when staff lowered a capacity and took back the seat held for
+/// them: their place in line stays.
+pub fn offer_withdrawn(
+    resident: Option<&Resident>,
+    service: Option<&Service>,
+    w: &Waiting,
+) -> Message {
+    let l = Lang::of(resident);
+    let name = service_name(l, service, &w.slot);
+    let text = if l.easy() {
+        format!(
+            "【あんないを とりけしました】\nごめんなさい。しやくしょの つごうで、{name}（{}）の あきが なくなりました。まつ じゅんばんは そのままです。",
+            when(&w.slot)
+        )
+    } else {
+        format!(
+            "【ご案内取り消しのお知らせ】\n申し訳ありません。日程の変更により定員が減ったため、ご案内した{name}（{}）の空きを取り消しました。キャンセル待ちの順番はそのままです。空きが出たら、あらためてお知らせします。",
+            when(&w.slot)
+        )
+    };
+    Message::text_with(text, vec![list_action(l), reserve_action(l)])
+}
+
 /// What a resident on a removed slot's waiting list is told.
 pub fn waiting_list_closed(
     resident: Option<&Resident>,
