@@ -14,7 +14,9 @@ use shared::domain::{Resident, UserId};
 use shared::reservations::{
     BookingFor, BookingId, Eligibility, FOR_RESIDENT, Schedule, Service, ServiceId, Slot, SlotRef,
 };
-use shared::store::bookings::{BookingRequest, BookingStore, Release, SeatChange, WaitRequest};
+use shared::store::bookings::{
+    BookingRequest, BookingStore, Release, SeatChange, Stranding, WaitRequest,
+};
 use shared::store::{EventClaim, Store, StoreError};
 
 async fn fresh_store(endpoint: &str) -> DynamoStore {
@@ -864,4 +866,397 @@ async fn the_webhook_gives_up_on_a_silent_dynamodb_in_time() {
     .expect("the SDK gave up by itself");
     let err = read.expect_err("no answer");
     assert!(err.is_retryable(), "{err:?}");
+}
+
+/// The consult service the waiting-list tests publish, bookings open 60 days ahead.
+fn consult_schedule(slots: &[&Slot]) -> Schedule {
+    let id = ServiceId::parse("consult").expect("service");
+    let mut schedule = Schedule::default();
+    schedule.services.insert(
+        id.clone(),
+        Service {
+            id,
+            name: "相談".into(),
+            place: "保健センター".into(),
+            description: String::new(),
+            who: Eligibility::Anyone,
+            opens_days_before: 60,
+            closes_days_before: 0,
+            many_per_resident: true,
+            remind_days_before: 1,
+            offer_hours: 24,
+            easy_name: None,
+            easy_description: None,
+        },
+    );
+    for s in slots {
+        schedule.slots.insert(s.slot.clone(), (*s).clone());
+    }
+    schedule
+}
+
+/// 2027-01-04 10:00 JST, and minutes after.
+fn at(minutes: i64) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2027, 1, 4, 1, 0, 0)
+        .single()
+        .expect("time")
+        + chrono::Duration::minutes(minutes)
+}
+
+async fn saved(store: &DynamoStore, raw: &str) -> Resident {
+    store
+        .save_resident(&Resident::new(UserId::parse(raw).expect("id")), None)
+        .await
+        .expect("save")
+}
+
+async fn reread(store: &DynamoStore, r: &Resident) -> Resident {
+    store
+        .resident(&r.user_id)
+        .await
+        .expect("read")
+        .expect("stored")
+}
+
+fn cancel<'a>(r: &'a Resident, booking: &'a BookingId) -> SeatChange<'a> {
+    SeatChange {
+        user: &r.user_id,
+        booking,
+        resident_version: r.version,
+        now: at(0),
+        claim: None,
+    }
+}
+
+fn wait_for(r: &Resident, s: &SlotRef, minutes: i64) -> WaitRequest {
+    WaitRequest {
+        user: r.user_id.clone(),
+        resident_version: r.version,
+        slot: s.clone(),
+        booked_for: BookingFor(FOR_RESIDENT.into()),
+        now: at(minutes),
+        claim: None,
+    }
+}
+
+/// Runs `race` (once) just before the next `TransactWriteItems` of its client goes out:
+/// another writer's step landing between a read and the transaction built on it.
+#[derive(Clone, Default)]
+struct RaceBeforeTransaction(std::sync::Arc<std::sync::Mutex<Option<Race>>>);
+
+/// Another writer's step, run synchronously.
+type Race = Box<dyn FnOnce() + Send>;
+
+impl std::fmt::Debug for RaceBeforeTransaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RaceBeforeTransaction")
+    }
+}
+
+impl RaceBeforeTransaction {
+    fn arm(&self, race: impl FnOnce() + Send + 'static) {
+        *self.0.lock().expect("lock") = Some(Box::new(race));
+    }
+
+    fn ran(&self) -> bool {
+        self.0.lock().expect("lock").is_none()
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for RaceBeforeTransaction {
+    fn name(&self) -> &'static str {
+        "RaceBeforeTransaction"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let target = context.request().headers().get("x-amz-target");
+        if target == Some("DynamoDB_20120810.TransactWriteItems") {
+            let race = self.0.lock().expect("lock").take();
+            if let Some(race) = race {
+                race();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The race a reviewer found: staff lower a slot to the bookings they saw, and a walk-in
+/// books between the publish's read of the slot and its update. The refusing publish must
+/// answer Conflict with the slot as it was: its capacity, every booking, the offer held.
+#[tokio::test]
+async fn a_walk_in_racing_a_refusing_publish_keeps_the_seat_and_the_capacity() {
+    let Some(ep) = moto_endpoint() else { return };
+    let store = fresh_store(&ep).await;
+    let s = slot("consult@2027-01-15T10:00", 4);
+    store
+        .publish_schedule(&consult_schedule(&[&s]), at(0))
+        .await
+        .expect("publish");
+    // Two bookings stay, an offer holds a third seat, the fourth is free for anyone.
+    let mut holders = Vec::new();
+    for raw in ["Uholda", "Uholdb", "Uholdx", "Uholdy"] {
+        let r = saved(&store, raw).await;
+        let b = store
+            .book(&booking_request(&r, &s.slot, false))
+            .await
+            .expect("book");
+        holders.push((reread(&store, &r).await, b));
+    }
+    let offered = saved(&store, "Uofferedc").await;
+    store
+        .join_waitlist(&wait_for(&offered, &s.slot, 1))
+        .await
+        .expect("in line");
+    for (r, b) in &holders[2..] {
+        store
+            .release(&cancel(r, &b.id), Release::Cancel)
+            .await
+            .expect("cancel");
+        store
+            .offer_seats(&s.slot, Some(at(24 * 60)), at(2))
+            .await
+            .expect("sweep");
+    }
+    let states = store
+        .slot_states(&s.slot.service, s.slot.date, s.slot.date)
+        .await
+        .expect("slots");
+    assert_eq!(
+        (states[0].booked, states[0].offered, states[0].waiting),
+        (2, 1, 0)
+    );
+
+    let race = RaceBeforeTransaction::default();
+    let config = moto_config(&ep).await;
+    let publisher = DynamoStore::new(
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&config)
+                .interceptor(race.clone())
+                .build(),
+        ),
+        store.table(),
+    );
+    let walk_in = saved(&store, "Uwalkind").await;
+    let (ep2, table, request) = (
+        ep.clone(),
+        store.table().to_string(),
+        booking_request(&walk_in, &s.slot, false),
+    );
+    race.arm(move || {
+        // The interceptor cannot await: the walk-in books on its own thread and runtime.
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(async move {
+                    let config = moto_config(&ep2).await;
+                    let other = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table);
+                    other.book(&request).await.expect("the walk-in's seat");
+                })
+        })
+        .join()
+        .expect("walk-in");
+    });
+    let mut two = s.clone();
+    two.capacity = 2;
+    let published = publisher
+        .publish(&consult_schedule(&[&two]), at(3), Stranding::Refuse)
+        .await;
+    assert!(race.ran(), "the publish reached its transaction");
+    assert_eq!(published, Err(StoreError::Conflict));
+    let states = store
+        .slot_states(&s.slot.service, s.slot.date, s.slot.date)
+        .await
+        .expect("slots");
+    assert_eq!(states[0].slot.capacity, 4, "the slot is left as it was");
+    assert_eq!(
+        (states[0].booked, states[0].offered, states[0].waiting),
+        (3, 1, 0)
+    );
+    let bookings = store
+        .bookings_between(s.slot.date, s.slot.date)
+        .await
+        .expect("bookings");
+    assert_eq!(bookings.iter().filter(|b| b.is_active()).count(), 3);
+    let mine = store.waiting_of(&offered.user_id).await.expect("mine");
+    assert_eq!(mine[0].offered_until, Some(at(24 * 60)), "the offer stands");
+    // Without the walk-in the same publish goes through, taking the offer back.
+    let gone = store.bookings_of(&walk_in.user_id).await.expect("walk-in");
+    let walk_in = reread(&store, &walk_in).await;
+    store
+        .release(&cancel(&walk_in, &gone[0].id), Release::Cancel)
+        .await
+        .expect("the walk-in cancels");
+    let published = publisher
+        .publish(&consult_schedule(&[&two]), at(4), Stranding::Refuse)
+        .await
+        .expect("fits");
+    assert!(published.cancelled.is_empty());
+    let withdrawn: Vec<&UserId> = published.withdrawn.iter().map(|w| &w.user).collect();
+    assert_eq!(withdrawn, vec![&offered.user_id]);
+    assert_eq!(published.withdrawn[0].offered_until, Some(at(24 * 60)));
+}
+
+/// A refusing publish leaves a removed slot that holds a booking as it was (its list too);
+/// a cancelling one removes it.
+#[tokio::test]
+async fn a_refusing_publish_keeps_a_removed_slot_that_holds_bookings() {
+    let Some(ep) = moto_endpoint() else { return };
+    let store = fresh_store(&ep).await;
+    let kept = slot("consult@2027-01-15T10:00", 2);
+    let removed = slot("consult@2027-01-16T10:00", 1);
+    store
+        .publish_schedule(&consult_schedule(&[&kept, &removed]), at(0))
+        .await
+        .expect("publish");
+    let holder = saved(&store, "Uholdsremoved").await;
+    store
+        .book(&booking_request(&holder, &removed.slot, false))
+        .await
+        .expect("book");
+    let waiting = saved(&store, "Uwaitsremoved").await;
+    store
+        .join_waitlist(&wait_for(&waiting, &removed.slot, 1))
+        .await
+        .expect("in line");
+    assert_eq!(
+        store
+            .publish(&consult_schedule(&[&kept]), at(2), Stranding::Refuse)
+            .await,
+        Err(StoreError::Conflict)
+    );
+    let states = store
+        .slot_states(&removed.slot.service, removed.slot.date, removed.slot.date)
+        .await
+        .expect("slots");
+    assert_eq!(states[0].slot.capacity, 1, "the slot is left as it was");
+    assert_eq!((states[0].booked, states[0].waiting), (1, 1));
+    assert_eq!(
+        store
+            .waiting_of(&waiting.user_id)
+            .await
+            .expect("mine")
+            .len(),
+        1
+    );
+    let published = store
+        .publish(&consult_schedule(&[&kept]), at(3), Stranding::Cancel)
+        .await
+        .expect("cancelling");
+    assert_eq!(published.cancelled.len(), 1);
+    assert_eq!(published.dropped.len(), 1);
+    assert!(store.waitlists().await.expect("lists").is_empty());
+}
+
+/// `told` is kept on the line entry and on the place alike, a withdrawn offer forgets it;
+/// when bookings close, a list longer than one transaction ends whole and leaves no place
+/// (item or GSI entry) behind.
+#[tokio::test]
+async fn an_offer_told_reads_told_everywhere_and_a_closed_list_leaves_no_place() {
+    let Some(ep) = moto_endpoint() else { return };
+    let counter = shared::aws::testing::RequestCounter::default();
+    let config = moto_config(&ep).await;
+    let store = DynamoStore::new(counter.dynamo_client(&config), unique_name("told"));
+    create_table(store.client(), store.table())
+        .await
+        .expect("create table");
+    let s = slot("consult@2027-01-15T10:00", 1);
+    store
+        .publish_schedule(&consult_schedule(&[&s]), at(0))
+        .await
+        .expect("publish");
+    let holder = saved(&store, "Uholdertold").await;
+    let booked = store
+        .book(&booking_request(&holder, &s.slot, false))
+        .await
+        .expect("book");
+    let holder = reread(&store, &holder).await;
+    let mut line = Vec::new();
+    for n in 0..110 {
+        let r = saved(&store, &format!("Uinline{n:03}")).await;
+        store
+            .join_waitlist(&wait_for(&r, &s.slot, n + 1))
+            .await
+            .expect("in line");
+        line.push(r);
+    }
+    store
+        .release(&cancel(&holder, &booked.id), Release::Cancel)
+        .await
+        .expect("cancel");
+    let offers = store
+        .offer_seats(&s.slot, Some(at(24 * 60)), at(200))
+        .await
+        .expect("offer");
+    let first = &offers.offered[0];
+    assert_eq!(first.user, line[0].user_id);
+    counter.take();
+    assert!(store.offer_told(first).await.expect("told"));
+    assert_eq!(
+        counter.take().get("TransactWriteItems"),
+        Some(&1),
+        "one transaction"
+    );
+    assert!(store.waiting_of(&first.user).await.expect("mine")[0].told);
+    assert!(store.waitlists().await.expect("lists")[0].entries[0].told);
+    // Closed for a while (capacity 0), the offer is withdrawn and forgotten; offered again
+    // it is a new offer, not told yet.
+    let mut closed = s.clone();
+    closed.capacity = 0;
+    let published = store
+        .publish_schedule(&consult_schedule(&[&closed]), at(201))
+        .await
+        .expect("close");
+    assert!(published.withdrawn[0].told, "as it was");
+    let mine = store.waiting_of(&first.user).await.expect("mine");
+    assert_eq!((mine[0].offered_until, mine[0].told), (None, false));
+    assert!(!store.waitlists().await.expect("lists")[0].entries[0].told);
+    assert!(!store.offer_told(first).await.expect("withdrawn"));
+    counter.take();
+    store
+        .publish_schedule(&consult_schedule(&[&s]), at(202))
+        .await
+        .expect("reopen");
+    let requests = counter.take();
+    assert_eq!(
+        (requests.get("UpdateItem"), requests.get("GetItem")),
+        (Some(&1), None),
+        "a slot whose seats fit is one request: {requests:?}"
+    );
+    let again = store
+        .offer_seats(&s.slot, Some(at(25 * 60)), at(203))
+        .await
+        .expect("offer again");
+    assert!(!again.offered[0].told);
+    assert!(!store.waiting_of(&first.user).await.expect("mine")[0].told);
+    // Bookings close: everyone leaves the line, over more than one transaction.
+    counter.take();
+    let ended = store
+        .offer_seats(&s.slot, None, at(204))
+        .await
+        .expect("close the list");
+    assert!(counter.take().get("TransactWriteItems") >= Some(&2));
+    assert_eq!(ended.ended.len(), line.len());
+    assert!(ended.lapsed.is_empty() && ended.offered.is_empty());
+    assert_eq!(ended.ended[0].offered_until, Some(at(25 * 60)));
+    assert!(store.waitlists().await.expect("lists").is_empty());
+    let states = store
+        .slot_states(&s.slot.service, s.slot.date, s.slot.date)
+        .await
+        .expect("slots");
+    assert_eq!(
+        (states[0].booked, states[0].offered, states[0].waiting),
+        (0, 0, 0)
+    );
+    let dump = table_dump(store.client(), store.table()).await;
+    assert!(
+        !dump.contains("wait#") && !dump.contains("waitlists") && !dump.contains("Uinline000|"),
+        "{dump}"
+    );
 }

@@ -393,6 +393,15 @@ impl shared::store::BookingStore for FlakyStore {
     ) -> Result<shared::store::bookings::Published, StoreError> {
         self.call(self.inner.publish_schedule(schedule, now)).await
     }
+    async fn publish(
+        &self,
+        schedule: &shared::reservations::Schedule,
+        now: DateTime<Utc>,
+        stranding: shared::store::Stranding,
+    ) -> Result<shared::store::bookings::Published, StoreError> {
+        self.call(self.inner.publish(schedule, now, stranding))
+            .await
+    }
     async fn book(
         &self,
         request: &shared::store::BookingRequest,
@@ -454,6 +463,12 @@ impl shared::store::BookingStore for FlakyStore {
         now: DateTime<Utc>,
     ) -> Result<shared::store::Offers, StoreError> {
         self.call(self.inner.offer_seats(slot, until, now)).await
+    }
+    async fn offer_told(
+        &self,
+        offered: &shared::reservations::Waiting,
+    ) -> Result<bool, StoreError> {
+        self.call(self.inner.offer_told(offered)).await
     }
 }
 

@@ -21,19 +21,20 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update,
 };
 use backon::{ExponentialBuilder, Retryable};
-use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::codec::{
     CLAIM_SK, Item, PROFILE_SK, event_pk, key, n, s, set_expression, string, user_pk,
 };
-use super::error::{Reason, cancellation, classify, is_condition_failure};
+use super::error::{Reason, cancellation, classify};
 use super::waitlist::{LINE, OFFER, QUEUED, line_of, offer_in, stamp};
 use super::{ANCHOR_INDEX, DynamoStore, TTL_ATTRIBUTE};
 use crate::dates;
@@ -44,7 +45,7 @@ use crate::reservations::{
 };
 use crate::store::bookings::{
     BOOKING_CONFLICT_RETRIES, BookingError, BookingRequest, BookingStore, Offers, Published,
-    Release, SeatChange, WaitChange, WaitRequest,
+    Release, SeatChange, Stranding, WaitChange, WaitRequest,
 };
 use crate::store::{EventClaim, StoreError};
 
@@ -1053,12 +1054,16 @@ impl DynamoStore {
         }
     }
 
-    /// Cancels the latest bookings of `slot` until no more are booked than `capacity`.
+    /// Cancels the latest bookings of `slot` until no more seats are taken than its
+    /// capacity, offers first withdrawn (into `withdrawn`). With [`Stranding::Refuse`] a
+    /// booking that would have to go answers [`StoreError::Conflict`] instead.
     async fn cancel_overflow(
         &self,
         slot: &SlotRef,
         now: DateTime<Utc>,
+        stranding: Stranding,
         cancelled: &mut Vec<Booking>,
+        withdrawn: &mut Vec<Waiting>,
     ) -> Result<(), StoreError> {
         loop {
             let Some(item) = self.get(slot_key(slot)).await? else {
@@ -1071,10 +1076,15 @@ impl DynamoStore {
             // Offers give their seats back before bookings do; those residents are back in
             // line where they were.
             if state.offered() > 0 {
-                with_retries(|| self.try_withdraw_offers(slot))
-                    .await
-                    .map_err(store_error)?;
+                withdrawn.extend(
+                    with_retries(|| self.try_withdraw_offers(slot))
+                        .await
+                        .map_err(store_error)?,
+                );
                 continue;
+            }
+            if stranding == Stranding::Refuse {
+                return Err(StoreError::Conflict);
             }
             let Some((_, id, user)) = holders_of(&item).pop() else {
                 return Err(StoreError::Corrupt(
@@ -1096,62 +1106,141 @@ impl DynamoStore {
         }
     }
 
-    /// Sets a slot as staff defined it, keeping its seats taken; the stored slot after.
-    async fn put_slot(&self, slot: &Slot) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(slot_key(&slot.slot)))
-            .update_expression(
-                "SET #e = :e, #c = :c, #n = if_not_exists(#n, :zero), #h = if_not_exists(#h, :none), \
-                 #l = if_not_exists(#l, :none), #q = if_not_exists(#q, :zero)",
-            )
-            .expression_attribute_names("#e", END)
-            .expression_attribute_names("#c", CAPACITY)
-            .expression_attribute_names("#n", BOOKED)
-            .expression_attribute_names("#h", HOLDERS)
-            .expression_attribute_names("#l", LINE)
-            .expression_attribute_names("#q", QUEUED)
-            .expression_attribute_values(":e", s(&slot.end.format("%H:%M").to_string()))
-            .expression_attribute_values(":c", n(slot.capacity as i64))
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":none", AttributeValue::M(Default::default()))
-            .return_values(ReturnValue::None)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
-    }
-
-    /// A removed slot takes no more bookings, gives back its seats, then goes with its
-    /// waiting list (`dropped`).
-    async fn remove_slot(
+    /// Gives a slot its capacity in one request if its seats taken (bookings and offers)
+    /// fit it; otherwise the slot as it is, unchanged. `end` given: the slot as staff defined
+    /// it (created if new, keeping its seats and list); `None`: a slot being removed (left
+    /// alone if gone). Once set, nothing takes seats past the capacity (a booking needs one
+    /// below it; taking an offer keeps the count), so nothing is left to withdraw or cancel.
+    async fn fit_slot(
         &self,
         slot: &SlotRef,
-        now: DateTime<Utc>,
-        cancelled: &mut Vec<Booking>,
-        dropped: &mut Vec<Waiting>,
-    ) -> Result<(), StoreError> {
-        let closed = self
+        end: Option<NaiveTime>,
+        capacity: u32,
+    ) -> Result<Fit, StoreError> {
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(slot_key(slot)))
-            .update_expression("SET #c = :zero")
-            .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#c", CAPACITY)
-            .expression_attribute_values(":zero", n(0))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
-        let before = match closed {
-            Ok(out) => out.attributes.unwrap_or_default(),
-            Err(e) if is_condition_failure(&e) => return Ok(()),
-            Err(e) => return Err(classify(e)),
+            .expression_attribute_names("#n", BOOKED)
+            .expression_attribute_values(":c", n(capacity as i64))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        update = match end {
+            Some(end) => update
+                .update_expression(
+                    "SET #e = :e, #c = :c, #n = if_not_exists(#n, :zero), \
+                     #h = if_not_exists(#h, :none), #l = if_not_exists(#l, :none), \
+                     #q = if_not_exists(#q, :zero)",
+                )
+                .condition_expression("attribute_not_exists(#n) OR #n <= :c")
+                .expression_attribute_names("#e", END)
+                .expression_attribute_names("#h", HOLDERS)
+                .expression_attribute_names("#l", LINE)
+                .expression_attribute_names("#q", QUEUED)
+                .expression_attribute_values(":e", s(&end.format("%H:%M").to_string()))
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":none", AttributeValue::M(Default::default()))
+                .return_values(ReturnValue::None),
+            None => update
+                .update_expression("SET #c = :c")
+                .condition_expression("attribute_exists(pk) AND #n <= :c")
+                .return_values(ReturnValue::AllOld),
         };
-        self.cancel_overflow(slot, now, cancelled).await?;
-        // The places as they were, offers included, before closing withdrew them.
-        let line = line_of(slot, &before)?;
+        match update.send().await {
+            Ok(out) => Ok(Fit::Set(out.attributes.unwrap_or_default())),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    Ok(match failed.item() {
+                        Some(item) => Fit::Over(item.clone()),
+                        None => Fit::Gone,
+                    })
+                }
+                _ => Err(classify(e)),
+            },
+        }
+    }
+
+    /// One try of a new capacity for a slot (see [`resize_slot`](Self::resize_slot)), and
+    /// the offers it withdrew.
+    async fn try_set_capacity(
+        &self,
+        slot: &SlotRef,
+        end: Option<NaiveTime>,
+        capacity: u32,
+        stranding: Stranding,
+    ) -> Result<(Fit, bool, Vec<Waiting>), Attempt> {
+        let item = match self.fit_slot(slot, end, capacity).await? {
+            Fit::Over(item) => item,
+            fit => return Ok((fit, true, Vec::new())),
+        };
+        let (withdrawn, set) = self
+            .try_resize(slot, &item, end, capacity, stranding)
+            .await?;
+        Ok((Fit::Over(item), set, withdrawn))
+    }
+
+    /// Gives a slot its capacity (and `end`, as [`fit_slot`](Self::fit_slot)); if more
+    /// seats are taken than that, it takes back offers (into `withdrawn`) in the same step,
+    /// conditioned on the slot as read (see [`try_resize`](Self::try_resize)): with
+    /// [`Stranding::Refuse`], bookings that no longer fit leave the slot as it was and answer
+    /// [`StoreError::Conflict`]. `None` if the slot is gone (one being removed); otherwise its
+    /// waiting list as first read (offers included), and whether bookings may still exceed
+    /// the capacity, for [`cancel_overflow`](Self::cancel_overflow).
+    async fn resize_slot(
+        &self,
+        slot: &SlotRef,
+        end: Option<NaiveTime>,
+        capacity: u32,
+        stranding: Stranding,
+        withdrawn: &mut Vec<Waiting>,
+    ) -> Result<Option<(Vec<Waiting>, bool)>, StoreError> {
+        let mut first: Option<Item> = None;
+        let mut over = false;
+        loop {
+            let (fit, set, taken_back) =
+                with_retries(|| self.try_set_capacity(slot, end, capacity, stranding))
+                    .await
+                    .map_err(store_error)?;
+            withdrawn.extend(taken_back);
+            let read = match fit {
+                Fit::Gone => return Ok(None),
+                Fit::Set(item) => item,
+                Fit::Over(item) => {
+                    over = true;
+                    item
+                }
+            };
+            let first = first.get_or_insert(read);
+            if set {
+                return Ok(Some((line_of(slot, first)?, over)));
+            }
+        }
+    }
+
+    /// A removed slot takes no more bookings, gives back its seats, then goes with its
+    /// waiting list (`dropped`). With [`Stranding::Refuse`] one still holding bookings is
+    /// left as it was, and this answers [`StoreError::Conflict`].
+    async fn remove_slot(
+        &self,
+        slot: &SlotRef,
+        now: DateTime<Utc>,
+        stranding: Stranding,
+        cancelled: &mut Vec<Booking>,
+        dropped: &mut Vec<Waiting>,
+    ) -> Result<(), StoreError> {
+        // Offers closing takes back are not `withdrawn`: they go in `dropped`, as they were.
+        let mut withdrawn = Vec::new();
+        let Some((line, over)) = self
+            .resize_slot(slot, None, 0, stranding, &mut withdrawn)
+            .await?
+        else {
+            return Ok(());
+        };
+        if over {
+            self.cancel_overflow(slot, now, stranding, cancelled, &mut withdrawn)
+                .await?;
+        }
         self.delete_slot(slot, &line, dropped).await
     }
 
@@ -1166,6 +1255,16 @@ impl DynamoStore {
         )
         .await
     }
+}
+
+/// What a slot's conditioned capacity update found.
+enum Fit {
+    /// The capacity is set (the slot as it was, when asked for).
+    Set(Item),
+    /// More seats are taken than the capacity: the slot as it was, unchanged.
+    Over(Item),
+    /// No such slot (only a removal asks that it exist).
+    Gone,
 }
 
 /// Why a seat was refused when the slot is there and the registration holds none: it is
@@ -1244,10 +1343,16 @@ impl BookingStore for DynamoStore {
             .collect()
     }
 
-    async fn publish_schedule(
+    /// Services first, then each slot in its own steps (see
+    /// [`resize_slot`](DynamoStore::resize_slot)), then removed slots and services: not one
+    /// transaction. A refusal ([`Stranding::Refuse`]) leaves the slot refused as it was, but
+    /// what came before it in the publish (services, other slots) is already applied;
+    /// publishing again, once the bookings are settled, finishes it.
+    async fn publish(
         &self,
         schedule: &Schedule,
         now: DateTime<Utc>,
+        stranding: Stranding,
     ) -> Result<Published, StoreError> {
         let old_services: BTreeSet<String> = self
             .stored_services()
@@ -1272,10 +1377,21 @@ impl BookingStore for DynamoStore {
         }
         let mut cancelled = Vec::new();
         let mut dropped = Vec::new();
+        let mut withdrawn = Vec::new();
         for slot in schedule.slots.values() {
-            self.put_slot(slot).await?;
-            self.cancel_overflow(&slot.slot, now, &mut cancelled)
+            let resized = self
+                .resize_slot(
+                    &slot.slot,
+                    Some(slot.end),
+                    slot.capacity,
+                    stranding,
+                    &mut withdrawn,
+                )
                 .await?;
+            if resized.is_some_and(|(_, over)| over) {
+                self.cancel_overflow(&slot.slot, now, stranding, &mut cancelled, &mut withdrawn)
+                    .await?;
+            }
         }
         // Slots of every service stored or published that the schedule no longer has.
         let mut services: BTreeSet<ServiceId> = schedule.services.keys().cloned().collect();
@@ -1297,7 +1413,7 @@ impl BookingStore for DynamoStore {
                 let slot = SlotRef::parse(&format!("{service}@{when}"))
                     .ok_or_else(|| StoreError::Corrupt("a slot's key is malformed".into()))?;
                 if !schedule.slots.contains_key(&slot) {
-                    self.remove_slot(&slot, now, &mut cancelled, &mut dropped)
+                    self.remove_slot(&slot, now, stranding, &mut cancelled, &mut dropped)
                         .await?;
                 }
             }
@@ -1313,7 +1429,11 @@ impl BookingStore for DynamoStore {
                     .map_err(classify)?;
             }
         }
-        Ok(Published { cancelled, dropped })
+        Ok(Published {
+            cancelled,
+            dropped,
+            withdrawn,
+        })
     }
 
     async fn book(&self, request: &BookingRequest) -> Result<Booking, BookingError> {
@@ -1429,10 +1549,17 @@ impl BookingStore for DynamoStore {
                 .map_err(store_error)?;
             offers.lapsed.extend(done.lapsed);
             offers.offered.extend(done.offered);
+            offers.ended.extend(done.ended);
             if !more {
                 return Ok(offers);
             }
         }
+    }
+
+    async fn offer_told(&self, offered: &Waiting) -> Result<bool, StoreError> {
+        with_retries(|| self.try_tell(offered))
+            .await
+            .map_err(store_error)
     }
 }
 

@@ -3,7 +3,8 @@
 //! [`codec`](super::codec).
 //!
 //! The slot item holds its list: `line` maps each registration in line (`<user>|<for>`, as
-//! `holders` does) to when it joined and, while a seat is held for it, until when; `queued`
+//! `holders` does) to when it joined and, while a seat is held for it, until when and whether
+//! the push about it is queued (`t`, set by `offer_told` on the offer as it stands); `queued`
 //! counts those without an offer, so a walk-in's condition is `queued = 0`. An offer counts in
 //! `booked` like a booking, so no seat is ever both offered and booked, and taking the offer
 //! leaves the count as it is. Each place also has an item under its resident's partition
@@ -14,14 +15,16 @@
 //!
 //! A change of a list is conditioned on the slot as it was read (its counts, and each entry
 //! offered or not, and until when, as it was), so two sweeps at once never hold one seat for
-//! two residents: the second finds its reading stale and reads again.
+//! two residents: the second finds its reading stale and reads again. Once bookings close,
+//! the sweep's `offer_seats(slot, None, …)` ends the list: every place goes, item and GSI
+//! entry with it, so the sweep no longer reads that slot.
 
 use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveTime, SecondsFormat, Utc};
 
 use super::batch::batch_get;
 use super::bookings::{
@@ -34,7 +37,7 @@ use super::{ANCHOR_INDEX, DynamoStore, TRANSACTION_MAX_ITEMS};
 use crate::domain::UserId;
 use crate::reservations::{BookingFor, ServiceId, SlotRef, Waiting, Waitlist};
 use crate::store::StoreError;
-use crate::store::bookings::{BookingError, Offers, WaitChange, WaitRequest};
+use crate::store::bookings::{BookingError, Offers, Stranding, WaitChange, WaitRequest};
 
 /// Slot attributes: the list (map), and how many in it have no offer.
 pub(super) const LINE: &str = "line";
@@ -42,11 +45,15 @@ pub(super) const QUEUED: &str = "queued";
 /// In a line entry: when the registration joined, and until when a seat is held for it.
 const JOINED: &str = "j";
 pub(super) const OFFER: &str = "o";
+/// In a line entry with an offer: `true` once the push about it is queued.
+const TOLD: &str = "t";
 /// A place's item under its resident: `wait#<slot>#<for>`.
 pub(super) const WAIT_PREFIX: &str = "wait#";
 /// Wait item attributes (`slot` and `for` as a booking's).
 pub(super) const JOINED_AT: &str = "joined_at";
 pub(super) const OFFERED_UNTIL: &str = "offered_until";
+/// On a place with an offer, as `t` on its line entry.
+const WAIT_TOLD: &str = "told";
 const SLOT: &str = "slot";
 const FOR: &str = "for";
 /// The GSI partition of every place on a waiting list.
@@ -91,7 +98,15 @@ fn wait_item(w: &Waiting) -> Item {
     if let Some(until) = w.offered_until {
         item.insert(OFFERED_UNTIL.into(), s(&stamp(until)));
     }
+    if w.told {
+        item.insert(WAIT_TOLD.into(), AttributeValue::Bool(true));
+    }
     item
+}
+
+/// A flag stored only while true (a missing one reads false).
+fn flag(item: &HashMap<String, AttributeValue>, name: &str) -> bool {
+    matches!(item.get(name), Some(AttributeValue::Bool(true)))
 }
 
 /// A place as its resident's item has it (`user` is the partition's).
@@ -106,6 +121,7 @@ pub(super) fn wait_from(user: &UserId, item: &Item) -> Result<Waiting, StoreErro
             Some(_) => Some(instant(item, OFFERED_UNTIL)?),
             None => None,
         },
+        told: flag(item, WAIT_TOLD),
     })
 }
 
@@ -141,6 +157,7 @@ pub(super) fn line_of(slot: &SlotRef, item: &Item) -> Result<Vec<Waiting>, Store
             booked_for: BookingFor(who.to_string()),
             joined_at: at(JOINED)?.ok_or_else(corrupt)?,
             offered_until: at(OFFER)?,
+            told: flag(entry, TOLD),
         });
     }
     out.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
@@ -301,7 +318,7 @@ impl DynamoStore {
     }
 
     /// A place's offer as it now stands on its resident's item (`None`: no offer), if the
-    /// place is still there.
+    /// place is still there; nobody is told of a new offer yet, nor of one withdrawn.
     fn set_wait_offer(
         &self,
         w: &Waiting,
@@ -313,6 +330,8 @@ impl DynamoStore {
             Some(until) => e.set(&o, s(&stamp(until))),
             None => e.remove(&o),
         }
+        let told = e.name(WAIT_TOLD);
+        e.remove(&told);
         let pk = e.name("pk");
         e.require(format!("attribute_exists({pk})"));
         e.update(
@@ -371,6 +390,7 @@ impl DynamoStore {
             booked_for: r.booked_for.clone(),
             joined_at: r.now,
             offered_until: None,
+            told: false,
         };
         let name = holder_name(&r.user, &r.booked_for);
         let mut e = Expression::default();
@@ -489,7 +509,8 @@ impl DynamoStore {
     }
 
     /// One transaction of a sweep: lapses what ran out by `now`, then holds free seats for
-    /// the next in line until `until`. Also says whether there may be more to do than one
+    /// the next in line until `until`, or (`None`: bookings have closed) ends the list, every
+    /// place going with the seat it held. Also says whether there may be more to do than one
     /// transaction could carry.
     pub(super) async fn try_offer(
         &self,
@@ -501,101 +522,230 @@ impl DynamoStore {
             return Ok((Offers::default(), false));
         };
         let state = slot_from(&slot.service, &item)?;
-        let lapsed: Vec<Waiting> = state
+        let (lapsed, staying): (Vec<Waiting>, Vec<Waiting>) = state
             .line
             .iter()
-            .filter(|w| w.offer_lapsed(now))
-            .take(ROOM)
             .cloned()
-            .collect();
-        let free = (state.free() as usize + lapsed.len()).min(ROOM - lapsed.len());
-        let offered: Vec<Waiting> = match until {
-            Some(until) => state
-                .line
-                .iter()
-                .filter(|w| w.offered_until.is_none())
-                .take(free)
-                .map(|w| Waiting {
-                    offered_until: Some(until),
-                    ..w.clone()
-                })
-                .collect(),
-            None => Vec::new(),
+            .partition(|w| w.offer_lapsed(now));
+        let lapsed: Vec<Waiting> = lapsed.into_iter().take(ROOM).collect();
+        let room = ROOM - lapsed.len();
+        let (offered, ended): (Vec<Waiting>, Vec<Waiting>) = match until {
+            Some(until) => (
+                staying
+                    .iter()
+                    .filter(|w| w.offered_until.is_none())
+                    .take((state.free() as usize + lapsed.len()).min(room))
+                    .map(|w| Waiting {
+                        offered_until: Some(until),
+                        told: false,
+                        ..w.clone()
+                    })
+                    .collect(),
+                Vec::new(),
+            ),
+            None => (Vec::new(), staying.into_iter().take(room).collect()),
         };
-        if lapsed.is_empty() && offered.is_empty() {
+        if lapsed.is_empty() && offered.is_empty() && ended.is_empty() {
             return Ok((Offers::default(), false));
         }
-        let more = lapsed.len() + offered.len() == ROOM;
+        let more = lapsed.len() + offered.len() + ended.len() == ROOM;
         let mut e = Expression::default();
         let (booked, capacity, q) = (e.name(BOOKED), e.name(CAPACITY), e.name(QUEUED));
         e.require_count(&booked, state.taken);
         e.require_count(&capacity, state.slot.capacity);
         e.require_count(&q, state.queued);
         let mut items = Vec::new();
-        for w in &lapsed {
+        // Places leaving the line (each as read), and how many seats and queued they held.
+        let (mut freed, mut unqueued) = (0u32, 0u32);
+        for w in lapsed.iter().chain(&ended) {
             let place = e.path(&[LINE, holder_name(&w.user, &w.booked_for).as_str()]);
             let offer = format!("{place}.{}", e.name(OFFER));
-            let was = e.value(s(&stamp(w.offered_until.unwrap_or(now))));
-            e.require(format!("{offer} = {was}"));
+            match w.offered_until {
+                Some(until) => {
+                    let was = e.value(s(&stamp(until)));
+                    e.require(format!("{offer} = {was}"));
+                    freed += 1;
+                }
+                None => {
+                    e.require(format!(
+                        "attribute_exists({place}) AND attribute_not_exists({offer})"
+                    ));
+                    unqueued += 1;
+                }
+            }
             e.remove(&place);
             items.push(self.delete_wait(&w.user, &w.slot, &w.booked_for)?);
         }
         for w in &offered {
             let place = e.path(&[LINE, holder_name(&w.user, &w.booked_for).as_str()]);
             let offer = format!("{place}.{}", e.name(OFFER));
+            let told = format!("{place}.{}", e.name(TOLD));
             e.require(format!(
                 "attribute_exists({place}) AND attribute_not_exists({offer})"
             ));
             e.set(&offer, s(&stamp(w.offered_until.unwrap_or(now))));
+            e.remove(&told);
             items.push(self.set_wait_offer(w, w.offered_until)?);
         }
-        let taken = state.taken as usize - lapsed.len().min(state.taken as usize) + offered.len();
+        let taken = state.taken.saturating_sub(freed) + offered.len() as u32;
+        let queued = state.queued.saturating_sub(unqueued + offered.len() as u32);
         e.set(&booked, n(taken as i64));
-        e.set(
-            &q,
-            n(state.queued.saturating_sub(offered.len() as u32) as i64),
-        );
+        e.set(&q, n(queued as i64));
         items.insert(0, e.update(&self.table, slot_key(slot), false)?);
         match self.try_transaction(items).await? {
-            None => Ok((Offers { lapsed, offered }, more)),
+            None => Ok((
+                Offers {
+                    lapsed,
+                    offered,
+                    ended,
+                },
+                more,
+            )),
             // Someone booked, left, joined or swept meanwhile: read again.
             Some(reasons) => Err(reasons.otherwise()),
         }
     }
 
+    /// Records that the push about `w`'s offer is queued, on its line entry and its place,
+    /// if the offer still stands until the same time; `false` if it does not.
+    pub(super) async fn try_tell(&self, w: &Waiting) -> Result<bool, Attempt> {
+        let Some(until) = w.offered_until else {
+            return Ok(false);
+        };
+        let mut e = Expression::default();
+        let place = e.path(&[LINE, holder_name(&w.user, &w.booked_for).as_str()]);
+        let (offer, told) = (
+            format!("{place}.{}", e.name(OFFER)),
+            format!("{place}.{}", e.name(TOLD)),
+        );
+        let was = e.value(s(&stamp(until)));
+        e.require(format!("{offer} = {was}"));
+        e.set(&told, AttributeValue::Bool(true));
+        let mut mine = Expression::default();
+        let (offered_until, wait_told) = (mine.name(OFFERED_UNTIL), mine.name(WAIT_TOLD));
+        let was = mine.value(s(&stamp(until)));
+        mine.require(format!("{offered_until} = {was}"));
+        mine.set(&wait_told, AttributeValue::Bool(true));
+        let items = vec![
+            e.update(&self.table, slot_key(&w.slot), false)?,
+            mine.update(
+                &self.table,
+                wait_key(&w.user, &w.slot, &w.booked_for),
+                false,
+            )?,
+        ];
+        match self.try_transaction(items).await? {
+            None => Ok(true),
+            // Taken, declined, lapsed or withdrawn: not this offer any more.
+            Some(reasons) if reasons.failed(Some(0)) || reasons.failed(Some(1)) => Ok(false),
+            Some(reasons) => Err(reasons.otherwise()),
+        }
+    }
+
+    /// Takes back the seat held for `w` (its offer as read) in the slot's update `e`, and on
+    /// its place: they wait again where they were, not told of anything.
+    fn withdraw(
+        &self,
+        e: &mut Expression,
+        w: &Waiting,
+        items: &mut Vec<TransactWriteItem>,
+    ) -> Result<(), StoreError> {
+        let place = e.path(&[LINE, holder_name(&w.user, &w.booked_for).as_str()]);
+        let (offer, told) = (
+            format!("{place}.{}", e.name(OFFER)),
+            format!("{place}.{}", e.name(TOLD)),
+        );
+        let was = e.value(s(&stamp(w.offered_until.unwrap_or_default())));
+        e.require(format!("{offer} = {was}"));
+        e.remove(&offer);
+        e.remove(&told);
+        items.push(self.set_wait_offer(w, None)?);
+        Ok(())
+    }
+
     /// Withdraws offers of `slot` beyond its capacity (a lowered one), the latest in line
-    /// first: those residents wait again where they were.
-    pub(super) async fn try_withdraw_offers(&self, slot: &SlotRef) -> Result<(), Attempt> {
+    /// first: those residents wait again where they were. The offers as they were.
+    pub(super) async fn try_withdraw_offers(
+        &self,
+        slot: &SlotRef,
+    ) -> Result<Vec<Waiting>, Attempt> {
         let Some(item) = self.get(slot_key(slot)).await? else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         let state = slot_from(&slot.service, &item)?;
-        let over = state.taken.saturating_sub(state.slot.capacity) as usize;
-        let withdrawn: Vec<&Waiting> = state
-            .line
-            .iter()
-            .rev()
-            .filter(|w| w.offered_until.is_some())
-            .take(over.min(ROOM))
-            .collect();
+        let mut withdrawn = withdrawable(&state, state.slot.capacity);
+        withdrawn.truncate(ROOM);
         if withdrawn.is_empty() {
-            return Ok(());
+            return Ok(withdrawn);
         }
         let mut e = Expression::default();
         let mut items = Vec::new();
         for w in &withdrawn {
-            let place = e.path(&[LINE, holder_name(&w.user, &w.booked_for).as_str()]);
-            let offer = format!("{place}.{}", e.name(OFFER));
-            let was = e.value(s(&stamp(w.offered_until.unwrap_or_default())));
-            e.require(format!("{offer} = {was}"));
-            e.remove(&offer);
-            items.push(self.set_wait_offer(w, None)?);
+            self.withdraw(&mut e, w, &mut items)?;
         }
         e.add(BOOKED, -(withdrawn.len() as i64));
         e.add(QUEUED, withdrawn.len() as i64);
         items.insert(0, e.update(&self.table, slot_key(slot), false)?);
         match self.try_transaction(items).await? {
-            None => Ok(()),
+            None => Ok(withdrawn),
+            Some(reasons) => Err(reasons.otherwise()),
+        }
+    }
+
+    /// Gives the slot `item` (as read, with more seats taken than `capacity`) its new
+    /// capacity, and `end` if given, in one transaction with the offers it takes back (the
+    /// latest in line first), conditioned on the slot as read: no seat taken or given back
+    /// meanwhile, so the bookings still fit what the offers leave. With
+    /// [`Stranding::Refuse`], bookings that would not fit refuse it ([`StoreError::Conflict`])
+    /// and nothing changes. Answers the offers withdrawn (as they were) and whether the
+    /// capacity is set: more offers than one transaction carries are withdrawn first, under
+    /// the old capacity, and the caller asks again (those stay withdrawn if a booking made
+    /// meanwhile then refuses the capacity; no booking is touched).
+    pub(super) async fn try_resize(
+        &self,
+        slot: &SlotRef,
+        item: &Item,
+        end: Option<NaiveTime>,
+        capacity: u32,
+        stranding: Stranding,
+    ) -> Result<(Vec<Waiting>, bool), Attempt> {
+        let state = slot_from(&slot.service, item)?;
+        let bookings = state.taken.saturating_sub(state.offered());
+        if stranding == Stranding::Refuse && bookings > capacity {
+            return Err(StoreError::Conflict.into());
+        }
+        let mut withdrawn = withdrawable(&state, capacity);
+        let set = withdrawn.len() <= ROOM;
+        withdrawn.truncate(ROOM);
+        let mut e = Expression::default();
+        let (pk, booked, cap) = (e.name("pk"), e.name(BOOKED), e.name(CAPACITY));
+        e.require(format!("attribute_exists({pk})"));
+        e.require_count(&booked, state.taken);
+        e.require_count(&cap, state.slot.capacity);
+        if set {
+            e.set(&cap, n(capacity as i64));
+            if let Some(end) = end {
+                let end_at = e.name(END);
+                e.set(&end_at, s(&end.format("%H:%M").to_string()));
+            }
+            if stranding == Stranding::Refuse {
+                // What the refusal is about, said outright: the bookings fit.
+                let (holders, c) = (e.name(HOLDERS), e.value(n(capacity as i64)));
+                e.require(format!(
+                    "(attribute_not_exists({holders}) OR size({holders}) <= {c})"
+                ));
+            }
+        }
+        let mut items = Vec::new();
+        for w in &withdrawn {
+            self.withdraw(&mut e, w, &mut items)?;
+        }
+        e.add(BOOKED, -(withdrawn.len() as i64));
+        e.add(QUEUED, withdrawn.len() as i64);
+        items.insert(0, e.update(&self.table, slot_key(slot), false)?);
+        match self.try_transaction(items).await? {
+            None => Ok((withdrawn, set)),
+            // A seat taken, given back or offered meanwhile: read again.
             Some(reasons) => Err(reasons.otherwise()),
         }
     }
@@ -733,6 +883,20 @@ impl DynamoStore {
         out.sort_by(|a, b| a.slot.cmp(&b.slot));
         Ok(out)
     }
+}
+
+/// The offers a capacity takes back from a slot as read: as many as its seats taken exceed
+/// it (at most all of them), the latest in line first.
+fn withdrawable(state: &SlotItem, capacity: u32) -> Vec<Waiting> {
+    let over = state.taken.saturating_sub(capacity) as usize;
+    state
+        .line
+        .iter()
+        .rev()
+        .filter(|w| w.offered_until.is_some())
+        .take(over)
+        .cloned()
+        .collect()
 }
 
 /// A slot item read with its `pk`.
