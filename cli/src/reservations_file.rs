@@ -781,9 +781,16 @@ mod tests {
             .expect("joined");
         // Staff add a seat: it is held for the one in line.
         let bigger = FILE.replacen("capacity: 3}", "capacity: 4}", 1);
-        publish_into(&store, Some(&line), &events, schedule(&bigger), false, now())
-            .await
-            .expect("bigger");
+        publish_into(
+            &store,
+            Some(&line),
+            &events,
+            schedule(&bigger),
+            false,
+            now(),
+        )
+        .await
+        .expect("bigger");
         let offered = store
             .offer_seats(&slot, Some(now() + chrono::Duration::hours(24)), now())
             .await
@@ -795,7 +802,9 @@ mod tests {
             .expect("back to three");
         assert!(
             report.contains("0 bookings cancelled")
-                && report.contains("1 seat held for a waiting list taken back by a lower capacity, 1 told"),
+                && report.contains(
+                    "1 seat held for a waiting list taken back by a lower capacity, 1 told"
+                ),
             "{report}"
         );
         let told: Vec<String> = line
@@ -809,7 +818,11 @@ mod tests {
             })
             .collect();
         assert_eq!(told.len(), 1);
-        assert!(told[0].contains("キャンセル待ちの順番はそのままです"), "{}", told[0]);
+        assert!(
+            told[0].contains("キャンセル待ちの順番はそのままです"),
+            "{}",
+            told[0]
+        );
         let mine = store.waiting_of(&waiter).await.expect("mine");
         assert_eq!(mine[0].offered_until, None, "back in line");
     }

@@ -167,7 +167,11 @@ mod tests {
         };
         assert!(!list(0, vec![w(None)]).needs_offers(now));
         assert!(list(1, vec![w(None)]).needs_offers(now));
-        assert!(!list(1, vec![w(Some("2027-01-10T10:00:00+09:00"))]).needs_offers(now));
+        let told = Waiting {
+            told: true,
+            ..w(Some("2027-01-10T10:00:00+09:00"))
+        };
+        assert!(!list(1, vec![told]).needs_offers(now));
         assert!(list(0, vec![w(Some("2027-01-10T09:00:00+09:00"))]).needs_offers(now));
         assert!(!list(3, vec![]).needs_offers(now));
         // A seat held for someone not told yet: the sweep sends the push.
