@@ -1226,7 +1226,17 @@ async fn a_booking_its_reminder_and_an_absence_through_dynamodb_and_sqs() {
         (&json!(1), &json!(1)),
         "{swept}"
     );
-    assert_eq!(drain(&chain).await, 1);
+    // C's offer, and B's notice that the hold ran out.
+    assert_eq!(drain(&chain).await, 2);
+    assert!(
+        chain
+            .line
+            .deliveries()
+            .iter()
+            .any(|(user, t)| *user == b.user_id && t.contains("お申し込みの期限を過ぎたため")),
+        "{:?}",
+        chain.line.deliveries()
+    );
     assert_eq!(
         offered_to(&chain),
         vec![b.user_id.clone(), c.user_id.clone()]
