@@ -8,11 +8,13 @@ use std::path::Path;
 use anyhow::{Context, anyhow};
 use chrono::{DateTime, NaiveDate, Utc};
 use shared::dates::tokyo_date;
-use shared::line::{HttpLineApi, LineApi, RetryKey};
+use shared::domain::Resident;
+use shared::line::{HttpLineApi, LineApi, Message, RetryKey};
 use shared::reservations::events::{BookingEvent, EventSink};
 use shared::reservations::file::load_schedule;
 use shared::reservations::{
     Booking, BookingStatus, CancelledBy, Schedule, ScheduleChanges, Service, ServiceId, SlotState,
+    Waiting,
 };
 use shared::store::{BookingStore, LocalStore, Store, StoreError, Stranding};
 
@@ -235,56 +237,37 @@ where
             Err(e) => eprintln!("予約番号 {}: the resident could not be told: {e}", b.id),
         }
     }
-    // Residents whose held seat a lowered capacity took back hear it, keeping their place.
-    let mut withdrawn_told = 0;
-    for w in &published.withdrawn {
-        let Some(line) = line else { continue };
-        let resident = store.resident(&w.user).await?;
-        let message = shared::conversation::reserve::offer_withdrawn(
-            resident.as_ref(),
-            schedule.services.get(&w.slot.service),
-            w,
-        );
-        let key = RetryKey::derive(&format!(
-            "staff-withdraw/{}/{}/{}/{}",
-            w.user.as_str(),
-            w.slot,
-            w.booked_for.as_str(),
-            w.offered_until.map(|t| t.timestamp()).unwrap_or_default()
-        ));
-        match line
-            .push(&w.user, std::slice::from_ref(&message), &key)
-            .await
-        {
-            Ok(_) => withdrawn_told += 1,
-            Err(e) => eprintln!("a resident offered {} could not be told: {e}", w.slot),
-        }
-    }
-    // Residents waiting for a removed slot hear that the wait is over (without a token they
-    // find it gone from 予約の確認; staff are told how many).
-    let mut waits_told = 0;
-    for w in &published.dropped {
-        let Some(line) = line else { continue };
-        let resident = store.resident(&w.user).await?;
-        let message = shared::conversation::reserve::waiting_list_closed(
-            resident.as_ref(),
-            schedule.services.get(&w.slot.service),
-            w,
-        );
-        let key = RetryKey::derive(&format!(
-            "staff-unwait/{}/{}/{}",
-            w.user.as_str(),
-            w.slot,
-            w.booked_for.as_str()
-        ));
-        match line
-            .push(&w.user, std::slice::from_ref(&message), &key)
-            .await
-        {
-            Ok(_) => waits_told += 1,
-            Err(e) => eprintln!("a resident waiting for {} could not be told: {e}", w.slot),
-        }
-    }
+    // Residents whose held seat a lowered capacity took back hear it, keeping their place;
+    // residents waiting for a removed slot hear that the wait is over. (Without a token
+    // they find it in 予約の確認; staff are told how many.)
+    let withdrawn_told = tell_places(
+        store,
+        line,
+        &published.withdrawn,
+        "staff-withdraw",
+        |resident, w| {
+            shared::conversation::reserve::offer_withdrawn(
+                resident,
+                schedule.services.get(&w.slot.service),
+                w,
+            )
+        },
+    )
+    .await?;
+    let waits_told = tell_places(
+        store,
+        line,
+        &published.dropped,
+        "staff-unwait",
+        |resident, w| {
+            shared::conversation::reserve::waiting_list_closed(
+                resident,
+                schedule.services.get(&w.slot.service),
+                w,
+            )
+        },
+    )
+    .await?;
     let events_of: Vec<BookingEvent> = published
         .cancelled
         .iter()
@@ -330,6 +313,43 @@ where
         },
         if told == 1 { "" } else { "s" },
     ))
+}
+
+/// Pushes each resident on a waiting list what `message` says about their place (once:
+/// the retry key names the place and `kind`); how many were told.
+async fn tell_places<S: Store, L: LineApi>(
+    store: &S,
+    line: Option<&L>,
+    places: &[Waiting],
+    kind: &str,
+    message: impl Fn(Option<&Resident>, &Waiting) -> Message,
+) -> anyhow::Result<usize> {
+    let Some(line) = line else {
+        return Ok(0);
+    };
+    let mut told = 0;
+    for w in places {
+        let resident = store.resident(&w.user).await?;
+        let key = RetryKey::derive(&format!(
+            "{kind}/{}/{}/{}/{}",
+            w.user.as_str(),
+            w.slot,
+            w.booked_for.as_str(),
+            w.offered_until.map(|t| t.timestamp()).unwrap_or_default()
+        ));
+        let message = message(resident.as_ref(), w);
+        match line
+            .push(&w.user, std::slice::from_ref(&message), &key)
+            .await
+        {
+            Ok(_) => told += 1,
+            Err(e) => eprintln!(
+                "a resident on the waiting list of {} could not be told: {e}",
+                w.slot
+            ),
+        }
+    }
+    Ok(told)
 }
 
 pub fn publish(
