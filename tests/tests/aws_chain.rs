@@ -1120,6 +1120,19 @@ async fn a_booking_its_reminder_and_an_absence_through_dynamodb_and_sqs() {
         "{:?}",
         chain.line.replies().last()
     );
+    // With no waiting list anywhere, the minute's sweep costs one index query.
+    chain.requests.scanner.take();
+    let idle = chain
+        .scanner
+        .invoke(json!({"sweep": "offers"}), Utc::now())
+        .await
+        .expect("sweep");
+    assert_eq!(idle["lists"], 0, "{idle}");
+    assert_eq!(
+        chain.requests.scanner.take(),
+        Counts::from([("Query".to_string(), 1)]),
+        "an idle sweep"
+    );
     let wait = format!("v1:rsv:wait:{}:c1", a_slot.slot.token());
     for r in [&mut b, &mut c] {
         assert_eq!(chain.events(vec![r.postback(&wait)], false).await, 200);
