@@ -192,12 +192,21 @@ where
         );
         return Err(anyhow!(text));
     }
-    let line = match (line, stranded.is_empty()) {
+    // Residents whose held seat or place in line this publish takes away are told too.
+    let touches_lists = stored.iter().any(|s| {
+        let held = s.offered + s.waiting > 0;
+        match schedule.slots.get(&s.slot.slot) {
+            None => held,
+            Some(kept) => s.offered > 0 && s.booked + s.offered > kept.capacity,
+        }
+    });
+    let line = match (line, stranded.is_empty() && !touches_lists) {
         (Some(line), _) => Some(line),
         (None, true) => None,
         (None, false) => {
             return Err(anyhow!(
-                "nothing was published: --cancel-bookings tells each resident in LINE, so set \
+                "nothing was published: it cancels bookings or takes seats or places from \
+                 residents on a waiting list, and each of them is told in LINE, so set \
                  LINE_CHANNEL_ACCESS_TOKEN (the channel's access token) first"
             ));
         }
@@ -237,6 +246,13 @@ where
             Err(e) => eprintln!("予約番号 {}: the resident could not be told: {e}", b.id),
         }
     }
+    // A service the file drops is still named by its name, as stored before.
+    let service_of = |id: &ServiceId| {
+        schedule
+            .services
+            .get(id)
+            .or_else(|| stored_services.iter().find(|s| s.id == *id))
+    };
     // Residents whose held seat a lowered capacity took back hear it, keeping their place;
     // residents waiting for a removed slot hear that the wait is over. (Without a token
     // they find it in 予約の確認; staff are told how many.)
@@ -246,11 +262,7 @@ where
         &published.withdrawn,
         "staff-withdraw",
         |resident, w| {
-            shared::conversation::reserve::offer_withdrawn(
-                resident,
-                schedule.services.get(&w.slot.service),
-                w,
-            )
+            shared::conversation::reserve::offer_withdrawn(resident, service_of(&w.slot.service), w)
         },
     )
     .await?;
@@ -262,7 +274,7 @@ where
         |resident, w| {
             shared::conversation::reserve::waiting_list_closed(
                 resident,
-                schedule.services.get(&w.slot.service),
+                service_of(&w.slot.service),
                 w,
             )
         },
@@ -845,6 +857,27 @@ mod tests {
         );
         let mine = store.waiting_of(&waiter).await.expect("mine");
         assert_eq!(mine[0].offered_until, None, "back in line");
+        // Without a way to tell them, a publish that ends their wait is refused.
+        let without = FILE.replacen(
+            "  - {service: consult, date: 2027-01-15, start: \"10:00\", end: \"11:00\", capacity: 3}\n",
+            "",
+            1,
+        );
+        let refused = publish_into::<_, MemoryLineApi, _>(
+            &store,
+            None,
+            &events,
+            schedule(&without),
+            true,
+            now(),
+        )
+        .await
+        .expect_err("refused");
+        assert!(
+            refused.to_string().contains("LINE_CHANNEL_ACCESS_TOKEN"),
+            "{refused}"
+        );
+        assert_eq!(store.waiting_of(&waiter).await.expect("mine").len(), 1);
     }
 
     #[tokio::test]

@@ -178,6 +178,17 @@ impl DeliveryJob {
             vec![message],
         );
         job.milestone = OFFER.to_string();
+        // One push per hold, whatever the day it is queued on or the words it is sent in: a
+        // re-sent push (its first was queued but not recorded) keeps the retry key.
+        let digest = Sha256::digest(
+            format!(
+                "{OFFER}\0{}\0{slot}\0{}\0{until}",
+                w.user.as_str(),
+                w.booked_for.as_str()
+            )
+            .as_bytes(),
+        );
+        job.id = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
         job.offer = Some(slot);
         job
     }

@@ -1136,7 +1136,7 @@ async fn a_list_ends_at_closing_and_an_untold_offer_is_pushed_by_the_next_sweep(
     let report = pass_on_seats(&*holder.store, &queue, &holder.events, closing)
         .await
         .expect("sweep");
-    // (A's hold ran out on the 5th: a lapse; B is still in line: the end.)
+    // (A's hold ran out on the 5th, unswept: a lapse; B is still in line: the end.)
     assert_eq!(
         (report.lapsed, report.ended, report.pushes),
         (1, 1, 2),
@@ -1146,9 +1146,16 @@ async fn a_list_ends_at_closing_and_an_untold_offer_is_pushed_by_the_next_sweep(
         .await
         .expect("drain");
     let calls = holder.line.take_calls();
+    // At closing nothing passes on: both hear that bookings closed, naming the service.
     for (chat, says) in [
-        (&a, "お申し込みの期限を過ぎたため"),
-        (&b, "受付の締め切りまでに空きが出ませんでした"),
+        (
+            &a,
+            "4か月児健診（1月22日（金）13:30）は予約の受付を締め切りました",
+        ),
+        (
+            &b,
+            "4か月児健診（1月22日（金）13:30）は予約の受付を締め切りました",
+        ),
     ] {
         let told: Vec<String> = calls
             .iter()

@@ -35,10 +35,30 @@ pub struct OfferReport {
 }
 
 /// What one list's residents are told.
-enum Told<'a> {
-    Offer(&'a Service),
+#[derive(Clone, Copy)]
+enum Told {
+    Offer,
     Lapsed,
     Ended,
+}
+
+/// Queues a notice of a place that left its list; a failure is logged (with no personal
+/// data) and counted as not sent.
+async fn notify<S: Store, Q: Queue>(
+    store: &S,
+    queue: &Q,
+    w: &Waiting,
+    service: Option<&Service>,
+    what: Told,
+    now: DateTime<Utc>,
+) -> usize {
+    match tell(store, queue, w, service, what, now).await {
+        Ok(()) => 1,
+        Err(e) => {
+            tracing::error!(error = %e, "a waiting-list notice could not be queued");
+            0
+        }
+    }
 }
 
 /// Passes seats on along every waiting list as of `now`.
@@ -71,6 +91,16 @@ pub async fn pass_on_seats<S: Store + BookingStore, Q: Queue, E: EventSink>(
         report.lapsed += offers.lapsed.len();
         report.offered += offers.offered.len();
         report.ended += offers.ended.len();
+        // Those who left the list hear it first: nothing else would tell them, so one failed
+        // notice does not stop the others (an offer's push, below, is made good by the next
+        // run). At closing, a hold that ran out passes to nobody: it ended.
+        for w in &offers.lapsed {
+            let what = if closed { Told::Ended } else { Told::Lapsed };
+            report.pushes += notify(store, queue, w, service, what, now).await;
+        }
+        for w in &offers.ended {
+            report.pushes += notify(store, queue, w, service, Told::Ended, now).await;
+        }
         // Offers made now, and those an earlier run made but could not queue (a push for
         // one taken or declined meanwhile is dropped by the sender, which checks).
         let untold = list
@@ -80,19 +110,12 @@ pub async fn pass_on_seats<S: Store + BookingStore, Q: Queue, E: EventSink>(
         let offered: Vec<&Waiting> = offers.offered.iter().chain(untold).collect();
         if let Some(service) = service {
             for w in &offered {
-                tell(store, queue, w, Told::Offer(service), now).await?;
+                tell(store, queue, w, service, Told::Offer, now).await?;
                 // Queued: the push goes out once whatever happens next.
                 store.offer_told(w).await?;
+                report.pushes += 1;
             }
         }
-        report.pushes += offered.len();
-        for w in &offers.lapsed {
-            tell(store, queue, w, Told::Lapsed, now).await?;
-        }
-        for w in &offers.ended {
-            tell(store, queue, w, Told::Ended, now).await?;
-        }
-        report.pushes += offers.lapsed.len() + offers.ended.len();
         let offered_events: Vec<BookingEvent> = offers
             .offered
             .iter()
@@ -113,9 +136,11 @@ async fn tell<S: Store, Q: Queue>(
     store: &S,
     queue: &Q,
     w: &Waiting,
-    what: Told<'_>,
+    service: impl Into<Option<&Service>>,
+    what: Told,
     now: DateTime<Utc>,
 ) -> Result<(), ScanError> {
+    let service = service.into();
     let resident = store.resident(&w.user).await?;
     let day = tokyo_date(now);
     let about = |kind: &str| {
@@ -126,21 +151,22 @@ async fn tell<S: Store, Q: Queue>(
             w.joined_at.timestamp_millis()
         )
     };
-    let job = match what {
-        Told::Offer(service) => {
+    let job = match (what, service) {
+        (Told::Offer, Some(service)) => {
             DeliveryJob::offer(day, w, reserve::offer(resident.as_ref(), service, w))
         }
-        Told::Lapsed => DeliveryJob::notice(
+        (Told::Offer, None) => return Ok(()),
+        (Told::Lapsed, _) => DeliveryJob::notice(
             day,
             &w.user,
             &about("lapsed"),
-            reserve::offer_lapsed(resident.as_ref(), w),
+            reserve::offer_lapsed(resident.as_ref(), service, w),
         ),
-        Told::Ended => DeliveryJob::notice(
+        (Told::Ended, _) => DeliveryJob::notice(
             day,
             &w.user,
             &about("ended"),
-            reserve::waiting_list_ended(resident.as_ref(), w),
+            reserve::waiting_list_ended(resident.as_ref(), service, w),
         ),
     };
     queue.enqueue(std::slice::from_ref(&job)).await?;

@@ -56,7 +56,11 @@ pub async fn send_job<S: Store + BookingStore, L: LineApi>(
             Ok(to) => to,
             Err(e) => return store_failure(e),
         },
-        None if notice => job.recipients.clone(),
+        // A notice goes to whoever is still registered (a stop since it was queued ends it).
+        None if notice => match still_registered(store, &job.recipients).await {
+            Ok(to) => to,
+            Err(e) => return store_failure(e),
+        },
         None => match store.undelivered(&job.mark(), &job.recipients).await {
             Ok(to) => to,
             Err(e) => return store_failure(e),
@@ -95,6 +99,19 @@ pub async fn send_job<S: Store + BookingStore, L: LineApi>(
     SendOutcome::Delivered {
         recipients: to.len(),
     }
+}
+
+async fn still_registered<S: Store>(
+    store: &S,
+    recipients: &[Recipient],
+) -> Result<Vec<Recipient>, crate::store::StoreError> {
+    let mut out = Vec::new();
+    for r in recipients {
+        if store.resident(&r.user).await?.is_some() {
+            out.push(r.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// The recipients of an offer whose seat is still held for them (not taken, declined,

@@ -308,6 +308,22 @@ fn bookable_slots<'v>(
     out
 }
 
+/// Whether `booked_for` of this resident may book `slot` of `service` by who they are (the
+/// registration exists and is of the age), whatever the booking window says.
+fn may_book(
+    turn: &Turn<'_>,
+    resident: Option<&Resident>,
+    service: &Service,
+    slot: &SlotRef,
+    booked_for: &BookingFor,
+) -> bool {
+    let fresh = Resident::new(turn.user_id.clone());
+    service
+        .who
+        .who_may_book(resident.unwrap_or(&fresh), slot.date)
+        .contains(booked_for)
+}
+
 /// The next open dates as cards, each with its times to tap (`tap` makes a time's command;
 /// `held` says which full times hold a seat for this resident).
 fn date_cards(
@@ -738,15 +754,19 @@ fn full_slot(
     Response::reply(Change::Keep, Message::text_with(text, buttons))
 }
 
-/// 1月15日（金）10:00 — the time an offer is held until; a hold to midnight reads as the
-/// day before, 「1月14日（木）中」.
-fn deadline(until: DateTime<Utc>) -> String {
+/// By when an offer must be taken, with its particle: 「1月15日（金）10:00までに」; a hold to
+/// midnight reads as the whole day before, 「1月14日（木）中に」 (「…の うちに」 in やさしい日本語).
+fn by_deadline(l: Lang, until: DateTime<Utc>) -> String {
     let local = until.with_timezone(&dates::tokyo());
     if local.time() == chrono::NaiveTime::MIN {
         let day = dates::add_days(local.date_naive(), -1).unwrap_or(local.date_naive());
-        return format!("{}中", when_date(day));
+        return format!("{}{}", when_date(day), l.pick("中に", "の うちに"));
     }
-    format!("{}{}", when_date(local.date_naive()), local.format("%H:%M"))
+    format!(
+        "{}{}までに",
+        when_date(local.date_naive()),
+        local.format("%H:%M")
+    )
 }
 
 /// 1月15日（金）: a date without its year (residents book months, not years, ahead).
@@ -828,20 +848,7 @@ fn waiting_turn(
             None => not_waiting(l),
         },
         _ => match mine {
-            Some(w)
-                if w.has_offer(view.now)
-                    && !bookable_slots(
-                        view,
-                        service,
-                        resident,
-                        booked_for,
-                        None,
-                        turn.user_id,
-                        true,
-                    )
-                    .iter()
-                    .any(|s| s.slot.slot == *slot) =>
-            {
+            Some(w) if w.has_offer(view.now) && !may_book(turn, resident, service, slot, booked_for) => {
                 // Held for a registration that may no longer book it (a child removed or
                 // corrected): say so, with the way to let the seat go on.
                 Response::reply(
@@ -925,24 +932,33 @@ fn not_waiting(l: Lang) -> Response {
 /// and 予約する / 辞退する right there.
 pub fn offer(resident: Option<&Resident>, service: &Service, w: &Waiting) -> Message {
     let l = Lang::of(resident);
-    let until = w.offered_until.map(deadline).unwrap_or_default();
+    let until = w
+        .offered_until
+        .map(|t| by_deadline(l, t))
+        .unwrap_or_default();
+    // A hold cut at the close of bookings passes to nobody after it.
+    let to_closing = w.offered_until == Some(service.closes_at(&w.slot));
+    let after = match (to_closing, l.easy()) {
+        (false, false) => "期限を過ぎると、次にお待ちの方にご案内します。",
+        (false, true) => "すぎると つぎの ひとに あんない します。",
+        (true, false) => "この日時の受付の締め切りです。",
+        (true, true) => "これが しめきりです。",
+    };
     let who = whom(l, resident, &w.booked_for)
         .map(|name| format!("\n{}{name}", l.pick("対象：", "だれ：")))
         .unwrap_or_default();
     let text = if l.easy() {
         format!(
-            "【あきが でました】\nまって いた じかんに あきが でました。\n{}\n{}{who}\n\n{}までに「よやく する」を おして ください。すぎると つぎの ひとに あんない します。",
+            "【あきが でました】\nまって いた じかんに あきが でました。\n{}\n{}{who}\n\n{until}「よやく する」を おして ください。{after}",
             service.name_for(true),
             when(&w.slot),
-            until
         )
     } else {
         format!(
-            "【キャンセル待ちのご案内】\nお待ちいただいていた枠に空きが出ました。\n{}\n{}\n場所：{}{who}\n\n{}までにお申し込みください。期限を過ぎると、次にお待ちの方にご案内します。",
+            "【キャンセル待ちのご案内】\nお待ちいただいていた枠に空きが出ました。\n{}\n{}\n場所：{}{who}\n\n{until}お申し込みください。{after}",
             service.name_for(false),
             when(&w.slot),
             service.place,
-            until
         )
     };
     Message::text_with(text, offer_actions(l, w))
@@ -977,33 +993,44 @@ fn service_name(l: Lang, service: Option<&Service>, slot: &SlotRef) -> String {
 }
 
 /// What a resident whose offer ran out is told: the seat went on, and so did their place.
-pub fn offer_lapsed(resident: Option<&Resident>, w: &Waiting) -> Message {
+pub fn offer_lapsed(
+    resident: Option<&Resident>,
+    service: Option<&Service>,
+    w: &Waiting,
+) -> Message {
     let l = Lang::of(resident);
+    let name = service_name(l, service, &w.slot);
     let text = if l.easy() {
         format!(
-            "【キャンセルまちが おわりました】\n{}の あきは、きげんまでに よやくが なかったので、つぎの ひとに あんない しました。\n\nほかの ひは「よやく する」で えらべます。",
+            "【キャンセルまちが おわりました】\n{name}（{}）の あきは、きげんまでに よやくが なかったので、つぎの ひとに あんない しました。\n\nほかの ひは「よやく する」で えらべます。",
             when(&w.slot)
         )
     } else {
         format!(
-            "【キャンセル待ち終了のお知らせ】\n{}の空きは、お申し込みの期限を過ぎたため、次にお待ちの方にご案内しました。キャンセル待ちは終了しています。\n\nほかの日時は「予約する」から選べます。",
+            "【キャンセル待ち終了のお知らせ】\n{name}（{}）の空きは、お申し込みの期限を過ぎたため、次にお待ちの方にご案内しました。キャンセル待ちは終了しています。\n\nほかの日時は「予約する」から選べます。",
             when(&w.slot)
         )
     };
     Message::text_with(text, vec![reserve_action(l), list_action(l)])
 }
 
-/// What a resident still in line when bookings close is told.
-pub fn waiting_list_ended(resident: Option<&Resident>, w: &Waiting) -> Message {
+/// What a resident still in line (or holding a seat they did not take) when bookings close
+/// is told.
+pub fn waiting_list_ended(
+    resident: Option<&Resident>,
+    service: Option<&Service>,
+    w: &Waiting,
+) -> Message {
     let l = Lang::of(resident);
+    let name = service_name(l, service, &w.slot);
     let text = if l.easy() {
         format!(
-            "【キャンセルまちが おわりました】\n{}は、しめきりまでに あきが でませんでした。\n\nほかの ひは「よやく する」で えらべます。",
+            "【キャンセルまちが おわりました】\n{name}（{}）の よやくは しめきりに なりました。まつのは おわりです。\n\nほかの ひは「よやく する」で えらべます。",
             when(&w.slot)
         )
     } else {
         format!(
-            "【キャンセル待ち終了のお知らせ】\n{}は、受付の締め切りまでに空きが出ませんでした。キャンセル待ちは終了しました。\n\nほかの日時は「予約する」から選べます。",
+            "【キャンセル待ち終了のお知らせ】\n{name}（{}）は予約の受付を締め切りました。キャンセル待ちは終了しました。\n\nほかの日時は「予約する」から選べます。",
             when(&w.slot)
         )
     };
@@ -1062,10 +1089,13 @@ fn waiting_card(
     w: &Waiting,
 ) -> Bubble {
     let offered = w.has_offer(view.now);
-    let until = w.offered_until.map(deadline).unwrap_or_default();
+    let until = w
+        .offered_until
+        .map(|t| by_deadline(l, t))
+        .unwrap_or_default();
     let status = match (offered, l.easy()) {
-        (true, false) => format!("空きが出ました。{until}までにお申し込みください。"),
-        (true, true) => format!("あきが でました。{until}までに よやく して ください。"),
+        (true, false) => format!("空きが出ました。{until}お申し込みください。"),
+        (true, true) => format!("あきが でました。{until} よやく して ください。"),
         (false, false) => "キャンセル待ち中です。空きが出たらお知らせします。".into(),
         (false, true) => "まって います。あきが でたら しらせます。".into(),
     };
@@ -1896,16 +1926,60 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_hold_cut_at_closing_promises_no_next_in_line() {
+        use crate::reservations::{Eligibility, ServiceId};
+        let service = Service {
+            id: ServiceId::parse("checkup").expect("id"),
+            name: "4か月児健診".into(),
+            place: "保健センター".into(),
+            description: String::new(),
+            who: Eligibility::Anyone,
+            opens_days_before: 30,
+            closes_days_before: 1,
+            many_per_resident: false,
+            remind_days_before: 1,
+            offer_hours: 24,
+            easy_name: None,
+            easy_description: None,
+        };
+        let slot = SlotRef::parse("checkup@2027-01-15T13:30").expect("slot");
+        let mut w = Waiting {
+            user: crate::domain::UserId::parse("U1").expect("id"),
+            slot: slot.clone(),
+            booked_for: BookingFor(FOR_RESIDENT.into()),
+            joined_at: DateTime::<Utc>::MIN_UTC,
+            offered_until: Some(service.closes_at(&slot)),
+            told: false,
+        };
+        let text = offer(None, &service, &w).plain_text().into_owned();
+        assert!(
+            text.contains("1月14日（木）中にお申し込みください。この日時の受付の締め切りです。"),
+            "{text}"
+        );
+        assert!(!text.contains("次にお待ちの方"), "{text}");
+        w.offered_until = Some(service.closes_at(&slot) - chrono::Duration::hours(3));
+        let text = offer(None, &service, &w).plain_text().into_owned();
+        assert!(text.contains("1月14日（木）21:00までにお申し込みください。期限を過ぎると、次にお待ちの方にご案内します。"), "{text}");
+    }
+
+    #[test]
     fn a_hold_to_midnight_reads_as_the_whole_day_before() {
         let at = |s: &str| {
             DateTime::parse_from_rfc3339(s)
                 .expect("time")
                 .with_timezone(&Utc)
         };
-        assert_eq!(deadline(at("2027-01-15T00:00:00+09:00")), "1月14日（木）中");
         assert_eq!(
-            deadline(at("2027-01-15T13:30:00+09:00")),
-            "1月15日（金）13:30"
+            by_deadline(Lang::PLAIN, at("2027-01-15T00:00:00+09:00")),
+            "1月14日（木）中に"
+        );
+        assert_eq!(
+            by_deadline(Lang::EASY, at("2027-01-15T00:00:00+09:00")),
+            "1月14日（木）の うちに"
+        );
+        assert_eq!(
+            by_deadline(Lang::PLAIN, at("2027-01-15T13:30:00+09:00")),
+            "1月15日（金）13:30までに"
         );
     }
 }
