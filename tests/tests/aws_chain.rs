@@ -965,6 +965,7 @@ const WAITING_LIST_ONLY: &[(&str, &str)] = &[
     ("scanner", "dynamodb:UpdateItem"),
     ("scanner", "dynamodb:DeleteItem"),
     ("sender", "dynamodb:Query"),
+    ("sender", "dynamodb:GetItem"),
 ];
 
 /// Every request counted is one the function's IAM role allows (shared::aws::iam, which

@@ -108,6 +108,8 @@ pub const SENDER: &[Grant] = &[
     grant("dynamodb:UpdateItem", Table),
     // Whether an offer's seat is still held for its recipient (their own entries).
     grant("dynamodb:Query", Table),
+    // Whether a waiting-list notice's recipient is still registered (their profile).
+    grant("dynamodb:GetItem", Table),
     // Lambda's event source mapping polls the queue and deletes settled messages.
     grant("sqs:ReceiveMessage", DeliveryQueue),
     grant("sqs:DeleteMessage", DeliveryQueue),
