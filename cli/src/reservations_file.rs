@@ -52,8 +52,9 @@ pub fn check(path: &Path, today: NaiveDate) -> anyhow::Result<()> {
 fn summary(path: &Path, schedule: &Schedule) -> String {
     let slots = match schedule.date_range() {
         Some((first, last)) => format!(
-            "{} slots from {} to {}",
+            "{} slot{} from {} to {}",
             schedule.slots.len(),
+            if schedule.slots.len() == 1 { "" } else { "s" },
             first.format("%Y-%m-%d"),
             last.format("%Y-%m-%d")
         ),

@@ -1212,3 +1212,28 @@ async fn an_offer_for_a_removed_child_is_not_booked() {
     chat.tap("辞退する").await;
     chat.expect("辞退しました");
 }
+
+/// A booking made after its reminder went out for the day is not promised one.
+#[tokio::test]
+async fn a_booking_after_its_reminder_day_is_not_promised_a_reminder() {
+    let mut chat = Chat::new("Ulate").await;
+    chat.register_child("2026-10-01").await;
+    // The 14th, 10:00 Tokyo: the day-before reminders for the 15th went out at 09:00.
+    chat.now = shared::dates::tokyo_instant(d("2027-01-14"), 10);
+    chat.postback("v1:rsv:book:checkup-4m@202701151330:c1")
+        .await;
+    chat.expect("予約しました")
+        .expect("変更・キャンセルは「予約の確認」からいつでもできます");
+    assert!(
+        !chat.text().contains("確認のお知らせをお送りします"),
+        "{}",
+        chat.text()
+    );
+    // Booked a day earlier, the reminder is still ahead and promised.
+    let mut early = chat.beside("Uearly");
+    early.register_child("2026-10-01").await;
+    early
+        .postback("v1:rsv:book:checkup-4m@202701151400:c1")
+        .await;
+    early.expect("1日前に確認のお知らせをお送りします");
+}

@@ -1696,7 +1696,11 @@ pub fn outcome(
             if let (Some(service), Some(state)) = (service_of(&b.slot), view.slot(&b.slot)) {
                 text.push('\n');
                 text.push_str(&summary(l, resident, service, state, &b.booked_for));
-                if service.remind_days_before > 0 {
+                // Promised only when the daily 09:00 run of the reminder's day is still ahead.
+                let reminded = service.remind_days_before > 0
+                    && dates::add_days(b.slot.date, -(service.remind_days_before as i64))
+                        .is_some_and(|day| dates::tokyo_instant(day, 9) > view.now);
+                if reminded {
                     text.push_str(&if l.easy() {
                         format!("\n\n{}にち まえに おしらせを おくります。", service.remind_days_before)
                     } else {
@@ -1705,6 +1709,8 @@ pub fn outcome(
                             service.remind_days_before
                         )
                     });
+                } else if !l.easy() {
+                    text.push_str("\n\n変更・キャンセルは「予約の確認」からいつでもできます。");
                 }
             }
             vec![Message::text_with(text, actions(l))]
