@@ -451,7 +451,10 @@ async fn offers_timer<L: LineApi>(app: Arc<App<L>>) {
     loop {
         every.tick().await;
         match run_offers(&app).await {
-            Ok(report) if report["lists"] != 0 => tracing::info!(%report, "waiting lists swept"),
+            // Said only when something changed, not every minute a list merely waits.
+            Ok(report) if report["pushes"] != 0 || report["ended"] != 0 => {
+                tracing::info!(%report, "waiting lists swept")
+            }
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "waiting-list sweep failed"),
         }
