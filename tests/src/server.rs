@@ -85,6 +85,24 @@ impl Sukusuku {
     }
 
     async fn spawn(env: &[(&str, &str)], secret: &str, data: &Path, catalog: &Path) -> Sukusuku {
+        // A port found free can be taken by another test before `serve` binds it: try again
+        // on new ports then.
+        for _ in 0..5 {
+            match Sukusuku::spawn_once(env, secret, data, catalog).await {
+                Ok(s) => return s,
+                Err(log) if log.contains("Address already in use") => continue,
+                Err(log) => panic!("sukusuku did not start:\n{log}"),
+            }
+        }
+        panic!("sukusuku found no free port in five tries");
+    }
+
+    async fn spawn_once(
+        env: &[(&str, &str)],
+        secret: &str,
+        data: &Path,
+        catalog: &Path,
+    ) -> Result<Sukusuku, String> {
         let (port, dev_port) = (free_port(), free_port());
         let log = data.with_extension("log");
         let stdout = data.with_extension("stdout");
@@ -117,16 +135,18 @@ impl Sukusuku {
         };
         for _ in 0..200 {
             if let Ok(Some(status)) = s.child.try_wait() {
-                panic!("sukusuku exited with {status}:\n{}", s.log_text());
+                return Err(format!("sukusuku exited with {status}:\n{}", s.log_text()));
             }
-            if let Ok(r) = s.client.get(format!("{}/healthz", s.base_url)).send().await
+            // Only once it says it listens: before that the port may be someone else's.
+            if s.log_text().contains("sukusuku listening on")
+                && let Ok(r) = s.client.get(format!("{}/healthz", s.base_url)).send().await
                 && r.status().is_success()
             {
-                return s;
+                return Ok(s);
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("sukusuku did not start:\n{}", s.log_text());
+        Err(s.log_text())
     }
 
     /// What `serve` printed on stdout (local mode's transcript).
