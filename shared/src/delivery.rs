@@ -82,6 +82,9 @@ pub struct DeliveryJob {
     /// recipient's registration (its subject).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offer: Option<String>,
+    /// … and held until this time: a hold withdrawn and offered again is another push.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offered_until: Option<chrono::DateTime<chrono::Utc>>,
     pub recipients: Vec<Recipient>,
     pub messages: Vec<Message>,
 }
@@ -136,6 +139,7 @@ impl DeliveryJob {
             step,
             reminder,
             offer: None,
+            offered_until: None,
             recipients,
             messages,
         }
@@ -190,6 +194,7 @@ impl DeliveryJob {
         );
         job.id = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
         job.offer = Some(slot);
+        job.offered_until = w.offered_until;
         job
     }
 

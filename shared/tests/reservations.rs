@@ -1237,3 +1237,63 @@ async fn a_booking_after_its_reminder_day_is_not_promised_a_reminder() {
         .await;
     early.expect("1日前に確認のお知らせをお送りします");
 }
+
+/// A hold taken back (a lower capacity) and offered again later is one push, with the new
+/// time: the first offer's push, still queued, is not sent with its old deadline.
+#[tokio::test]
+async fn a_hold_offered_again_is_pushed_once_with_its_new_time() {
+    use shared::handlers::offers::pass_on_seats;
+    use shared::handlers::send::{DrainPolicy, drain};
+    use shared::pacer::Pacer;
+    use shared::queue::MemoryQueue;
+    let full = SlotRef::parse("checkup-4m@2027-01-22T13:30").expect("slot");
+    let mut holder = Chat::new("Uholder").await;
+    holder.register_child("2026-10-01").await;
+    holder
+        .postback(&format!("v1:rsv:pick:{}:c1", full.token()))
+        .await;
+    holder.tap("予約する").await;
+    let mut a = holder.beside("Ua");
+    a.register_child("2026-10-02").await;
+    a.postback(&format!("v1:rsv:wait:{}:c1", full.token()))
+        .await;
+    holder.say("予約の確認").await;
+    holder.tap("キャンセル").await;
+    holder.tap("キャンセルする").await;
+    let queue = MemoryQueue::new();
+    pass_on_seats(&*a.store, &queue, &a.events, a.now)
+        .await
+        .expect("sweep");
+    // Staff take the seat back, then give it again an hour later.
+    let mut shrunk = schedule();
+    if let Some(s) = shrunk.slots.get_mut(&full) {
+        s.capacity = 0;
+    }
+    let published = a
+        .store
+        .publish_schedule(&shrunk, a.now)
+        .await
+        .expect("shrink");
+    assert_eq!(published.withdrawn.len(), 1);
+    a.store
+        .publish_schedule(&schedule(), a.now)
+        .await
+        .expect("restore");
+    let later = a.now + Duration::hours(1);
+    pass_on_seats(&*a.store, &queue, &a.events, later)
+        .await
+        .expect("sweep");
+    drain(
+        &*a.store,
+        &queue,
+        &a.line,
+        &Pacer::per_second(100_000),
+        &DrainPolicy::default(),
+    )
+    .await
+    .expect("drain");
+    let pushes = pushes_to(&a.line, &a.user_id());
+    assert_eq!(pushes.len(), 1, "one push for the hold that stands");
+    let text = pushes[0].plain_text().into_owned();
+    assert!(text.contains("1月5日（火）11:00までに"), "{text}");
+}

@@ -52,7 +52,7 @@ pub async fn send_job<S: Store + BookingStore, L: LineApi>(
     };
     let notice = job.milestone == NOTICE;
     let to = match &job.offer {
-        Some(slot) => match still_offered(store, slot, &job.recipients).await {
+        Some(slot) => match still_offered(store, slot, job.offered_until, &job.recipients).await {
             Ok(to) => to,
             Err(e) => return store_failure(e),
         },
@@ -119,6 +119,7 @@ async fn still_registered<S: Store>(
 async fn still_offered<S: BookingStore>(
     store: &S,
     slot: &str,
+    until: Option<chrono::DateTime<chrono::Utc>>,
     recipients: &[Recipient],
 ) -> Result<Vec<Recipient>, crate::store::StoreError> {
     let now = chrono::Utc::now();
@@ -128,6 +129,8 @@ async fn still_offered<S: BookingStore>(
             w.slot.to_string() == slot
                 && r.subjects.iter().any(|s| s == w.booked_for.as_str())
                 && w.has_offer(now)
+                // A job from before `until` existed (none) matches any hold.
+                && until.is_none_or(|u| w.offered_until == Some(u))
         });
         if held {
             out.push(r.clone());
