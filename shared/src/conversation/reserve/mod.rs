@@ -992,6 +992,21 @@ fn service_name(l: Lang, service: Option<&Service>, slot: &SlotRef) -> String {
     )
 }
 
+/// A notice that a resident's wait is over: its title, `plain` or `easy` by the reader's
+/// register, and the way to another time.
+fn waiting_over(l: Lang, plain: String, easy: String) -> Message {
+    let text = if l.easy() {
+        format!(
+            "【キャンセルまちが おわりました】\n{easy}\n\nほかの ひは「よやく する」で えらべます。"
+        )
+    } else {
+        format!(
+            "【キャンセル待ち終了のお知らせ】\n{plain}\n\nほかの日時は「予約する」から選べます。"
+        )
+    };
+    Message::text_with(text, vec![reserve_action(l), list_action(l)])
+}
+
 /// What a resident whose offer ran out is told: the seat went on, and so did their place.
 pub fn offer_lapsed(
     resident: Option<&Resident>,
@@ -999,19 +1014,16 @@ pub fn offer_lapsed(
     w: &Waiting,
 ) -> Message {
     let l = Lang::of(resident);
-    let name = service_name(l, service, &w.slot);
-    let text = if l.easy() {
+    let (name, time) = (service_name(l, service, &w.slot), when(&w.slot));
+    waiting_over(
+        l,
         format!(
-            "【キャンセルまちが おわりました】\n{name}（{}）の あきは、きげんまでに よやくが なかったので、つぎの ひとに あんない しました。\n\nほかの ひは「よやく する」で えらべます。",
-            when(&w.slot)
-        )
-    } else {
+            "{name}（{time}）の空きは、お申し込みの期限を過ぎたため、次にお待ちの方にご案内しました。キャンセル待ちは終了しています。"
+        ),
         format!(
-            "【キャンセル待ち終了のお知らせ】\n{name}（{}）の空きは、お申し込みの期限を過ぎたため、次にお待ちの方にご案内しました。キャンセル待ちは終了しています。\n\nほかの日時は「予約する」から選べます。",
-            when(&w.slot)
-        )
-    };
-    Message::text_with(text, vec![reserve_action(l), list_action(l)])
+            "{name}（{time}）の あきは、きげんまでに よやくが なかったので、つぎの ひとに あんない しました。"
+        ),
+    )
 }
 
 /// What a resident still in line (or holding a seat they did not take) when bookings close
@@ -1022,19 +1034,12 @@ pub fn waiting_list_ended(
     w: &Waiting,
 ) -> Message {
     let l = Lang::of(resident);
-    let name = service_name(l, service, &w.slot);
-    let text = if l.easy() {
-        format!(
-            "【キャンセルまちが おわりました】\n{name}（{}）の よやくは しめきりに なりました。まつのは おわりです。\n\nほかの ひは「よやく する」で えらべます。",
-            when(&w.slot)
-        )
-    } else {
-        format!(
-            "【キャンセル待ち終了のお知らせ】\n{name}（{}）は予約の受付を締め切りました。キャンセル待ちは終了しました。\n\nほかの日時は「予約する」から選べます。",
-            when(&w.slot)
-        )
-    };
-    Message::text_with(text, vec![reserve_action(l), list_action(l)])
+    let (name, time) = (service_name(l, service, &w.slot), when(&w.slot));
+    waiting_over(
+        l,
+        format!("{name}（{time}）は予約の受付を締め切りました。キャンセル待ちは終了しました。"),
+        format!("{name}（{time}）の よやくは しめきりに なりました。まつのは おわりです。"),
+    )
 }
 
 /// What a resident is told when staff lowered a capacity and took back the seat held for
@@ -1067,19 +1072,14 @@ pub fn waiting_list_closed(
     w: &Waiting,
 ) -> Message {
     let l = Lang::of(resident);
-    let name = service_name(l, service, &w.slot);
-    let text = if l.easy() {
+    let (name, time) = (service_name(l, service, &w.slot), when(&w.slot));
+    waiting_over(
+        l,
         format!(
-            "【キャンセルまちが おわりました】\nしやくしょの つごうで、まって いた じかんが なくなりました。\n{name}\n{}\n\nほかの ひは「よやく する」で えらべます。",
-            when(&w.slot)
-        )
-    } else {
-        format!(
-            "【キャンセル待ち終了のお知らせ】\n日程の変更により、キャンセル待ちをされていた次の枠がなくなりました。\n{name}\n{}\n\nほかの日時は「予約する」から選べます。",
-            when(&w.slot)
-        )
-    };
-    Message::text_with(text, vec![reserve_action(l), list_action(l)])
+            "日程の変更により、キャンセル待ちをされていた次の枠がなくなりました。\n{name}\n{time}"
+        ),
+        format!("しやくしょの つごうで、まって いた じかんが なくなりました。\n{name}\n{time}"),
+    )
 }
 
 fn waiting_card(
