@@ -830,6 +830,15 @@ async fn full_with_line<S: Store + BookingStore>(
     (holder, line)
 }
 
+/// The holder of a full line's one seat lets it go: the seat is the line's.
+async fn let_go<S: BookingStore>(store: &S, holder: &Resident, how: Release) {
+    let held = store.bookings_of(&holder.user_id).await.expect("held");
+    store
+        .release(&seat(holder, &held[0].id), how)
+        .await
+        .expect("let go");
+}
+
 fn later(minutes: i64) -> DateTime<Utc> {
     now() + Duration::minutes(minutes)
 }
@@ -915,11 +924,7 @@ async fn a_full_slot_keeps_a_waiting_list_in_order<S: Store + BookingStore>(stor
 async fn a_freed_seat_is_offered_to_the_first_in_line_only<S: Store + BookingStore>(store: &S) {
     let s = slot("consult", "2027-01-15", "10:00", 1);
     let (holder, line) = full_with_line(store, &s, &[2, 3]).await;
-    let held = store.bookings_of(&holder.user_id).await.expect("held");
-    store
-        .release(&seat(&holder, &held[0].id), Release::Cancel)
-        .await
-        .expect("cancelled");
+    let_go(store, &holder, Release::Cancel).await;
     // The freed seat is the line's: someone who never waited cannot take it.
     let walk_in = resident(store, 9).await;
     assert_eq!(
@@ -967,14 +972,7 @@ async fn a_freed_seat_is_offered_to_the_first_in_line_only<S: Store + BookingSto
 async fn an_offer_passes_on_when_declined_or_lapsed<S: Store + BookingStore>(store: &S) {
     let s = slot("consult", "2027-01-15", "10:00", 1);
     let (holder, line) = full_with_line(store, &s, &[2, 3]).await;
-    let held = store.bookings_of(&holder.user_id).await.expect("held");
-    store
-        .release(
-            &seat(&holder, &held[0].id),
-            Release::Absent(AbsenceReason::Illness),
-        )
-        .await
-        .expect("absent");
+    let_go(store, &holder, Release::Absent(AbsenceReason::Illness)).await;
     let first = store
         .offer_seats(&s.slot, Some(later(60)), now())
         .await
@@ -1021,11 +1019,7 @@ async fn an_offered_seat_is_promised_once_under_concurrency<S: Store + BookingSt
     let s = slot("consult", "2027-01-15", "10:00", 1);
     let waiting: Vec<u32> = (2..=11).collect();
     let (holder, line) = full_with_line(store, &s, &waiting).await;
-    let held = store.bookings_of(&holder.user_id).await.expect("held");
-    store
-        .release(&seat(&holder, &held[0].id), Release::Cancel)
-        .await
-        .expect("cancelled");
+    let_go(store, &holder, Release::Cancel).await;
     let sweeps = join_all(
         (0..8)
             .map(|i| store.offer_seats(&s.slot, Some(later(60)), later(1) + Duration::seconds(i))),
@@ -1155,11 +1149,7 @@ async fn a_publish_offers_new_seats_and_withdraws_offers_before_bookings<
 async fn a_stop_leaves_the_waiting_lists<S: Store + BookingStore>(store: &S) {
     let s = slot("consult", "2027-01-15", "10:00", 1);
     let (holder, line) = full_with_line(store, &s, &[2, 3, 4]).await;
-    let held = store.bookings_of(&holder.user_id).await.expect("held");
-    store
-        .release(&seat(&holder, &held[0].id), Release::Cancel)
-        .await
-        .expect("cancelled");
+    let_go(store, &holder, Release::Cancel).await;
     store
         .offer_seats(&s.slot, Some(later(60)), now())
         .await
@@ -1228,11 +1218,7 @@ async fn a_change_takes_a_seat_offered_to_it<S: Store + BookingStore>(store: &S)
 async fn a_list_ends_when_bookings_close<S: Store + BookingStore>(store: &S) {
     let s = slot("consult", "2027-01-15", "10:00", 1);
     let (holder, line) = full_with_line(store, &s, &[2, 3]).await;
-    let held = store.bookings_of(&holder.user_id).await.expect("held");
-    store
-        .release(&seat(&holder, &held[0].id), Release::Cancel)
-        .await
-        .expect("cancelled");
+    let_go(store, &holder, Release::Cancel).await;
     store
         .offer_seats(&s.slot, Some(later(60)), now())
         .await
@@ -1259,11 +1245,7 @@ async fn a_list_ends_when_bookings_close<S: Store + BookingStore>(store: &S) {
 async fn an_offer_is_told_once_while_it_stands<S: Store + BookingStore>(store: &S) {
     let s = slot("consult", "2027-01-15", "10:00", 1);
     let (holder, _line) = full_with_line(store, &s, &[2, 3]).await;
-    let held = store.bookings_of(&holder.user_id).await.expect("held");
-    store
-        .release(&seat(&holder, &held[0].id), Release::Cancel)
-        .await
-        .expect("cancelled");
+    let_go(store, &holder, Release::Cancel).await;
     let offers = store
         .offer_seats(&s.slot, Some(later(60)), now())
         .await
