@@ -12,12 +12,12 @@ use shared::aws::{ConfigError, DynamoStore, SqsQueue, load_catalog, publish_cata
 use shared::catalog::{Catalog, CatalogSource, example_source};
 use shared::domain::{Resident, UserId};
 use shared::reservations::{
-    BookingFor, BookingId, Eligibility, FOR_RESIDENT, Schedule, Service, ServiceId, Slot, SlotRef,
+    BookingFor, BookingId, FOR_RESIDENT, Schedule, ServiceId, Slot, SlotRef,
 };
 use shared::store::bookings::{
     BookingRequest, BookingStore, Release, SeatChange, Stranding, WaitRequest,
 };
-use shared::store::{EventClaim, Store, StoreError};
+use shared::store::{EventClaim, Store, StoreError, booking_contract};
 
 async fn fresh_store(endpoint: &str) -> DynamoStore {
     let config = moto_config(endpoint).await;
@@ -139,23 +139,7 @@ async fn a_stop_with_bookings_frees_the_seats_and_leaves_no_trace() {
     let store = fresh_store(&ep).await;
     let services = ["consult", "checkup"].map(|id| {
         let id = ServiceId::parse(id).expect("service");
-        (
-            id.clone(),
-            Service {
-                id,
-                name: "相談".into(),
-                place: "保健センター".into(),
-                description: String::new(),
-                who: Eligibility::Anyone,
-                opens_days_before: 60,
-                closes_days_before: 0,
-                many_per_resident: true,
-                remind_days_before: 1,
-                offer_hours: 24,
-                easy_name: None,
-                easy_description: None,
-            },
-        )
+        (id.clone(), booking_contract::service(id.as_str()))
     });
     let mut schedule = Schedule {
         services: services.into_iter().collect(),
@@ -251,23 +235,9 @@ async fn a_stop_off_waiting_lists_frees_the_seats_and_leaves_no_trace() {
         .expect("time");
     let id = ServiceId::parse("consult").expect("service");
     let mut schedule = Schedule::default();
-    schedule.services.insert(
-        id.clone(),
-        Service {
-            id,
-            name: "相談".into(),
-            place: "保健センター".into(),
-            description: String::new(),
-            who: Eligibility::Anyone,
-            opens_days_before: 60,
-            closes_days_before: 0,
-            many_per_resident: true,
-            remind_days_before: 1,
-            offer_hours: 24,
-            easy_name: None,
-            easy_description: None,
-        },
-    );
+    schedule
+        .services
+        .insert(id.clone(), booking_contract::service(id.as_str()));
     let a = slot("consult@2027-01-15T10:00", 1);
     let b = slot("consult@2027-01-16T10:00", 2);
     for s in [&a, &b] {
@@ -872,23 +842,9 @@ async fn the_webhook_gives_up_on_a_silent_dynamodb_in_time() {
 fn consult_schedule(slots: &[&Slot]) -> Schedule {
     let id = ServiceId::parse("consult").expect("service");
     let mut schedule = Schedule::default();
-    schedule.services.insert(
-        id.clone(),
-        Service {
-            id,
-            name: "相談".into(),
-            place: "保健センター".into(),
-            description: String::new(),
-            who: Eligibility::Anyone,
-            opens_days_before: 60,
-            closes_days_before: 0,
-            many_per_resident: true,
-            remind_days_before: 1,
-            offer_hours: 24,
-            easy_name: None,
-            easy_description: None,
-        },
-    );
+    schedule
+        .services
+        .insert(id.clone(), booking_contract::service(id.as_str()));
     for s in slots {
         schedule.slots.insert(s.slot.clone(), (*s).clone());
     }

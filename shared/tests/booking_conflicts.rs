@@ -21,12 +21,12 @@ use shared::aws::dynamo::create_table;
 use shared::aws::testing::{moto_config, moto_endpoint, table_dump, unique_name};
 use shared::domain::{Resident, UserId};
 use shared::reservations::{
-    BookingFor, BookingId, Eligibility, FOR_RESIDENT, Schedule, Service, ServiceId, Slot, SlotRef,
+    BookingFor, BookingId, FOR_RESIDENT, Schedule, ServiceId, Slot, SlotRef,
 };
 use shared::store::bookings::{
     BOOKING_CONFLICT_RETRIES, BookingError, BookingRequest, BookingStore,
 };
-use shared::store::{Store, StoreError};
+use shared::store::{Store, StoreError, booking_contract};
 
 /// What DynamoDB answers when the first of a transaction's three items (the slot) is being
 /// written by another transaction at that instant.
@@ -132,25 +132,9 @@ async fn fixture(endpoint: &str) -> Fixture {
     let id = ServiceId::parse("consult").expect("service");
     let slot = SlotRef::parse("consult@2027-01-15T10:00").expect("slot");
     let schedule = Schedule {
-        services: [(
-            id.clone(),
-            Service {
-                id,
-                name: "育児相談".into(),
-                place: "保健センター".into(),
-                description: String::new(),
-                who: Eligibility::Anyone,
-                opens_days_before: 60,
-                closes_days_before: 0,
-                many_per_resident: true,
-                remind_days_before: 1,
-                offer_hours: 24,
-                easy_name: None,
-                easy_description: None,
-            },
-        )]
-        .into_iter()
-        .collect(),
+        services: [(id.clone(), booking_contract::service(id.as_str()))]
+            .into_iter()
+            .collect(),
         slots: [(
             slot.clone(),
             Slot {

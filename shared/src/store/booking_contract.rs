@@ -62,7 +62,9 @@ fn service_id(s: &str) -> ServiceId {
     ServiceId::parse(s).expect("service id")
 }
 
-fn service(id: &str) -> Service {
+/// A service open to anyone, booked from 60 days ahead until the slot starts, many per
+/// resident: the contract's, and other store tests' (`testing` feature).
+pub fn service(id: &str) -> Service {
     Service {
         id: service_id(id),
         name: format!("{id}の相談"),
