@@ -16,7 +16,7 @@ use anyhow::Context;
 use serde_json::json;
 use shared::domain::UserId;
 use shared::line::{
-    Accepted, Action, Bubble, FlexBox, FlexComponent, LineApi, LineError, Message, RetryKey,
+    Accepted, Action, Bubble, FlexBox, FlexComponent, LineApi, LineError, Message, Quota, RetryKey,
     Template, check_request,
 };
 
@@ -287,6 +287,11 @@ impl LineApi for LocalLineApi {
         retry_key: &RetryKey,
     ) -> Result<Accepted, LineError> {
         self.deliver(Call::Multicast(to), messages, Some(retry_key))
+    }
+
+    /// Local mode sends nothing to LINE, so nothing is counted against a plan.
+    async fn quota(&self) -> Result<Quota, LineError> {
+        Ok(Quota::UNLIMITED)
     }
 }
 

@@ -19,13 +19,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use shared::catalog::Catalog;
 use shared::dates::{add_days, parse_ymd, tokyo_date, tokyo_instant};
-use shared::handlers::offers::{OfferReport, pass_on_seats};
+use shared::handlers::offers::{OfferReport, sweep};
 use shared::handlers::scan::{ScanReport, run_daily_scan};
-use shared::handlers::send::{DrainPolicy, DrainReport, drain};
+use shared::handlers::send::{DrainPolicy, DrainReport, SendSettings, drain};
 use shared::handlers::webhook::{WebhookContext, handle_webhook};
+use shared::quiet_hours::QuietRules;
 
 use crate::local_events::LocalEvents;
-use shared::line::limits::{MAX_WEBHOOK_BODY_BYTES, MULTICAST_REQUESTS_PER_SECOND};
+use shared::line::limits::MAX_WEBHOOK_BODY_BYTES;
 use shared::line::signature::ChannelSecret;
 use shared::line::{HttpLineApi, LineApi};
 use shared::pacer::Pacer;
@@ -99,6 +100,8 @@ struct App<L> {
     catalog: Catalog,
     secret: ChannelSecret,
     pacer: Pacer,
+    /// Rates, quiet hours and retry window, from the same variables as the sender function.
+    send: SendSettings,
     events: LocalEvents,
     /// One daily run at a time (timer and /dev/daily).
     daily: tokio::sync::Mutex<()>,
@@ -158,6 +161,7 @@ pub fn run(args: ServeArgs<'_>) -> anyhow::Result<()> {
     // A broken catalog refuses to start, before anything else happens.
     let catalog = catalog_file::load(args.catalog)?;
     let mode = LineMode::from_env()?;
+    let send = SendSettings::from_lookup(env_value).map_err(|e| anyhow!("{e}"))?;
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -188,7 +192,7 @@ pub fn run(args: ServeArgs<'_>) -> anyhow::Result<()> {
             } => {
                 let line = HttpLineApi::new(&base, &token).map_err(|e| anyhow!("{e}"))?;
                 let events = LocalEvents::new(Box::new(std::io::stdout()), args.data);
-                let app = App::new(store, line, catalog, &secret, events);
+                let app = App::new(store, line, catalog, &secret, events, send)?;
                 serve(app, listeners).await
             }
             LineMode::Local {
@@ -201,7 +205,7 @@ pub fn run(args: ServeArgs<'_>) -> anyhow::Result<()> {
                     local_banner(&listeners, args.data, &secret, default_secret)
                 );
                 let events = LocalEvents::new(Box::new(std::io::stdout()), args.data);
-                let app = App::new(store, line, catalog, &secret, events);
+                let app = App::new(store, line, catalog, &secret, events, send)?;
                 serve(app, listeners).await
             }
         }
@@ -215,17 +219,19 @@ impl<L: LineApi + 'static> App<L> {
         catalog: Catalog,
         secret: &str,
         events: LocalEvents,
-    ) -> Arc<App<L>> {
-        Arc::new(App {
+        send: SendSettings,
+    ) -> anyhow::Result<Arc<App<L>>> {
+        Ok(Arc::new(App {
             store,
             queue: MemoryQueue::new(),
             line,
             catalog,
             secret: ChannelSecret::new(secret),
-            pacer: Pacer::per_second(MULTICAST_REQUESTS_PER_SECOND),
+            pacer: Pacer::at(send.rate.share(1).map_err(|e| anyhow::anyhow!(e))?),
+            send,
             events,
             daily: tokio::sync::Mutex::new(()),
-        })
+        }))
     }
 }
 
@@ -408,32 +414,39 @@ async fn run_daily<L: LineApi>(app: &App<L>, date: NaiveDate) -> Result<serde_js
     let scan = run_daily_scan(&app.store, &app.queue, &app.catalog, date, at)
         .await
         .map_err(|e| e.to_string())?;
-    let sent = drain_queue(app).await?;
+    let sent = drain_queue(app, None).await?;
     Ok(json!(DailyRun { scan, sent }))
 }
 
 /// The waiting-list sweep now (offers lapse and pass on, freed seats go to the first in
-/// line), then the send queue drained.
-async fn run_offers<L: LineApi>(app: &App<L>) -> Result<serde_json::Value, String> {
+/// line), then the send queue drained. The timer keeps the quiet hours (`quiet`);
+/// `/dev/offers`, like `/dev/daily`, runs at once whatever the hour.
+async fn run_offers<L: LineApi>(
+    app: &App<L>,
+    quiet: Option<&QuietRules>,
+) -> Result<serde_json::Value, String> {
     let _one_at_a_time = app.daily.lock().await;
-    let offers = pass_on_seats(&app.store, &app.queue, &app.events, Utc::now())
+    let offers = sweep(&app.store, &app.queue, &app.events, Utc::now(), quiet)
         .await
         .map_err(|e| e.to_string())?;
-    let sent = drain_queue(app).await?;
+    let sent = drain_queue(app, quiet).await?;
     Ok(json!(OffersRun { offers, sent }))
 }
 
-/// Sends what is queued, retries included (the caller holds `app.daily`).
-async fn drain_queue<L: LineApi>(app: &App<L>) -> Result<DrainReport, String> {
-    drain(
-        &app.store,
-        &app.queue,
-        &app.line,
-        &app.pacer,
-        &DrainPolicy::default(),
-    )
-    .await
-    .map_err(|e| e.to_string())
+/// Sends what is queued, retries included (the caller holds `app.daily`); pushes met in
+/// the `quiet` hours stay queued for the morning.
+async fn drain_queue<L: LineApi>(
+    app: &App<L>,
+    quiet: Option<&QuietRules>,
+) -> Result<DrainReport, String> {
+    let policy = DrainPolicy {
+        retry_window: app.send.retry_window,
+        quiet: quiet.cloned(),
+        ..DrainPolicy::default()
+    };
+    drain(&app.store, &app.queue, &app.line, &app.pacer, &policy)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[derive(serde::Serialize)]
@@ -450,7 +463,7 @@ async fn offers_timer<L: LineApi>(app: Arc<App<L>>) {
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        match run_offers(&app).await {
+        match run_offers(&app, app.send.quiet.as_ref()).await {
             // Said only when something changed, not every minute a list merely waits.
             Ok(report) if report["pushes"] != 0 || report["ended"] != 0 => {
                 tracing::info!(%report, "waiting lists swept")
@@ -462,7 +475,7 @@ async fn offers_timer<L: LineApi>(app: Arc<App<L>>) {
 }
 
 async fn dev_offers<L: LineApi>(State(app): State<Arc<App<L>>>) -> Response {
-    match run_offers(&app).await {
+    match run_offers(&app, None).await {
         Ok(body) => (StatusCode::OK, axum::Json(body)).into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,

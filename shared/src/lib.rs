@@ -14,6 +14,7 @@ pub mod handlers;
 pub mod line;
 pub mod pacer;
 pub mod queue;
+pub mod quiet_hours;
 pub mod reservations;
 pub mod segment;
 pub mod staff_file;

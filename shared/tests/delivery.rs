@@ -10,10 +10,11 @@ use shared::clock::FixedClock;
 use shared::dates::tokyo_instant;
 use shared::domain::{Pregnancy, Resident, UserId};
 use shared::handlers::scan::{ScanReport, run_daily_scan};
-use shared::handlers::send::{DrainPolicy, DrainReport, drain};
+use shared::handlers::send::{DrainPolicy, DrainReport, Settled, drain, settle};
 use shared::line::{LineCall, LineError, MemoryLineApi};
 use shared::pacer::Pacer;
 use shared::queue::{MemoryQueue, Queue};
+use shared::quiet_hours::QuietRules;
 use shared::store::{LocalStore, Store};
 
 const CATALOG: &str = r#"
@@ -412,19 +413,244 @@ async fn a_stop_between_scan_and_send_sends_nothing() {
     assert!(!w.store.dump().contains(user(1).as_str()));
 }
 
-/// LINE's "monthly limit reached" is not a rate limit: retrying five times cannot help, so
-/// the job goes to the dead-letter queue with that reason on its first attempt.
+/// LINE's "monthly limit reached" is not a rate limit: retrying soon cannot help, and the
+/// message must not be lost either. The job stays in the queue (parked for a later look),
+/// nothing goes to the dead-letter queue, and the next job is held without asking LINE.
 #[tokio::test]
-async fn a_monthly_limit_refusal_is_dead_lettered_at_once() {
+async fn a_monthly_limit_refusal_keeps_the_job_for_later() {
     let w = World::new();
     w.child(1, &["2026-03-01"]).await;
+    w.child(2, &["2026-03-02"]).await;
     w.line.fail_next(LineError::Status {
         status: 429,
         message: "You have reached your monthly limit.".into(),
         retry_after: None,
     });
-    let (_, sent) = w.day("2026-03-08").await;
-    assert_eq!((sent.sent, sent.retries, sent.dead_lettered), (0, 0, 1));
+    let (scan, sent) = w.day("2026-03-08").await;
+    assert_eq!(scan.jobs, 1);
+    assert_eq!((sent.sent, sent.held, sent.dead_lettered), (0, 1, 0));
+    assert_eq!(sent.parked, 1, "kept in the queue");
+    assert!(
+        w.queue
+            .dead_lettered()
+            .await
+            .expect("dead letters")
+            .is_empty()
+    );
+    let (_, sent) = w.day("2026-03-09").await;
+    assert_eq!(
+        (sent.sent, sent.held),
+        (0, 1),
+        "held without another refusal"
+    );
+    assert_eq!(sent.parked, 2);
+    assert!(w.delivered().is_empty());
+}
+
+fn tokyo(day: &str, hour: u32, minute: u32) -> chrono::DateTime<Utc> {
+    tokyo_instant(d(day), hour) + chrono::Duration::minutes(i64::from(minute))
+}
+
+/// The day's scan for `day`, its jobs received (hidden) from the queue.
+async fn queued(w: &World, day: &str) -> Vec<shared::queue::QueuedJob> {
+    run_daily_scan(&w.store, &w.queue, &w.catalog, d(day), tokyo(day, 9, 0))
+        .await
+        .expect("scan");
+    w.queue.receive(10).await.expect("receive")
+}
+
+async fn settle_at(
+    w: &World,
+    pacer: &Pacer,
+    message: &shared::queue::QueuedJob,
+    policy: &DrainPolicy,
+    now: chrono::DateTime<Utc>,
+) -> Settled {
+    settle(&w.store, &w.queue, &w.line, pacer, message, policy, now)
+        .await
+        .expect("settled")
+}
+
+/// A push met at 22:30 waits in the queue until the quiet hours end (08:00, spread over a
+/// few minutes), and goes when it is handed out again in the morning; a kind the city
+/// exempts goes at once; `None` (`/dev/daily`) sends at any hour.
+#[tokio::test]
+async fn pushes_wait_out_the_quiet_hours_and_go_in_the_morning() {
+    let w = World::new();
+    w.child(1, &["2026-03-01"]).await;
+    let jobs = queued(&w, "2026-03-08").await;
+    assert_eq!(jobs.len(), 1);
+    let quiet = DrainPolicy {
+        quiet: Some(QuietRules::standard()),
+        ..DrainPolicy::default()
+    };
+    let night = tokyo("2026-03-08", 22, 30);
+    assert_eq!(
+        settle_at(&w, &w.pacer, &jobs[0], &quiet, night).await,
+        Settled::Deferred
+    );
+    assert!(w.delivered().is_empty(), "nothing at night");
+    let wait = w.queue.next_visible_in().expect("still queued");
+    let until_eight = Duration::from_secs(9 * 3600 + 30 * 60);
+    assert!(
+        wait > until_eight - Duration::from_secs(5)
+            && wait <= until_eight + Duration::from_secs(300),
+        "{wait:?}"
+    );
+    let depth = w.queue.depth().await.expect("depth");
+    assert_eq!((depth.hidden, depth.parked), (1, 1));
+    // Handed out again at 08:02.
+    let morning = tokyo("2026-03-09", 8, 2);
+    assert_eq!(
+        settle_at(&w, &w.pacer, &jobs[0], &quiet, morning).await,
+        Settled::Sent { recipients: 1 }
+    );
+    assert_eq!(w.delivered(), vec![(user(1), "1週間誕生日".to_string())]);
+
+    // Milestones exempted: sent at night.
+    w.child(2, &["2026-03-02"]).await;
+    let jobs = queued(&w, "2026-03-09").await;
+    let exempt = DrainPolicy {
+        quiet: QuietRules::parse(Some("21:00-08:00"), Some("milestone")).expect("rules"),
+        ..DrainPolicy::default()
+    };
+    assert_eq!(
+        settle_at(&w, &w.pacer, &jobs[0], &exempt, tokyo("2026-03-09", 23, 0)).await,
+        Settled::Sent { recipients: 1 }
+    );
+    // No quiet hours at all.
+    w.child(3, &["2026-03-03"]).await;
+    let jobs = queued(&w, "2026-03-10").await;
+    assert_eq!(
+        settle_at(
+            &w,
+            &w.pacer,
+            &jobs[0],
+            &DrainPolicy::default(),
+            tokyo("2026-03-10", 3, 0)
+        )
+        .await,
+        Settled::Sent { recipients: 1 }
+    );
+}
+
+/// A job still failing close to 24 hours after its first receive is not tried again under
+/// a retry key LINE may have forgotten: it goes to the dead-letter queue saying so.
+#[tokio::test]
+async fn retries_stop_before_the_retry_key_expires() {
+    let w = World::new();
+    w.child(1, &["2026-03-01"]).await;
+    let mut jobs = queued(&w, "2026-03-08").await;
+    let now = tokyo("2026-03-09", 8, 0);
+    let policy = DrainPolicy {
+        base_delay: Duration::from_secs(10),
+        max_delay: Duration::from_secs(900),
+        max_attempts: u32::MAX,
+        ..DrainPolicy::default()
+    };
+    let unavailable = || LineError::Status {
+        status: 503,
+        message: "down".into(),
+        retry_after: None,
+    };
+    jobs[0].receive_count = 40;
+    jobs[0].first_received = Some(now - chrono::Duration::minutes(22 * 60 + 30));
+    w.line.fail_next(unavailable());
+    assert_eq!(
+        settle_at(&w, &w.pacer, &jobs[0], &policy, now).await,
+        Settled::Retrying,
+        "22.5 h in: still inside the window"
+    );
+    jobs[0].first_received = Some(now - chrono::Duration::minutes(23 * 60 - 1));
+    w.line.fail_next(unavailable());
+    assert_eq!(
+        settle_at(&w, &w.pacer, &jobs[0], &policy, now).await,
+        Settled::DeadLettered
+    );
     let dead = w.queue.dead_lettered().await.expect("dead letters");
-    assert!(dead[0].1.contains("monthly limit"), "{}", dead[0].1);
+    assert_eq!(dead.len(), 1);
+    assert!(
+        dead[0].1.contains("503") && dead[0].1.contains("retry key"),
+        "{}",
+        dead[0].1
+    );
+    assert!(w.delivered().is_empty());
+}
+
+/// Backoff doubles from the base, with jitter of up to as much again, capped; different jobs
+/// spread out; LINE's `Retry-After` is a floor.
+#[test]
+fn backoff_has_jitter_and_honours_retry_after() {
+    let policy = DrainPolicy {
+        base_delay: Duration::from_secs(10),
+        max_delay: Duration::from_secs(900),
+        ..DrainPolicy::default()
+    };
+    for attempt in 1..=5u32 {
+        let floor = Duration::from_secs(10 * 2u64.pow(attempt - 1));
+        for id in ["a", "b", "c"] {
+            let d = policy.delay(attempt, None, id);
+            assert!(d >= floor && d < floor * 2, "attempt {attempt}: {d:?}");
+            assert_eq!(
+                d,
+                policy.delay(attempt, None, id),
+                "the same job, the same wait"
+            );
+        }
+    }
+    assert_eq!(
+        policy.delay(30, None, "a"),
+        Duration::from_secs(900),
+        "capped"
+    );
+    let spread: std::collections::BTreeSet<Duration> = (0..20)
+        .map(|n| policy.delay(3, None, &format!("job-{n}")))
+        .collect();
+    assert!(spread.len() >= 15, "jobs spread out: {spread:?}");
+    assert!(policy.delay(1, Some(Duration::from_secs(60)), "a") >= Duration::from_secs(60));
+    assert!(policy.delay(1, Some(Duration::from_secs(3600)), "a") >= Duration::from_secs(3600));
+}
+
+/// The quota guard stops before the limit: a job that fits goes, and is counted; the next,
+/// which would pass the limit, is held in the queue without a request to LINE. A plan with
+/// no limit (a municipal plan) never holds anything.
+#[tokio::test]
+async fn the_quota_guard_stops_before_the_limit_and_keeps_the_work() {
+    let w = World::new();
+    w.child(1, &["2026-03-01"]).await;
+    w.child(2, &["2026-03-01"]).await;
+    w.child(3, &["2026-03-02"]).await;
+    w.line.set_quota(Some(10), 8);
+    let pacer = Pacer::per_second(100_000);
+    let policy = DrainPolicy::default();
+    let noon = tokyo("2026-03-08", 12, 0);
+    let first = queued(&w, "2026-03-08").await;
+    assert_eq!(
+        settle_at(&w, &pacer, &first[0], &policy, noon).await,
+        Settled::Sent { recipients: 2 },
+        "8 + 2 = 10: exactly the limit"
+    );
+    let second = queued(&w, "2026-03-09").await;
+    assert_eq!(
+        settle_at(&w, &pacer, &second[0], &policy, noon).await,
+        Settled::Held
+    );
+    assert_eq!(w.delivered().len(), 2, "the held job made no request");
+    assert!(
+        w.queue
+            .dead_lettered()
+            .await
+            .expect("dead letters")
+            .is_empty()
+    );
+    let depth = w.queue.depth().await.expect("depth");
+    assert_eq!(depth.parked, 1, "kept in the queue for a later look");
+    // Staff move to an unlimited plan: the next reading lets it go.
+    w.line.set_quota(None, 10);
+    let fresh = Pacer::per_second(100_000);
+    assert_eq!(
+        settle_at(&w, &fresh, &second[0], &policy, noon).await,
+        Settled::Sent { recipients: 1 }
+    );
+    assert_eq!(w.delivered(), vec![(user(3), "1週間誕生日".to_string())]);
 }

@@ -557,6 +557,9 @@ impl shared::line::LineApi for SilentLine {
     ) -> Result<shared::line::Accepted, LineError> {
         std::future::pending().await
     }
+    async fn quota(&self) -> Result<shared::line::Quota, LineError> {
+        std::future::pending().await
+    }
 }
 
 /// Time spent before the handler (the Lambda adapter's catalog refresh) counts against the

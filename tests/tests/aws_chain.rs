@@ -232,7 +232,9 @@ impl Chain {
                     base_delay: Duration::ZERO,
                     max_delay: Duration::ZERO,
                     deadline: Duration::ZERO,
+                    ..DrainPolicy::default()
                 },
+                metrics_namespace: None,
             },
             queue,
             line,
@@ -363,7 +365,7 @@ async fn a_registration_in_line_becomes_a_milestone_message_through_dynamodb_and
     chain.line.fail_next_sends(&[500]);
     let (event, n) = chain.sqs_event().await;
     assert_eq!(n, 1);
-    let response = chain.sender.handle(event).await;
+    let response = chain.sender.handle(event, chrono::Utc::now()).await;
     assert_eq!(response.batch_item_failures.len(), 1);
     assert!(chain.line.deliveries().is_empty());
 
@@ -376,7 +378,7 @@ async fn a_registration_in_line_becomes_a_milestone_message_through_dynamodb_and
             .map(String::as_str),
         Some("2")
     );
-    let response = chain.sender.handle(event).await;
+    let response = chain.sender.handle(event, chrono::Utc::now()).await;
     assert!(response.batch_item_failures.is_empty());
     let deliveries = chain.line.deliveries();
     assert_eq!(deliveries.len(), 2, "{deliveries:?}");
@@ -433,7 +435,7 @@ async fn drain(chain: &Chain) -> usize {
         if n == 0 {
             return handled;
         }
-        let response = chain.sender.handle(event).await;
+        let response = chain.sender.handle(event, chrono::Utc::now()).await;
         assert!(response.batch_item_failures.is_empty());
         handled += n;
     }
@@ -620,7 +622,7 @@ async fn bad_payloads_and_bodies_are_reported_not_retried_forever() {
         .expect("send");
     let (event, n) = chain.sqs_event().await;
     assert_eq!(n, 1);
-    let response = chain.sender.handle(event).await;
+    let response = chain.sender.handle(event, chrono::Utc::now()).await;
     assert!(response.batch_item_failures.is_empty());
     let dead = chain.queue.dead_lettered().await.expect("dlq");
     assert_eq!(dead.len(), 1);
@@ -695,7 +697,7 @@ async fn a_permanent_line_refusal_goes_to_the_dead_letter_queue_with_its_reason(
     chain.line.fail_next_sends(&[400]);
     let (event, n) = chain.sqs_event().await;
     assert_eq!(n, 1);
-    let response = chain.sender.handle(event).await;
+    let response = chain.sender.handle(event, chrono::Utc::now()).await;
     assert!(
         response.batch_item_failures.is_empty(),
         "a permanent failure is not retried"

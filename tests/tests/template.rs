@@ -297,11 +297,69 @@ fn sender_scaling_and_queue_timings_are_safe() {
         visibility >= 6 * timeout,
         "visibility {visibility}s < 6 × sender timeout {timeout}s"
     );
-    let redrive = &resource(&t, "DeliveryQueue")["Properties"]["RedrivePolicy"];
+    let queue = &resource(&t, "DeliveryQueue")["Properties"];
+    // Receives of one job in its life: retries for up to SendRetryHours (backoff from 10 s
+    // to 15 min), one a night in the quiet hours, and a look every 30 minutes while the
+    // quota holds it, for as long as the queue keeps it.
+    let retention_days = number(&queue["MessageRetentionPeriod"]) / 86_400;
+    assert_eq!(retention_days, 14, "held work is kept as long as SQS can");
+    let retry_hours = number(&t["Parameters"]["SendRetryHours"]["MaxValue"]);
+    assert!(retry_hours < 24, "retries end before LINE forgets the retry key");
+    let receives = retry_hours * 4 + 10 + retention_days * (1 + 48);
+    let redrive = &queue["RedrivePolicy"];
     assert!(
-        number(&redrive["maxReceiveCount"])
-            > number(&t["Parameters"]["SendMaxAttempts"]["MaxValue"]),
-        "the sender dead-letters with a reason before the redrive policy does"
+        number(&redrive["maxReceiveCount"]) > receives,
+        "the sender dead-letters with a reason (or keeps the job) before the redrive policy steps in"
+    );
+    let vars = &sender["Environment"]["Variables"];
+    for (var, parameter) in [
+        ("CHANNEL_PUSH_RATE", "ChannelPushRate"),
+        ("CHANNEL_MULTICAST_RATE", "ChannelMulticastRate"),
+        ("QUIET_HOURS", "QuietHours"),
+        ("QUIET_HOURS_EXEMPT", "QuietHoursExempt"),
+        ("SEND_RETRY_HOURS", "SendRetryHours"),
+        ("MAX_CONCURRENCY", "SenderMaxConcurrency"),
+    ] {
+        assert_eq!(vars[var], reference(parameter), "{var}");
+    }
+    // Every value the parameters allow is one the sender accepts at start-up.
+    // The quota alarm watches what this sender reports.
+    let quota_alarm = &resource(&t, "QuotaHeldAlarm")["Properties"];
+    assert_eq!(quota_alarm["Namespace"], vars["METRICS_NAMESPACE"]);
+    assert_eq!(quota_alarm["MetricName"], "QuotaHeldJobs");
+    let settings = |quiet: &str, exempt: &str| {
+        shared::handlers::send::SendSettings::from_lookup(|name| match name {
+            "QUIET_HOURS" => Some(quiet.to_string()),
+            "QUIET_HOURS_EXEMPT" => Some(exempt.to_string()),
+            _ => None,
+        })
+    };
+    for (quiet, exempt) in [
+        ("21:00-08:00", ""),
+        ("off", ""),
+        ("23:59-00:00", "milestone,reminder,offer,notice"),
+        ("00:00-06:30", "offer"),
+    ] {
+        assert!(settings(quiet, exempt).is_ok(), "{quiet} {exempt}");
+    }
+    assert_eq!(
+        t["Parameters"]["QuietHours"]["Default"],
+        shared::quiet_hours::QuietHours::DEFAULT
+    );
+    let rate = shared::pacer::ChannelRate::LINE;
+    assert_eq!(
+        number(&t["Parameters"]["ChannelPushRate"]["MaxValue"]),
+        i64::from(rate.push)
+    );
+    assert_eq!(
+        number(&t["Parameters"]["ChannelMulticastRate"]["MaxValue"]),
+        i64::from(rate.multicast)
+    );
+    // LINE's rates leave each of the most instances a share.
+    let most = number(&t["Parameters"]["SenderMaxConcurrency"]["MaxValue"]) as u32;
+    assert!(
+        shared::pacer::ChannelRate::LINE.share(most).is_ok(),
+        "LINE's rates shared by {most} instances"
     );
 }
 
@@ -729,7 +787,8 @@ fn alarms_watch_dead_letters_errors_and_the_daily_scan() {
     assert_eq!(watched("5xx"), 1, "the webhook's answers");
     assert_eq!(watched("ScanDaysMissed"), 1);
     assert_eq!(watched("DailyScanCompleted"), 1);
-    assert_eq!(alarms.len(), 8);
+    assert_eq!(watched("QuotaHeldJobs"), 1, "a used-up LINE quota");
+    assert_eq!(alarms.len(), 9);
     for (name, a) in &alarms {
         assert_eq!(
             a["AlarmActions"],

@@ -1,17 +1,19 @@
 //! Sends delivery jobs from SQS (`ReportBatchItemFailures`). Each instance paces LINE calls
-//! at its share of the channel's multicast limit, so all `MAX_CONCURRENCY` instances together
-//! stay under it.
+//! at its share of the channel's rates (`CHANNEL_PUSH_RATE`, `CHANNEL_MULTICAST_RATE`), so
+//! all `MAX_CONCURRENCY` instances together stay under them; quiet hours, the retry window
+//! and the quota guard are in the shared sender.
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use shared::aws::lambda::{SenderFunction, sender_policy};
 use shared::aws::{
-    DynamoStore, LineCredentials, Settings, SqsQueue, init_tracing, number_setting, sdk_config,
+    ConfigError, DynamoStore, LineCredentials, Settings, SqsQueue, init_tracing, number_setting,
+    sdk_config,
 };
 use shared::delivery::Recipient;
 use shared::domain::UserId;
+use shared::handlers::send::SendSettings;
 use shared::line::HttpLineApi;
-use shared::line::limits::MULTICAST_REQUESTS_PER_SECOND;
 use shared::pacer::Pacer;
 use shared::store::Store;
 
@@ -21,7 +23,12 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::from_env()?;
     let (queue_url, dead_letter_url) = settings.queues()?;
     let concurrency = number_setting("MAX_CONCURRENCY", 2)?;
-    let max_attempts = number_setting("SEND_MAX_ATTEMPTS", 5)?;
+    let invalid = |message: String| ConfigError::Invalid {
+        name: "sender settings".to_string(),
+        message,
+    };
+    let send = SendSettings::from_lookup(|name| std::env::var(name).ok()).map_err(invalid)?;
+    let share = send.rate.share(concurrency).map_err(invalid)?;
     let config = sdk_config().await;
     let credentials = LineCredentials::from_ssm(&config).await?;
     let store = DynamoStore::from_config(&config, &settings.table);
@@ -45,11 +52,12 @@ async fn main() -> Result<(), Error> {
         store,
         queue: SqsQueue::from_config(&config, queue_url, dead_letter_url),
         line,
-        pacer: Pacer::per_second(MULTICAST_REQUESTS_PER_SECOND / concurrency),
-        policy: sender_policy(max_attempts),
+        pacer: Pacer::at(share),
+        policy: sender_policy(&send),
+        metrics_namespace: std::env::var("METRICS_NAMESPACE").ok(),
     }));
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Error>(function.handle(event.payload).await)
+        Ok::<_, Error>(function.handle(event.payload, chrono::Utc::now()).await)
     }))
     .await
 }

@@ -19,7 +19,7 @@ use crate::handlers::webhook::{WebhookContext, WebhookResponse, handle_verified,
 use crate::line::HttpLineApi;
 use crate::line::signature::ChannelSecret;
 use crate::pacer::Pacer;
-use crate::queue::{QueuedJob, receive_count};
+use crate::queue::{QueuedJob, first_received, receive_count};
 use crate::store::Store;
 
 /// The webhook's AWS calls are bounded so a slow DynamoDB makes the request fail (LINE
@@ -250,53 +250,78 @@ pub fn embedded_metrics(namespace: &str, now: DateTime<Utc>, metrics: &[(&str, f
 }
 
 /// `functions/sender`: one SQS batch. Messages sent, already done or dead-lettered are
-/// settled (Lambda deletes them); retryable ones are reported as item failures after their
-/// visibility was set to the backoff, so SQS hands them out again then.
+/// settled (Lambda deletes them); retried, deferred (quiet hours) and held (quota) ones are
+/// reported as item failures after their visibility was set to the wait, so SQS hands them
+/// out again then.
 pub struct SenderFunction {
     pub store: DynamoStore,
     pub queue: SqsQueue,
     pub line: HttpLineApi,
     pub pacer: Pacer,
     pub policy: DrainPolicy,
+    /// `METRICS_NAMESPACE`; without it no metrics are written.
+    pub metrics_namespace: Option<String>,
 }
 
-/// Backoff for queue redeliveries: seconds to minutes, unlike the local drain's
-/// milliseconds, since each retry is a new invocation.
-pub fn sender_policy(max_attempts: u32) -> DrainPolicy {
+/// The Lambda sender's policy: backoff from seconds to 15 minutes (each retry is a new
+/// invocation), bounded by the retry window rather than a count, and the quiet hours.
+pub fn sender_policy(settings: &crate::handlers::send::SendSettings) -> DrainPolicy {
     DrainPolicy {
-        max_attempts,
+        max_attempts: u32::MAX,
         base_delay: Duration::from_secs(10),
         max_delay: Duration::from_secs(900),
         deadline: Duration::ZERO,
+        retry_window: settings.retry_window,
+        quiet: settings.quiet.clone(),
+        quota_recheck: crate::handlers::send::QUOTA_RECHECK,
     }
 }
 
+/// What one batch came to, for the sender's metrics.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BatchTally {
+    pub held: usize,
+    pub deferred: usize,
+    pub dead_lettered: usize,
+}
+
 impl SenderFunction {
-    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+    pub async fn handle(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
         let mut response = SqsBatchResponse::default();
+        let mut tally = BatchTally::default();
         for record in event.records {
             let id = record.message_id.clone().unwrap_or_default();
+            let attribute = |name: &str| record.attributes.get(name).map(String::as_str);
             let message = QueuedJob {
-                receive_count: receive_count(
-                    record
-                        .attributes
-                        .get("ApproximateReceiveCount")
-                        .map(String::as_str),
-                ),
-                body: record.body.unwrap_or_default(),
-                receipt: record.receipt_handle.unwrap_or_default(),
+                receive_count: receive_count(attribute("ApproximateReceiveCount")),
+                first_received: first_received(attribute("ApproximateFirstReceiveTimestamp")),
+                body: record.body.clone().unwrap_or_default(),
+                receipt: record.receipt_handle.clone().unwrap_or_default(),
             };
-            let failed = match settle(
+            let settled = settle(
                 &self.store,
                 &self.queue,
                 &self.line,
                 &self.pacer,
                 &message,
                 &self.policy,
+                now,
             )
-            .await
-            {
+            .await;
+            let failed = match settled {
                 Ok(Settled::Retrying) => true,
+                Ok(Settled::Deferred) => {
+                    tally.deferred += 1;
+                    true
+                }
+                Ok(Settled::Held) => {
+                    tally.held += 1;
+                    true
+                }
+                Ok(Settled::DeadLettered) => {
+                    tally.dead_lettered += 1;
+                    false
+                }
                 Ok(_) => false,
                 Err(e) => {
                     tracing::warn!(error = %e, "could not settle a message; SQS will redeliver it");
@@ -308,6 +333,22 @@ impl SenderFunction {
                 failure.item_identifier = id;
                 response.batch_item_failures.push(failure);
             }
+        }
+        if let Some(namespace) = &self.metrics_namespace
+            && tally != BatchTally::default()
+        {
+            println!(
+                "{}",
+                embedded_metrics(
+                    namespace,
+                    now,
+                    &[
+                        ("QuotaHeldJobs", tally.held as f64),
+                        ("QuietHoursDeferredJobs", tally.deferred as f64),
+                        ("DeadLetteredJobs", tally.dead_lettered as f64),
+                    ],
+                )
+            );
         }
         response
     }

@@ -12,7 +12,7 @@ use aws_sdk_sqs::types::{
 };
 
 use super::retry::until_processed;
-use crate::queue::{Queue, QueueDepth, QueueError, QueuedJob, receive_count};
+use crate::queue::{Queue, QueueDepth, QueueError, QueuedJob, first_received, receive_count};
 
 /// SQS's limits per message and per batch request.
 const MAX_BATCH_ENTRIES: usize = 10;
@@ -150,6 +150,9 @@ impl Queue for SqsQueue {
             .queue_url(&self.queue_url)
             .max_number_of_messages(max.clamp(1, MAX_BATCH_ENTRIES) as i32)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(
+                MessageSystemAttributeName::ApproximateFirstReceiveTimestamp,
+            )
             .send()
             .await
             .map_err(unavailable)?;
@@ -161,6 +164,13 @@ impl Queue for SqsQueue {
                 receive_count: receive_count(
                     m.attributes()
                         .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                        .map(String::as_str),
+                ),
+                first_received: first_received(
+                    m.attributes()
+                        .and_then(|a| {
+                            a.get(&MessageSystemAttributeName::ApproximateFirstReceiveTimestamp)
+                        })
                         .map(String::as_str),
                 ),
                 body: m.body.unwrap_or_default(),
@@ -232,6 +242,7 @@ impl Queue for SqsQueue {
             visible: count(a, QueueAttributeName::ApproximateNumberOfMessages),
             hidden: count(a, QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
                 + count(a, QueueAttributeName::ApproximateNumberOfMessagesDelayed),
+            parked: 0,
         })
     }
 

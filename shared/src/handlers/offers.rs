@@ -16,6 +16,7 @@ use crate::conversation::reserve;
 use crate::dates::tokyo_date;
 use crate::delivery::DeliveryJob;
 use crate::queue::Queue;
+use crate::quiet_hours::{MessageKind, QuietRules};
 use crate::reservations::events::{BookingEvent, EventSink};
 use crate::reservations::{Service, Waiting};
 use crate::store::{BookingStore, Store};
@@ -61,13 +62,30 @@ async fn notify<S: Store, Q: Queue>(
     }
 }
 
-/// Passes seats on along every waiting list as of `now`.
-pub async fn pass_on_seats<S: Store + BookingStore, Q: Queue, E: EventSink>(
+/// Passes seats on along every waiting list as of `now`, at any hour.
+/// (The sweep's own future, not one more async layer around it: the scanner's future is
+/// deep enough already.)
+pub fn pass_on_seats<'a, S: Store + BookingStore, Q: Queue, E: EventSink>(
+    store: &'a S,
+    queue: &'a Q,
+    events: &'a E,
+    now: DateTime<Utc>,
+) -> impl std::future::Future<Output = Result<OfferReport, ScanError>> + 'a {
+    sweep(store, queue, events, now, None)
+}
+
+/// The scheduled sweep. In the quiet hours (when they hold offers) no seat is offered and
+/// no hold lapses: a resident asleep would lose the hours a hold gives them, so the lists
+/// wait for the morning, and the seats stay kept for them. A list whose bookings close is
+/// still ended then; its notices wait in the queue for the morning.
+pub async fn sweep<S: Store + BookingStore, Q: Queue, E: EventSink>(
     store: &S,
     queue: &Q,
     events: &E,
     now: DateTime<Utc>,
+    quiet: Option<&QuietRules>,
 ) -> Result<OfferReport, ScanError> {
+    let night = quiet.is_some_and(|q| q.hold(MessageKind::Offer, now).is_some());
     let lists = store.waitlists().await?;
     let mut report = OfferReport {
         lists: lists.len(),
@@ -81,8 +99,8 @@ pub async fn pass_on_seats<S: Store + BookingStore, Q: Queue, E: EventSink>(
         let service = services.iter().find(|s| s.id == list.slot.service);
         let closed = service.is_none_or(|s| now >= s.closes_at(&list.slot));
         let until = service.and_then(|s| s.offer_until(&list.slot, now));
-        if !closed && (until.is_none() || !list.needs_offers(now)) {
-            // Not open yet, or nothing to do.
+        if !closed && (night || until.is_none() || !list.needs_offers(now)) {
+            // The quiet hours, not open yet, or nothing to do.
             continue;
         }
         let offers = store

@@ -12,8 +12,8 @@ pub mod webhook;
 
 pub use client::{
     Accepted, AccessTokenSource, DEFAULT_API_BASE, DEFAULT_DATA_BASE, HttpLineApi,
-    HttpLineApiBuilder, LineApi, LineCall, LineError, MemoryLineApi, RetryKey, RichMenuClient,
-    RichMenuId, RichMenuSummary, TokenFuture, check_request,
+    HttpLineApiBuilder, LineApi, LineCall, LineError, MemoryLineApi, Quota, RetryKey,
+    RichMenuClient, RichMenuId, RichMenuSummary, TokenFuture, check_request,
 };
 pub use flex::{Bubble, FlexBox, FlexButton, FlexComponent, FlexContainer, FlexText};
 pub use message::{Action, Message, QuickReply, QuickReplyItem, Template};

@@ -14,6 +14,7 @@ struct Entry {
     body: String,
     visible_at: Instant,
     receive_count: u32,
+    first_received: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Default)]
@@ -86,6 +87,7 @@ impl Queue for MemoryQueue {
                     body: body.clone(),
                     visible_at: now,
                     receive_count: 0,
+                    first_received: None,
                 },
             );
         }
@@ -103,10 +105,12 @@ impl Queue for MemoryQueue {
             if e.visible_at <= now {
                 e.receive_count += 1;
                 e.visible_at = now + VISIBILITY_TIMEOUT;
+                let first = *e.first_received.get_or_insert_with(chrono::Utc::now);
                 out.push(QueuedJob {
                     body: e.body.clone(),
                     receipt: receipt(*seq, e.receive_count),
                     receive_count: e.receive_count,
+                    first_received: Some(first),
                 });
             }
         }
@@ -148,9 +152,15 @@ impl Queue for MemoryQueue {
             .values()
             .filter(|e| e.visible_at <= now)
             .count();
+        let parked = inner
+            .entries
+            .values()
+            .filter(|e| e.visible_at > now + super::PARKED_AFTER)
+            .count();
         Ok(QueueDepth {
             visible,
             hidden: inner.entries.len() - visible,
+            parked,
         })
     }
 

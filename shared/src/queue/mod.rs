@@ -12,6 +12,8 @@ mod memory;
 use std::future::Future;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use crate::delivery::DeliveryJob;
 pub use memory::MemoryQueue;
 
@@ -30,6 +32,9 @@ pub struct QueuedJob {
     pub receipt: String,
     /// 1 on the first delivery, 2 on the first retry, …
     pub receive_count: u32,
+    /// When the message was first handed out (SQS's `ApproximateFirstReceiveTimestamp`):
+    /// the start of the 24 hours in which a retry with the job's retry key is safe.
+    pub first_received: Option<DateTime<Utc>>,
 }
 
 impl QueuedJob {
@@ -43,6 +48,13 @@ pub fn receive_count(attribute: Option<&str>) -> u32 {
     attribute.and_then(|v| v.parse().ok()).unwrap_or(1)
 }
 
+/// SQS's `ApproximateFirstReceiveTimestamp` attribute (epoch milliseconds).
+pub fn first_received(attribute: Option<&str>) -> Option<DateTime<Utc>> {
+    attribute
+        .and_then(|v| v.parse::<i64>().ok())
+        .and_then(DateTime::from_timestamp_millis)
+}
+
 /// The message body of a job.
 pub fn job_body(job: &DeliveryJob) -> Result<String, QueueError> {
     serde_json::to_string(job).map_err(|e| QueueError::BadMessage(e.to_string()))
@@ -53,7 +65,13 @@ pub struct QueueDepth {
     pub visible: usize,
     /// In flight or waiting out a retry delay.
     pub hidden: usize,
+    /// Of the hidden, those put away for longer than [`PARKED_AFTER`] (quiet hours, a used-up
+    /// quota), which a drain need not wait for. SQS cannot tell them apart: always 0 there.
+    pub parked: usize,
 }
+
+/// A message hidden for longer than this is parked rather than waiting for a retry.
+pub const PARKED_AFTER: Duration = Duration::from_secs(60);
 
 pub trait Queue: Send + Sync {
     /// Sends message bodies as they are (jobs go through [`Queue::enqueue`]).

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::token::{AccessToken, AccessTokenSource};
-use super::{Accepted, LineApi, LineError, RetryKey, check_request};
+use super::{Accepted, LineApi, LineError, Quota, RetryKey, check_request};
 use crate::domain::UserId;
 use crate::line::message::Message;
 
@@ -177,6 +177,64 @@ impl HttpLineApi {
     }
 }
 
+impl HttpLineApi {
+    /// A GET whose JSON answer is read, within the send timeout.
+    async fn get_json(&self, path: &str) -> Result<serde_json::Value, LineError> {
+        let attempt = async {
+            let response = self
+                .client
+                .get(format!("{}{path}", self.base))
+                .bearer_auth(&*self.token.current())
+                .send()
+                .await
+                .map_err(|e| LineError::Transport(without_url(e)))?;
+            if !response.status().is_success() {
+                return Err(refusal(response).await);
+            }
+            response
+                .json::<serde_json::Value>()
+                .await
+                .map_err(|e| LineError::Unexpected(format!("{path}: {}", e.without_url())))
+        };
+        tokio::time::timeout(self.send_timeout, attempt)
+            .await
+            .unwrap_or_else(|_| {
+                Err(LineError::Transport(format!(
+                    "timed out: no answer within {} ms",
+                    self.send_timeout.as_millis()
+                )))
+            })
+    }
+}
+
+/// `{"type":"none"}` or `{"type":"limited","value":N}` and `{"totalUsage":N}` as a [`Quota`].
+fn parse_quota(
+    quota: &serde_json::Value,
+    consumption: Option<&serde_json::Value>,
+) -> Result<Quota, LineError> {
+    match quota.get("type").and_then(|t| t.as_str()) {
+        Some("none") => Ok(Quota::UNLIMITED),
+        Some("limited") => {
+            let limit = quota.get("value").and_then(|v| v.as_u64()).ok_or_else(|| {
+                LineError::Unexpected("quota of type `limited` without a `value`".into())
+            })?;
+            let used = consumption
+                .and_then(|c| c.get("totalUsage"))
+                .and_then(|v| v.as_u64())
+                .ok_or_else(|| {
+                    LineError::Unexpected("quota consumption without `totalUsage`".into())
+                })?;
+            Ok(Quota {
+                limit: Some(limit),
+                used,
+            })
+        }
+        other => Err(LineError::Unexpected(format!(
+            "quota `type` is {other:?}, not `none` or `limited`"
+        ))),
+    }
+}
+
 /// A LINE answer outside 2xx as an error: the status, LINE's `message` (or the start of
 /// the body) and `Retry-After`.
 pub(super) async fn refusal(response: reqwest::Response) -> LineError {
@@ -258,11 +316,49 @@ impl LineApi for HttpLineApi {
         )
         .await
     }
+
+    async fn quota(&self) -> Result<Quota, LineError> {
+        let quota = self.get_json("/v2/bot/message/quota").await?;
+        // The consumption is only worth a request when there is a limit to compare it with.
+        let consumption = if quota.get("type").and_then(|t| t.as_str()) == Some("limited") {
+            Some(self.get_json("/v2/bot/message/quota/consumption").await?)
+        } else {
+            None
+        };
+        parse_quota(&quota, consumption.as_ref())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quotas_read_as_line_writes_them() {
+        let none = serde_json::json!({"type": "none"});
+        assert_eq!(parse_quota(&none, None), Ok(Quota::UNLIMITED));
+        let limited = serde_json::json!({"type": "limited", "value": 5000});
+        let used = serde_json::json!({"totalUsage": 4200});
+        assert_eq!(
+            parse_quota(&limited, Some(&used)),
+            Ok(Quota {
+                limit: Some(5000),
+                used: 4200
+            })
+        );
+        for (q, c) in [
+            (serde_json::json!({"type": "limited"}), Some(used.clone())),
+            (limited.clone(), None),
+            (limited.clone(), Some(serde_json::json!({"total": 1}))),
+            (serde_json::json!({"type": "unknown"}), None),
+            (serde_json::json!([]), None),
+        ] {
+            assert!(
+                matches!(parse_quota(&q, c.as_ref()), Err(LineError::Unexpected(_))),
+                "{q} {c:?}"
+            );
+        }
+    }
 
     /// A LINE that accepts the connection and never answers delays a cold start by at most
     /// the warm-up bound, not the 10 s a send may take.

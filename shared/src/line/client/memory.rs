@@ -5,7 +5,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 
-use super::{Accepted, LineApi, LineError, RetryKey, check_request};
+use super::{Accepted, LineApi, LineError, Quota, RetryKey, check_request};
 use crate::domain::UserId;
 use crate::line::message::Message;
 
@@ -28,16 +28,33 @@ pub enum LineCall {
     },
 }
 
-#[derive(Default)]
 pub struct MemoryLineApi {
     calls: Mutex<Vec<LineCall>>,
     failures: Mutex<VecDeque<LineError>>,
     accepted_keys: Mutex<HashSet<String>>,
+    quota: Mutex<Quota>,
+}
+
+impl Default for MemoryLineApi {
+    fn default() -> Self {
+        MemoryLineApi {
+            calls: Mutex::default(),
+            failures: Mutex::default(),
+            accepted_keys: Mutex::default(),
+            quota: Mutex::new(Quota::UNLIMITED),
+        }
+    }
 }
 
 impl MemoryLineApi {
     pub fn new() -> MemoryLineApi {
         MemoryLineApi::default()
+    }
+
+    /// A plan of `limit` messages a month, `used` of them already sent: sends count their
+    /// recipients, and one that would pass the limit is refused with LINE's monthly-limit 429.
+    pub fn set_quota(&self, limit: Option<u64>, used: u64) {
+        *lock(&self.quota) = Quota { limit, used };
     }
 
     /// The next call (of any kind) fails with `error`; queued errors are used in order.
@@ -59,9 +76,31 @@ impl MemoryLineApi {
             return Err(error);
         }
         if let Some(key) = key
-            && !lock(&self.accepted_keys).insert(key.as_str().to_string())
+            && lock(&self.accepted_keys).contains(key.as_str())
         {
             return Ok(Accepted::Earlier);
+        }
+        let messages = match &call {
+            LineCall::Reply { .. } => 0,
+            LineCall::Push { .. } => 1,
+            LineCall::Multicast { to, .. } => to.len() as u64,
+        };
+        {
+            let mut quota = lock(&self.quota);
+            if quota
+                .limit
+                .is_some_and(|limit| quota.used + messages > limit)
+            {
+                return Err(LineError::Status {
+                    status: 429,
+                    message: "You have reached your monthly limit.".to_string(),
+                    retry_after: None,
+                });
+            }
+            quota.used += messages;
+        }
+        if let Some(key) = key {
+            lock(&self.accepted_keys).insert(key.as_str().to_string());
         }
         lock(&self.calls).push(call);
         Ok(Accepted::Now)
@@ -112,6 +151,10 @@ impl LineApi for MemoryLineApi {
         };
         self.record(call, Some(retry_key))
     }
+
+    async fn quota(&self) -> Result<Quota, LineError> {
+        Ok(*lock(&self.quota))
+    }
 }
 
 /// Accepts and forgets every call without checking it: benchmarks use it to time sukusuku's
@@ -136,6 +179,10 @@ impl LineApi for NullLineApi {
         _: &RetryKey,
     ) -> Result<Accepted, LineError> {
         Ok(Accepted::Now)
+    }
+
+    async fn quota(&self) -> Result<Quota, LineError> {
+        Ok(Quota::UNLIMITED)
     }
 }
 

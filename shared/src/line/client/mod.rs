@@ -68,6 +68,23 @@ pub enum Accepted {
     Earlier,
 }
 
+/// The channel's messages for this month, from `/v2/bot/message/quota` and
+/// `/v2/bot/message/quota/consumption`. A municipal plan (地方公共団体プラン) has no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// `None`: LINE reports no limit (`"type": "none"`).
+    pub limit: Option<u64>,
+    /// Messages sent so far this month (one per recipient of a push or multicast).
+    pub used: u64,
+}
+
+impl Quota {
+    pub const UNLIMITED: Quota = Quota {
+        limit: None,
+        used: 0,
+    };
+}
+
 /// What sukusuku sends to LINE. Operator and test helpers (recorded calls, queued failures)
 /// live on the implementations, never here.
 pub trait LineApi: Send + Sync {
@@ -90,6 +107,9 @@ pub trait LineApi: Send + Sync {
         messages: &[Message],
         retry_key: &RetryKey,
     ) -> impl Future<Output = Result<Accepted, LineError>> + Send;
+
+    /// This month's message quota and how much of it is used.
+    fn quota(&self) -> impl Future<Output = Result<Quota, LineError>> + Send;
 }
 
 /// What LINE would reject, caught before the request: 1–5 valid messages and, for a
