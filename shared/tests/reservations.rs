@@ -928,6 +928,51 @@ async fn declining_an_offer_or_leaving_the_list_lets_the_next_one_in() {
     b.expect("予約しました");
 }
 
+/// In the quiet hours the scheduled sweep offers nobody a freed seat (the hold would run
+/// out while they sleep); the seat stays kept for the line, and the first sweep after 08:00
+/// offers it.
+#[tokio::test]
+async fn a_seat_freed_at_night_is_offered_in_the_morning() {
+    use shared::dates::{tokyo_date, tokyo_instant};
+    use shared::handlers::offers::sweep;
+    use shared::queue::MemoryQueue;
+    use shared::quiet_hours::QuietRules;
+    let only = SlotRef::parse("checkup-4m@2027-01-22T13:30").expect("slot");
+    let pick = format!("v1:rsv:pick:{}:c1", only.token());
+    let mut first = Chat::new("Ufirst").await;
+    first.register_child("2026-10-01").await;
+    first.postback(&pick).await;
+    first.tap("予約する").await;
+    let mut a = first.beside("Ua");
+    a.register_child("2026-10-02").await;
+    a.postback(&pick).await;
+    a.tap("キャンセル待ちに登録").await;
+    first.say("予約の確認").await;
+    first.tap("キャンセル").await;
+    first.tap("キャンセルする").await;
+    let queue = MemoryQueue::new();
+    let quiet = QuietRules::standard();
+    let today = tokyo_date(first.now);
+    let night = tokyo_instant(today, 23);
+    let report = sweep(&*first.store, &queue, &first.events, night, Some(&quiet))
+        .await
+        .expect("night sweep");
+    assert_eq!((report.lists, report.offered, report.pushes), (1, 0, 0));
+    a.say("予約の確認").await;
+    a.expect("キャンセル待ち");
+    assert!(!a.text().contains("空きが出ました"), "{}", a.text());
+    // A walk-in still cannot take the seat kept for the line.
+    let mut c = first.beside("Uc");
+    c.register_child("2026-10-03").await;
+    c.postback(&pick).await;
+    c.expect("満席");
+    let morning = tokyo_instant(today.succ_opt().expect("tomorrow"), 8);
+    let report = sweep(&*first.store, &queue, &first.events, morning, Some(&quiet))
+        .await
+        .expect("morning sweep");
+    assert_eq!((report.offered, report.pushes), (1, 1));
+}
+
 fn pushes_to(line: &MemoryLineApi, user: &UserId) -> Vec<Message> {
     line.take_calls()
         .into_iter()

@@ -220,6 +220,7 @@ impl Chain {
                 queue: scanner_queue,
                 events: events.clone(),
                 metrics_namespace: None,
+                quiet: None,
             },
             sender: SenderFunction {
                 store: sender_store,

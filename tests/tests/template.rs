@@ -304,7 +304,10 @@ fn sender_scaling_and_queue_timings_are_safe() {
     let retention_days = number(&queue["MessageRetentionPeriod"]) / 86_400;
     assert_eq!(retention_days, 14, "held work is kept as long as SQS can");
     let retry_hours = number(&t["Parameters"]["SendRetryHours"]["MaxValue"]);
-    assert!(retry_hours < 24, "retries end before LINE forgets the retry key");
+    assert!(
+        retry_hours < 24,
+        "retries end before LINE forgets the retry key"
+    );
     let receives = retry_hours * 4 + 10 + retention_days * (1 + 48);
     let redrive = &queue["RedrivePolicy"];
     assert!(
@@ -323,6 +326,13 @@ fn sender_scaling_and_queue_timings_are_safe() {
         assert_eq!(vars[var], reference(parameter), "{var}");
     }
     // Every value the parameters allow is one the sender accepts at start-up.
+    let (_, scanner) = function(&t, "scanner");
+    for var in ["QUIET_HOURS", "QUIET_HOURS_EXEMPT"] {
+        assert_eq!(
+            scanner["Properties"]["Environment"]["Variables"][var], vars[var],
+            "the sweep keeps the sender's quiet hours"
+        );
+    }
     // The quota alarm watches what this sender reports.
     let quota_alarm = &resource(&t, "QuotaHeldAlarm")["Properties"];
     assert_eq!(quota_alarm["Namespace"], vars["METRICS_NAMESPACE"]);

@@ -15,12 +15,21 @@ async fn main() -> Result<(), Error> {
     init_tracing();
     let settings = Settings::from_env()?;
     let (queue_url, dead_letter_url) = settings.queues()?;
+    let quiet = shared::quiet_hours::QuietRules::parse(
+        std::env::var("QUIET_HOURS").ok().as_deref(),
+        std::env::var("QUIET_HOURS_EXEMPT").ok().as_deref(),
+    )
+    .map_err(|message| shared::aws::ConfigError::Invalid {
+        name: "QUIET_HOURS".to_string(),
+        message,
+    })?;
     let config = sdk_config().await;
     let function = &*Box::leak(Box::new(ScannerFunction {
         store: DynamoStore::from_config(&config, &settings.table),
         queue: SqsQueue::from_config(&config, queue_url, dead_letter_url),
         events: EventBridgeEvents::from_config(&config, required("EVENT_BUS_NAME")?),
         metrics_namespace: std::env::var("METRICS_NAMESPACE").ok(),
+        quiet,
     }));
     run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{ConfigError, DynamoStore, LiveCatalog, SqsQueue, load_catalog};
 use crate::dates::{parse_ymd, tokyo_date};
-use crate::handlers::offers::pass_on_seats;
+use crate::handlers::offers::sweep;
 use crate::handlers::scan::{ScanReport, run_daily_scan};
 use crate::handlers::send::{DrainPolicy, Settled, settle};
 use crate::handlers::webhook::{WebhookContext, WebhookResponse, handle_verified, verify_request};
@@ -171,6 +171,8 @@ pub struct ScannerFunction {
     pub events: super::EventBridgeEvents,
     /// `METRICS_NAMESPACE`; without it no metrics are written.
     pub metrics_namespace: Option<String>,
+    /// `QUIET_HOURS` / `QUIET_HOURS_EXEMPT`: the sweep makes no offers in them.
+    pub quiet: Option<crate::quiet_hours::QuietRules>,
 }
 
 impl ScannerFunction {
@@ -204,7 +206,14 @@ impl ScannerFunction {
             r.map_err(|e| ScanFailure::BadPayload(e.to_string()))
         };
         if sweep_requested(&payload)? {
-            let report = pass_on_seats(&self.store, &self.queue, &self.events, now).await?;
+            let report = sweep(
+                &self.store,
+                &self.queue,
+                &self.events,
+                now,
+                self.quiet.as_ref(),
+            )
+            .await?;
             json(serde_json::to_value(report))
         } else {
             json(serde_json::to_value(self.handle(payload, now).await?))
