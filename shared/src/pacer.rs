@@ -115,7 +115,7 @@ pub enum Admission {
 struct QuotaReading {
     at: Instant,
     quota: Quota,
-    /// Messages this instance sent since the reading.
+    /// Messages this instance sent (or is sending) since the reading.
     sent_since: u64,
     /// LINE answered "monthly limit" since the reading.
     exhausted: bool,
@@ -194,14 +194,20 @@ impl Pacer {
                     r.quota.used + r.sent_since
                 ),
             },
-            _ => Admission::Go,
+            _ => {
+                // Reserved now, so jobs sent at the same time cannot pass the limit together.
+                if let Some(r) = reading.as_mut() {
+                    r.sent_since += messages;
+                }
+                Admission::Go
+            }
         }
     }
 
-    /// Counts messages LINE accepted since the last reading.
-    pub async fn sent(&self, messages: u64) {
+    /// Gives back what [`Pacer::admit`] reserved for a job LINE did not take now.
+    pub async fn unreserve(&self, messages: u64) {
         if let Some(r) = self.quota.lock().await.as_mut() {
-            r.sent_since += messages;
+            r.sent_since = r.sent_since.saturating_sub(messages);
         }
     }
 

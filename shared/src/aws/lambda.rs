@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::future::join_all;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 
@@ -296,27 +297,37 @@ pub struct BatchTally {
 
 impl SenderFunction {
     pub async fn handle(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
-        let mut response = SqsBatchResponse::default();
-        let mut tally = BatchTally::default();
-        for record in event.records {
-            let id = record.message_id.clone().unwrap_or_default();
-            let attribute = |name: &str| record.attributes.get(name).map(String::as_str);
-            let message = QueuedJob {
-                receive_count: receive_count(attribute("ApproximateReceiveCount")),
-                first_received: first_received(attribute("ApproximateFirstReceiveTimestamp")),
-                body: record.body.clone().unwrap_or_default(),
-                receipt: record.receipt_handle.clone().unwrap_or_default(),
-            };
-            let settled = settle(
+        let messages: Vec<(String, QueuedJob)> = event
+            .records
+            .into_iter()
+            .map(|record| {
+                let attribute = |name: &str| record.attributes.get(name).map(String::as_str);
+                let message = QueuedJob {
+                    receive_count: receive_count(attribute("ApproximateReceiveCount")),
+                    first_received: first_received(attribute("ApproximateFirstReceiveTimestamp")),
+                    body: record.body.clone().unwrap_or_default(),
+                    receipt: record.receipt_handle.clone().unwrap_or_default(),
+                };
+                (record.message_id.clone().unwrap_or_default(), message)
+            })
+            .collect();
+        // The batch's jobs go at once: the pacer spaces their requests, and one slow answer
+        // from LINE does not hold up the rest.
+        let settled = join_all(messages.iter().map(|(_, message)| {
+            settle(
                 &self.store,
                 &self.queue,
                 &self.line,
                 &self.pacer,
-                &message,
+                message,
                 &self.policy,
                 now,
             )
-            .await;
+        }))
+        .await;
+        let mut response = SqsBatchResponse::default();
+        let mut tally = BatchTally::default();
+        for ((id, _), settled) in messages.into_iter().zip(settled) {
             let failed = match settled {
                 Ok(Settled::Retrying) => true,
                 Ok(Settled::Deferred) => {

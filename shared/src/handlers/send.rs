@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use backon::BackoffBuilder;
 use chrono::{DateTime, Utc};
+use futures_util::future::join_all;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -110,28 +111,32 @@ pub async fn send_job<S: Store + BookingStore, L: LineApi>(
         }
     };
     match &sent {
-        Ok(Accepted::Now) => pacer.sent(messages).await,
-        Ok(Accepted::Earlier) => {}
-        Err(e) if e.is_monthly_limit() => {
-            pacer.quota_exhausted().await;
-            return SendOutcome::Held {
+        Ok(Accepted::Now) => {}
+        // Counted when first accepted (or never): give the reservation back.
+        Ok(Accepted::Earlier) | Err(_) => pacer.unreserve(messages).await,
+    }
+    if let Err(e) = &sent
+        && e.is_monthly_limit()
+    {
+        pacer.quota_exhausted().await;
+        return SendOutcome::Held {
+            reason: e.to_string(),
+        };
+    }
+    let accepted = match sent {
+        Ok(accepted) => accepted,
+        Err(e) if e.is_retryable() => {
+            return SendOutcome::Retry {
+                reason: e.to_string(),
+                after: e.retry_after(),
+            };
+        }
+        Err(e) => {
+            return SendOutcome::Failed {
                 reason: e.to_string(),
             };
         }
-        Err(_) => {}
-    }
-    if let Err(e) = sent {
-        return if e.is_retryable() {
-            SendOutcome::Retry {
-                reason: e.to_string(),
-                after: e.retry_after(),
-            }
-        } else {
-            SendOutcome::Failed {
-                reason: e.to_string(),
-            }
-        };
-    }
+    };
     // If this write fails the job is retried; the retry key makes LINE answer 409. An
     // offer's or a notice's record is the retry key alone: it is sent once.
     if job.offer.is_none()
@@ -140,8 +145,12 @@ pub async fn send_job<S: Store + BookingStore, L: LineApi>(
     {
         return store_failure(e);
     }
-    SendOutcome::Delivered {
-        recipients: to.len(),
+    match accepted {
+        Accepted::Now => SendOutcome::Delivered {
+            recipients: to.len(),
+        },
+        // 409: an earlier attempt of this job (or its twin, sent at the same moment) has it.
+        Accepted::Earlier => SendOutcome::AlreadyDone,
     }
 }
 
@@ -426,8 +435,17 @@ pub async fn drain<S: Store + BookingStore, Q: Queue, L: LineApi>(
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         }
-        for message in batch {
-            match settle(store, queue, line, pacer, &message, policy, Utc::now()).await? {
+        // A batch's jobs go at once: the pacer spaces their requests, and one slow answer
+        // from LINE does not hold up the rest.
+        let now = Utc::now();
+        let settled = join_all(
+            batch
+                .iter()
+                .map(|message| settle(store, queue, line, pacer, message, policy, now)),
+        )
+        .await;
+        for (message, settled) in batch.iter().zip(settled) {
+            match settled? {
                 Settled::Sent { recipients } => {
                     report.sent += recipients;
                     report.jobs_sent += 1;
