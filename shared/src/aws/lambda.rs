@@ -296,6 +296,56 @@ pub struct BatchTally {
 }
 
 impl SenderFunction {
+    /// The sender as its function builds it at init, from its environment (table, queues,
+    /// `MAX_CONCURRENCY`, the [`crate::handlers::send::SendSettings`] variables, the LINE
+    /// secrets' SSM names) and the AWS config; both connections are opened before the
+    /// first batch arrives.
+    pub async fn from_env(config: &aws_config::SdkConfig) -> Result<SenderFunction, ConfigError> {
+        let settings = super::Settings::from_env()?;
+        let (queue_url, dead_letter_url) = settings.queues()?;
+        let concurrency = super::number_setting("MAX_CONCURRENCY", 2)?;
+        let invalid = |message: String| ConfigError::Invalid {
+            name: "sender settings".to_string(),
+            message,
+        };
+        let send =
+            crate::handlers::send::SendSettings::from_lookup(|name| std::env::var(name).ok())
+                .map_err(invalid)?;
+        let share = send.rate.share(concurrency).map_err(invalid)?;
+        let credentials = super::LineCredentials::from_ssm(config).await?;
+        // A rotated token is read again from SSM on LINE's first 401.
+        let line = HttpLineApi::builder(&settings.line_api_base, &credentials.access_token)
+            .reread_token_from(credentials.token_source())
+            .build()
+            .map_err(|e| invalid(e.to_string()))?;
+        let function = SenderFunction {
+            store: DynamoStore::from_config(config, &settings.table),
+            queue: SqsQueue::from_config(config, queue_url, dead_letter_url),
+            line,
+            pacer: Pacer::at(share),
+            policy: sender_policy(&send),
+            metrics_namespace: std::env::var("METRICS_NAMESPACE").ok(),
+        };
+        function.warm().await;
+        Ok(function)
+    }
+
+    /// Opens the DynamoDB and LINE connections: a read of a key that never exists, with the
+    /// one read action the sender may use, and LINE's bot info.
+    async fn warm(&self) {
+        if let Some(nobody) = crate::domain::UserId::parse("warm-up") {
+            let probe = crate::delivery::Recipient {
+                user: nobody,
+                subjects: vec!["none".to_string()],
+            };
+            let _ = self
+                .store
+                .undelivered(&crate::delivery::Mark::Milestone("warm-up"), &[probe])
+                .await;
+        }
+        self.line.warm().await;
+    }
+
     pub async fn handle(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
         let messages: Vec<(String, QueuedJob)> = event
             .records
