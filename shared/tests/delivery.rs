@@ -123,6 +123,10 @@ impl World {
         (scan, sent)
     }
 
+    async fn dead_letters(&self) -> Vec<(String, String)> {
+        self.queue.dead_lettered().await.expect("dead letters")
+    }
+
     /// (recipient, text) for every accepted push/multicast since the last call.
     fn delivered(&self) -> Vec<(UserId, String)> {
         let mut out = Vec::new();
@@ -430,13 +434,7 @@ async fn a_monthly_limit_refusal_keeps_the_job_for_later() {
     assert_eq!(scan.jobs, 1);
     assert_eq!((sent.sent, sent.held, sent.dead_lettered), (0, 1, 0));
     assert_eq!(sent.parked, 1, "kept in the queue");
-    assert!(
-        w.queue
-            .dead_lettered()
-            .await
-            .expect("dead letters")
-            .is_empty()
-    );
+    assert!(w.dead_letters().await.is_empty());
     let (_, sent) = w.day("2026-03-09").await;
     assert_eq!(
         (sent.sent, sent.held),
@@ -636,13 +634,7 @@ async fn the_quota_guard_stops_before_the_limit_and_keeps_the_work() {
         Settled::Held
     );
     assert_eq!(w.delivered().len(), 2, "the held job made no request");
-    assert!(
-        w.queue
-            .dead_lettered()
-            .await
-            .expect("dead letters")
-            .is_empty()
-    );
+    assert!(w.dead_letters().await.is_empty());
     let depth = w.queue.depth().await.expect("depth");
     assert_eq!(depth.parked, 1, "kept in the queue for a later look");
     // Staff move to an unlimited plan: the next reading lets it go.

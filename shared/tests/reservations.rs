@@ -877,19 +877,8 @@ async fn a_full_time_takes_a_waiting_list_and_a_freed_seat_goes_to_the_first_in_
 async fn declining_an_offer_or_leaving_the_list_lets_the_next_one_in() {
     use shared::handlers::offers::pass_on_seats;
     use shared::queue::MemoryQueue;
-    let only = SlotRef::parse("checkup-4m@2027-01-22T13:30").expect("slot");
-    let pick = format!("v1:rsv:pick:{}:c1", only.token());
-    let mut first = Chat::new("Ufirst").await;
-    first.register_child("2026-10-01").await;
-    first.postback(&pick).await;
-    first.tap("予約する").await;
-    let mut a = first.beside("Ua");
-    let mut b = first.beside("Ub");
-    for chat in [&mut a, &mut b] {
-        chat.register_child("2026-10-02").await;
-        chat.postback(&pick).await;
-        chat.tap("キャンセル待ちに登録").await;
-    }
+    let (mut first, mut line, pick) = one_seat_and_a_line(&["Ua", "Ub"]).await;
+    let (mut a, mut b) = (line.remove(0), line.remove(0));
     // b leaves the list from 予約の確認.
     b.say("予約の確認").await;
     b.tap("キャンセル待ちをやめる").await;
@@ -937,16 +926,8 @@ async fn a_seat_freed_at_night_is_offered_in_the_morning() {
     use shared::handlers::offers::sweep;
     use shared::queue::MemoryQueue;
     use shared::quiet_hours::QuietRules;
-    let only = SlotRef::parse("checkup-4m@2027-01-22T13:30").expect("slot");
-    let pick = format!("v1:rsv:pick:{}:c1", only.token());
-    let mut first = Chat::new("Ufirst").await;
-    first.register_child("2026-10-01").await;
-    first.postback(&pick).await;
-    first.tap("予約する").await;
-    let mut a = first.beside("Ua");
-    a.register_child("2026-10-02").await;
-    a.postback(&pick).await;
-    a.tap("キャンセル待ちに登録").await;
+    let (mut first, mut line, pick) = one_seat_and_a_line(&["Ua"]).await;
+    let mut a = line.remove(0);
     first.say("予約の確認").await;
     first.tap("キャンセル").await;
     first.tap("キャンセルする").await;
@@ -971,6 +952,26 @@ async fn a_seat_freed_at_night_is_offered_in_the_morning() {
         .await
         .expect("morning sweep");
     assert_eq!((report.offered, report.pushes), (1, 1));
+}
+
+/// The 4か月児健診 slot of one seat, booked by `Ufirst`, and `waiters` on its waiting list in
+/// that order; with the button data that picks the slot.
+async fn one_seat_and_a_line(waiters: &[&str]) -> (Chat, Vec<Chat>, String) {
+    let only = SlotRef::parse("checkup-4m@2027-01-22T13:30").expect("slot");
+    let pick = format!("v1:rsv:pick:{}:c1", only.token());
+    let mut first = Chat::new("Ufirst").await;
+    first.register_child("2026-10-01").await;
+    first.postback(&pick).await;
+    first.tap("予約する").await;
+    let mut line = Vec::new();
+    for user in waiters {
+        let mut chat = first.beside(user);
+        chat.register_child("2026-10-02").await;
+        chat.postback(&pick).await;
+        chat.tap("キャンセル待ちに登録").await;
+        line.push(chat);
+    }
+    (first, line, pick)
 }
 
 fn pushes_to(line: &MemoryLineApi, user: &UserId) -> Vec<Message> {
