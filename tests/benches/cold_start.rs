@@ -29,13 +29,10 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{Method, StatusCode, Uri};
 use axum::routing::get;
-use shared::aws::dynamo::create_table;
-use shared::aws::sqs::create_queues;
-use shared::aws::testing::{moto_config, moto_for_bench, unique_name};
-use shared::aws::{DynamoStore, publish_catalog};
-use shared::catalog::example_source;
+use shared::aws::testing::{moto_for_bench, unique_name};
 use sukusuku_tests::fake_line::FakeLine;
-use sukusuku_tests::server::{ACCESS_TOKEN, CHANNEL_SECRET};
+use sukusuku_tests::server::ACCESS_TOKEN;
+use sukusuku_tests::stack::Stack;
 
 const FUNCTIONS: [&str; 3] = ["webhook", "scanner", "sender"];
 const RUNS: usize = 10;
@@ -217,53 +214,6 @@ async fn start_runtime_api(calls: mpsc::Sender<RuntimeCall>) -> SocketAddr {
     addr
 }
 
-/// The AWS resources and settings the functions start against.
-struct Stack {
-    table: String,
-    queue_url: String,
-    dead_letter_url: String,
-    secret_param: String,
-    token_param: String,
-}
-
-async fn create_stack(endpoint: &str) -> Stack {
-    let config = moto_config(endpoint).await;
-    let table = unique_name("coldstart");
-    let store = DynamoStore::from_config(&config, &table);
-    create_table(store.client(), &table)
-        .await
-        .expect("create table");
-    publish_catalog(&store, &example_source(), chrono::Utc::now())
-        .await
-        .expect("publish catalog");
-    let sqs = aws_sdk_sqs::Client::new(&config);
-    let (queue_url, dead_letter_url) = create_queues(&sqs, &unique_name("coldstart-jobs"), 5)
-        .await
-        .expect("queues");
-    let ssm = aws_sdk_ssm::Client::new(&config);
-    let prefix = unique_name("/coldstart");
-    let (secret_param, token_param) = (format!("{prefix}/secret"), format!("{prefix}/token"));
-    for (name, value) in [
-        (&secret_param, CHANNEL_SECRET),
-        (&token_param, ACCESS_TOKEN),
-    ] {
-        ssm.put_parameter()
-            .name(name)
-            .value(value)
-            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-            .send()
-            .await
-            .expect("put parameter");
-    }
-    Stack {
-        table,
-        queue_url,
-        dead_letter_url,
-        secret_param,
-        token_param,
-    }
-}
-
 /// The environment Lambda gives `function`: its own variables plus the template's. Nothing
 /// else, not even `HOME`, so no local AWS profile reaches the SDK.
 fn environment(
@@ -287,37 +237,28 @@ fn environment(
             "2026/01/01/[$LATEST]0123456789abcdef".to_string(),
         ),
         ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_string()),
-        ("AWS_REGION", "ap-northeast-1".to_string()),
-        ("AWS_DEFAULT_REGION", "ap-northeast-1".to_string()),
-        ("AWS_ACCESS_KEY_ID", "testing".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
-        ("AWS_SESSION_TOKEN", "testing".to_string()),
-        ("AWS_ENDPOINT_URL", moto.to_string()),
-        ("TZ", ":UTC".to_string()),
-        ("TABLE_NAME", stack.table.clone()),
-        ("LINE_API_BASE", line_base.to_string()),
         ("RUST_LOG", "info".to_string()),
     ];
+    // The stack's settings; each function takes what its template entry gives it.
+    let queues = ["QUEUE_URL", "DEAD_LETTER_QUEUE_URL"];
     let line_params = [
-        ("LINE_CHANNEL_SECRET_PARAM", stack.secret_param.clone()),
-        ("LINE_CHANNEL_ACCESS_TOKEN_PARAM", stack.token_param.clone()),
+        "LINE_CHANNEL_SECRET_PARAM",
+        "LINE_CHANNEL_ACCESS_TOKEN_PARAM",
     ];
-    let queues = [
-        ("QUEUE_URL", stack.queue_url.clone()),
-        ("DEAD_LETTER_QUEUE_URL", stack.dead_letter_url.clone()),
-    ];
+    env.extend(
+        stack
+            .environment(moto, line_base)
+            .into_iter()
+            .filter(|(name, _)| match function {
+                "webhook" => !queues.contains(name),
+                "scanner" => !line_params.contains(name),
+                _ => true,
+            }),
+    );
     match function {
-        "webhook" => env.extend(line_params),
-        "scanner" => {
-            env.extend(queues);
-            env.push(("METRICS_NAMESPACE", "Sukusuku".to_string()));
-        }
-        _ => {
-            env.extend(queues);
-            env.extend(line_params);
-            env.push(("MAX_CONCURRENCY", "2".to_string()));
-            env.push(("SEND_MAX_ATTEMPTS", "5".to_string()));
-        }
+        "webhook" => {}
+        "scanner" => env.push(("METRICS_NAMESPACE", "Sukusuku".to_string())),
+        _ => env.push(("MAX_CONCURRENCY", "2".to_string())),
     }
     env
 }
@@ -433,7 +374,7 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let (sender, calls) = mpsc::channel();
     let (stack, runtime_api, line) = runtime.block_on(async {
-        let stack = create_stack(&moto_endpoint).await;
+        let stack = Stack::create(&moto_endpoint, "coldstart", 5).await;
         let runtime_api = start_runtime_api(sender).await;
         let line = FakeLine::start(ACCESS_TOKEN).await;
         (stack, runtime_api, line)

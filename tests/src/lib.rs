@@ -7,3 +7,4 @@ pub mod fake_line;
 pub mod images;
 pub mod server;
 pub mod spec;
+pub mod stack;
