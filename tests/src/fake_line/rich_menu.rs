@@ -202,6 +202,8 @@ fn handle(
             token: bearer.clone(),
             body: recorded_body.clone(),
             status: answer.0.as_u16(),
+            delivered: false,
+            at: shared.started.elapsed(),
         });
         answer
     };
