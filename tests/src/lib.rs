@@ -2,6 +2,7 @@
 //! request against the official spec's required fields and limits, and a runner for the
 //! real `sukusuku` binary on loopback.
 
+pub mod apigw;
 pub mod days;
 pub mod fake_line;
 pub mod images;
