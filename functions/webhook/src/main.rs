@@ -5,12 +5,11 @@
 use std::time::Duration;
 
 use lambda_http::{Error, Request, run, service_fn};
-use shared::aws::lambda::{WebhookFunction, webhook_sdk_config};
+use shared::aws::lambda::{WebhookFunction, webhook_line_client, webhook_sdk_config};
 use shared::aws::{
     DynamoStore, EventBridgeEvents, LineCredentials, LiveCatalog, Settings, init_tracing, required,
     sdk_config,
 };
-use shared::line::HttpLineApi;
 
 /// How long a warm instance keeps a catalog before reading the published one again.
 const CATALOG_MAX_AGE: Duration = Duration::from_secs(300);
@@ -24,11 +23,8 @@ async fn main() -> Result<(), Error> {
     let store = DynamoStore::from_config(&webhook_sdk_config(&config), &settings.table);
     let catalog = LiveCatalog::load(store.clone(), CATALOG_MAX_AGE).await?;
     // A rotated token is read again from SSM on LINE's first 401.
-    // Replies must come back well inside LINE's 2 seconds (see `REPLY_DEADLINE`).
-    let line = HttpLineApi::builder(&settings.line_api_base, &credentials.access_token)
+    let line = webhook_line_client(&settings.line_api_base, &credentials.access_token)
         .reread_token_from(credentials.token_source())
-        .connect_timeout(Duration::from_millis(300))
-        .reply_timeout(Duration::from_secs(1))
         .build()?;
     line.warm().await;
     let events =

@@ -17,8 +17,8 @@ use crate::handlers::offers::sweep;
 use crate::handlers::scan::{ScanReport, run_daily_scan};
 use crate::handlers::send::{DrainPolicy, Settled, settle};
 use crate::handlers::webhook::{WebhookContext, WebhookResponse, handle_verified, verify_request};
-use crate::line::HttpLineApi;
 use crate::line::signature::ChannelSecret;
+use crate::line::{HttpLineApi, HttpLineApiBuilder};
 use crate::pacer::Pacer;
 use crate::queue::{QueuedJob, first_received, receive_count};
 use crate::store::Store;
@@ -35,6 +35,14 @@ pub fn webhook_sdk_config(base: &aws_config::SdkConfig) -> aws_config::SdkConfig
                 .build(),
         )
         .build()
+}
+
+/// The webhook's LINE client: a reply must come back well inside LINE's 2 seconds (see
+/// `REPLY_DEADLINE`), so connecting and each reply are bounded far below the defaults.
+pub fn webhook_line_client(base: &str, access_token: &str) -> HttpLineApiBuilder {
+    HttpLineApi::builder(base, access_token)
+        .connect_timeout(Duration::from_millis(300))
+        .reply_timeout(Duration::from_secs(1))
 }
 
 /// `functions/webhook`: `POST /webhook` behind the HTTP API.
