@@ -25,8 +25,17 @@ use crate::store::Store;
 
 /// The webhook's AWS calls are bounded so a slow DynamoDB makes the request fail (LINE
 /// redelivers) well inside LINE's 2 seconds, instead of hanging until the function's timeout.
+/// An attempt that gets no answer is given up after 500 ms and tried again within 50 ms:
+/// the default backoff (up to 1 s, jittered) made the retry of one lost call miss the
+/// deadline about half the time.
 pub fn webhook_sdk_config(base: &aws_config::SdkConfig) -> aws_config::SdkConfig {
+    let retry = base
+        .retry_config()
+        .cloned()
+        .unwrap_or_else(aws_config::retry::RetryConfig::standard)
+        .with_initial_backoff(Duration::from_millis(50));
     base.to_builder()
+        .retry_config(retry)
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
                 .connect_timeout(Duration::from_millis(300))
