@@ -225,6 +225,14 @@ pub fn callback(events: Vec<Value>) -> Vec<u8> {
     .expect("json")
 }
 
+/// `event` as LINE redelivers it: the same `webhookEventId` and reply token, with
+/// `deliveryContext.isRedelivery` true.
+pub fn redelivered(event: &Value) -> Value {
+    let mut e = event.clone();
+    e["deliveryContext"] = json!({"isRedelivery": true});
+    e
+}
+
 /// Builds webhook events for one LINE user, with unique ids and increasing timestamps.
 pub struct Resident {
     pub user_id: String,
