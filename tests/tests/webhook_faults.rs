@@ -13,11 +13,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveDate, Utc};
 use serde_json::Value;
-use shared::aws::dynamo::create_table;
 use shared::aws::lambda::{WebhookFunction, webhook_line_client, webhook_sdk_config};
-use shared::aws::testing::{moto_config, moto_endpoint, unique_name};
-use shared::aws::{DynamoStore, EventBridgeEvents, LiveCatalog, publish_catalog};
-use shared::catalog::example_source;
+use shared::aws::testing::{moto_config, moto_endpoint};
+use shared::aws::{DynamoStore, EventBridgeEvents, LiveCatalog};
 use shared::domain::UserId;
 use shared::line::signature::ChannelSecret;
 use shared::store::Store;
@@ -27,6 +25,7 @@ use sukusuku_tests::fault_proxy::{FaultProxy, ProxyFault};
 use sukusuku_tests::server::{
     ACCESS_TOKEN, CHANNEL_SECRET, Resident, Sukusuku, callback, example_catalog, redelivered, sign,
 };
+use sukusuku_tests::stack::Stack;
 
 /// How long LINE waits for the webhook's answer.
 const LINE_WAITS: Duration = Duration::from_secs(2);
@@ -58,15 +57,8 @@ struct Rig {
 
 impl Rig {
     async fn new(endpoint: &str) -> Rig {
-        let config = moto_config(endpoint).await;
-        let table = unique_name("faults");
-        let direct = DynamoStore::from_config(&config, &table);
-        create_table(direct.client(), &table)
-            .await
-            .expect("create table");
-        publish_catalog(&direct, &example_source(), Utc::now())
-            .await
-            .expect("publish catalog");
+        let table = Stack::create(endpoint, "faults", 8).await.table;
+        let direct = DynamoStore::from_config(&moto_config(endpoint).await, &table);
         let proxy = FaultProxy::start(endpoint).await;
         let line = FakeLine::start(ACCESS_TOKEN).await;
         let webhook = Arc::new(function(&proxy, &line, &table, CATALOG_MAX_AGE).await);
