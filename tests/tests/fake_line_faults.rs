@@ -97,15 +97,16 @@ impl Client {
     }
 }
 
+fn header(r: &reqwest::Response, name: &str) -> Option<String> {
+    let value = r.headers().get(name)?.to_str().ok()?;
+    Some(value.to_string())
+}
+
 /// Status, `Retry-After` and the body of an answer.
 async fn read(r: reqwest::Result<reqwest::Response>) -> (u16, Option<String>, Value) {
     let r = r.expect("an answer");
     let status = r.status().as_u16();
-    let after = r
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let after = header(&r, "retry-after");
     (status, after, r.json().await.unwrap_or(Value::Null))
 }
 
@@ -297,12 +298,7 @@ async fn a_reset_closes_the_connection_without_an_answer() {
     // 409 naming it, and nothing is delivered twice.
     let r = c.push(&user(1), "お知らせ", KEY_A).await.expect("answer");
     assert_eq!(r.status().as_u16(), 409);
-    let accepted = r
-        .headers()
-        .get("x-line-accepted-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .expect("x-line-accepted-request-id");
+    let accepted = header(&r, "x-line-accepted-request-id").expect("accepted request id");
     assert!(r.headers().contains_key("x-line-request-id"));
     let body: Value = r.json().await.expect("json");
     assert_eq!(body["message"], "The retry key is already accepted");
@@ -324,21 +320,13 @@ async fn a_retry_key_delivers_once_and_then_answers_409() {
     let c = Client::new(&line);
     let first = c.push(&user(1), "一度だけ", KEY_A).await.expect("answer");
     assert_eq!(first.status().as_u16(), 200);
-    let request_id = first
-        .headers()
-        .get("x-line-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .expect("x-line-request-id");
+    let request_id = header(&first, "x-line-request-id").expect("request id");
     let sent: Value = first.json().await.expect("json");
     let again = c.push(&user(1), "一度だけ", KEY_A).await.expect("answer");
     assert_eq!(again.status().as_u16(), 409);
     assert_eq!(
-        again
-            .headers()
-            .get("x-line-accepted-request-id")
-            .and_then(|v| v.to_str().ok()),
-        Some(request_id.as_str())
+        header(&again, "x-line-accepted-request-id"),
+        Some(request_id)
     );
     let body: Value = again.json().await.expect("json");
     assert_eq!(body["sentMessages"], sent["sentMessages"]);
