@@ -12,6 +12,8 @@ mod batch;
 mod bookings;
 mod codec;
 mod error;
+#[cfg(feature = "testing")]
+mod seed;
 mod table;
 mod waitlist;
 
