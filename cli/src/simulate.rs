@@ -124,7 +124,10 @@ impl PriceArgs {
             ("--price-dynamodb-wru", prices.dynamodb_million_wru),
             ("--price-dynamodb-rru", prices.dynamodb_million_rru),
             ("--price-sqs-requests", prices.sqs_million_requests),
-            ("--price-http-api-requests", prices.http_api_million_requests),
+            (
+                "--price-http-api-requests",
+                prices.http_api_million_requests,
+            ),
             ("--price-alarm-month", prices.alarm_month),
             ("--price-logs-gb", prices.logs_gb),
         ] {

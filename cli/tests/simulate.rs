@@ -124,7 +124,9 @@ fn every_resident_receives_what_preview_says() {
             *seen.entry("joined").or_default() += 1;
         }
         if let Some(way) = r["leaves"][1].as_str() {
-            *seen.entry(if way == "stop" { "stopped" } else { "blocked" }).or_default() += 1;
+            *seen
+                .entry(if way == "stop" { "stopped" } else { "blocked" })
+                .or_default() += 1;
         }
         let birth_on = day(&r["birth_registered_on"]);
         // (anchor flag, date, nickname, first day, last day) of each registration.
@@ -161,7 +163,14 @@ fn every_resident_receives_what_preview_says() {
                 continue;
             }
             let mut args = common.clone();
-            args.extend([flag.into(), date, "--from".into(), first, "--to".into(), last]);
+            args.extend([
+                flag.into(),
+                date,
+                "--from".into(),
+                first,
+                "--to".into(),
+                last,
+            ]);
             if let Some(name) = nickname {
                 *seen.entry("nickname").or_default() += 1;
                 args.extend(["--nickname".into(), name]);
@@ -182,8 +191,13 @@ fn every_resident_receives_what_preview_says() {
     assert!(total > 500, "{total}");
     // The population exercised every path: joining, births, stops, blocks, nicknames,
     // やさしい日本語 and categories turned off.
-    for what in ["joined", "births", "stopped", "blocked", "nickname", "easy", "muted"] {
-        assert!(seen.get(what).copied().unwrap_or(0) > 0, "no resident {what}: {seen:?}");
+    for what in [
+        "joined", "births", "stopped", "blocked", "nickname", "easy", "muted",
+    ] {
+        assert!(
+            seen.get(what).copied().unwrap_or(0) > 0,
+            "no resident {what}: {seen:?}"
+        );
     }
     let _ = std::fs::remove_file(residents);
 }
@@ -222,7 +236,8 @@ fn the_bill_prices_the_counted_units_and_flags_change_the_prices() {
         // 8 alarms for the days of the month simulated, and the logs.
         let days = f(&m["days"]);
         let month_days = if m["month"] == "2027-01" { 31.0 } else { 28.0 };
-        let cloudwatch = 8.0 * days / month_days * 0.10 + f(&c["log_bytes"]) / 1_073_741_824.0 * 0.76;
+        let cloudwatch =
+            8.0 * days / month_days * 0.10 + f(&c["log_bytes"]) / 1_073_741_824.0 * 0.76;
         assert!((f(&m["bill_usd"]["cloudwatch"]) - cloudwatch).abs() < 1e-9);
         // Inside the free tiers at this size.
         assert_eq!(f(&m["bill_usd"]["lambda"]), 0.0);
@@ -252,7 +267,10 @@ fn the_bill_prices_the_counted_units_and_flags_change_the_prices() {
         "1000",
     ]);
     let other = json(&priced);
-    for (a, b) in months.iter().zip(other["months"].as_array().expect("months")) {
+    for (a, b) in months
+        .iter()
+        .zip(other["months"].as_array().expect("months"))
+    {
         assert_eq!(a["counts"], b["counts"]);
         let wru = f(&a["counts"]["write_units"]) / 1e6;
         assert!((f(&b["bill_usd"]["dynamodb"]) - wru * 1.43).abs() < 1e-9);
@@ -265,18 +283,17 @@ fn the_bill_prices_the_counted_units_and_flags_change_the_prices() {
 #[test]
 fn the_report_reads_as_tables_and_the_chart_is_well_formed_svg() {
     let svg = temp("chart.svg");
-    let out = run(&[
-        "simulate",
-        "--catalog",
-        &example(),
-        "--residents",
-        "500",
-        "--days",
-        "70",
-        "--daily-programme",
-        "--svg",
-        &svg.to_string_lossy(),
-    ]);
+    let svg_path = svg.to_string_lossy().into_owned();
+    let example = example();
+    let town = |extra: &[&'static str]| {
+        let mut args = vec!["simulate", "--catalog", &example, "--residents", "500"];
+        args.extend(["--days", "70"]);
+        args.extend(extra);
+        args
+    };
+    let mut args = town(&["--daily-programme", "--svg"]);
+    args.push(&svg_path);
+    let out = run(&args);
     let text = stdout(&out);
     for needle in [
         "example.yaml + daily programme, 500 residents, 70 days from 2027-04-01 to 2027-06-09",
@@ -303,17 +320,8 @@ fn the_report_reads_as_tables_and_the_chart_is_well_formed_svg() {
     assert_eq!(bars.len(), 6, "{chart}");
     assert!(chart.contains("2027-05: "), "{chart}");
     // The daily programme sends more than the example alone.
-    let without = json(&["simulate", "--catalog", &example(), "--residents", "500", "--days", "70"]);
-    let with = json(&[
-        "simulate",
-        "--catalog",
-        &example(),
-        "--residents",
-        "500",
-        "--days",
-        "70",
-        "--daily-programme",
-    ]);
+    let without = json(&town(&[]));
+    let with = json(&town(&["--daily-programme"]));
     let deliveries = |r: &Value| f(&r["total"]["counts"]["deliveries"]);
     assert!(deliveries(&with) > 3.0 * deliveries(&without));
     let _ = std::fs::remove_file(svg);
@@ -335,12 +343,27 @@ fn bad_input_is_refused_with_a_clear_message() {
     .expect("write");
     let example = example();
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["--residents", "0"], "--residents must be from 1 to 5000000 (got 0)"),
-        (vec!["--residents", "5000001"], "--residents must be from 1 to 5000000"),
+        (
+            vec!["--residents", "0"],
+            "--residents must be from 1 to 5000000 (got 0)",
+        ),
+        (
+            vec!["--residents", "5000001"],
+            "--residents must be from 1 to 5000000",
+        ),
         (vec!["--residents=-3"], "invalid value '-3'"),
-        (vec!["--residents", "10", "--days", "0"], "--days must be from 1 to 1096 (got 0)"),
-        (vec!["--residents", "10", "--days", "5000"], "--days must be from 1 to 1096"),
-        (vec!["--residents", "10", "--yen-per-usd", "0"], "--yen-per-usd must be more than 0"),
+        (
+            vec!["--residents", "10", "--days", "0"],
+            "--days must be from 1 to 1096 (got 0)",
+        ),
+        (
+            vec!["--residents", "10", "--days", "5000"],
+            "--days must be from 1 to 1096",
+        ),
+        (
+            vec!["--residents", "10", "--yen-per-usd", "0"],
+            "--yen-per-usd must be more than 0",
+        ),
         (
             vec!["--residents", "10", "--price-sqs-requests=-1"],
             "--price-sqs-requests must be a price in USD, 0 or more",

@@ -135,8 +135,7 @@ const GB: f64 = 1024.0 * 1024.0 * 1024.0;
 pub fn monthly_bill(u: &Usage, p: &Prices) -> Bill {
     let over = |used: f64, free: f64| (used - free).max(0.0);
     Bill {
-        lambda: over(u.lambda_requests, LAMBDA_FREE_REQUESTS) / MILLION
-            * p.lambda_million_requests
+        lambda: over(u.lambda_requests, LAMBDA_FREE_REQUESTS) / MILLION * p.lambda_million_requests
             + over(u.lambda_gb_seconds, LAMBDA_FREE_GB_SECONDS) * p.lambda_gb_second,
         dynamodb: u.read_units / MILLION * p.dynamodb_million_rru
             + u.write_units / MILLION * p.dynamodb_million_wru,
@@ -160,7 +159,11 @@ pub const QUERY_PAGE_BYTES: u64 = 1024 * 1024;
 /// Read units for reading `bytes` in one request (at least one 4 KB unit).
 pub fn read_units(bytes: u64, strongly_consistent: bool) -> f64 {
     let units = bytes.div_ceil(READ_UNIT_BYTES).max(1) as f64;
-    if strongly_consistent { units } else { units / 2.0 }
+    if strongly_consistent {
+        units
+    } else {
+        units / 2.0
+    }
 }
 
 /// Write units for writing an item of `bytes` (at least one 1 KB unit).
@@ -355,10 +358,7 @@ mod tests {
         // 3,000 items of 700 bytes (2.1 MB) make three pages, each rounded up on its own.
         let per_page = 1_048_576 / 700; // 1,497 items fit a page
         let pages = [per_page, per_page, 3_000 - 2 * per_page];
-        let want: f64 = pages
-            .iter()
-            .map(|n| read_units(*n * 700, false))
-            .sum();
+        let want: f64 = pages.iter().map(|n| read_units(*n * 700, false)).sum();
         assert_eq!(query_read_units([700; 3_000]), want);
         assert_eq!(number_bytes(0), 2);
         assert_eq!(number_bytes(7), 2);
@@ -375,8 +375,17 @@ mod tests {
         // Keys and fixed attributes of a 33-character LINE id and child `c1`.
         assert_eq!(
             bare,
-            (2 + 38) + (2 + 9) + (3 + 13) + (3 + 39) + (4 + 5) + (4 + 10) + (4 + 33)
-                + (7 + 2) + (4 + 1) + (8 + 3) + (8 + 1)
+            (2 + 38)
+                + (2 + 9)
+                + (3 + 13)
+                + (3 + 39)
+                + (4 + 5)
+                + (4 + 10)
+                + (4 + 33)
+                + (7 + 2)
+                + (4 + 1)
+                + (8 + 3)
+                + (8 + 1)
         );
         e.delivered.insert("one-week".into());
         assert_eq!(anchor_item_bytes(&e), bare + 9 + 8);

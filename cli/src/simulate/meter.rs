@@ -13,13 +13,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use shared::catalog::Catalog;
 use shared::cost::{
-    anchor_item_bytes, number_bytes, query_read_units, read_units, write_units, QUERY_PAGE_BYTES,
+    QUERY_PAGE_BYTES, anchor_item_bytes, number_bytes, query_read_units, read_units, write_units,
 };
 use shared::delivery::{DeliveryJob, Mark, Recipient};
 use shared::domain::{AnchorEntry, AnchorKind, AnchorRange, Resident, UserId};
 use shared::queue::{Queue, QueueDepth, QueueError, QueuedJob};
 use shared::reservations::{
-    Booking, Schedule, ServiceId, Service, SlotRef, SlotState, Waiting, Waitlist,
+    Booking, Schedule, Service, ServiceId, SlotRef, SlotState, Waiting, Waitlist,
 };
 use shared::store::{
     BookingError, BookingRequest, BookingStore, EventClaim, LocalStore, Offers, Release,
@@ -230,7 +230,12 @@ pub struct Metered<'a> {
 }
 
 impl<'a> Metered<'a> {
-    pub fn new(inner: &'a LocalStore, catalog: &'a Catalog, start: NaiveDate, initial: usize) -> Self {
+    pub fn new(
+        inner: &'a LocalStore,
+        catalog: &'a Catalog,
+        start: NaiveDate,
+        initial: usize,
+    ) -> Self {
         Metered {
             inner,
             catalog,
@@ -391,7 +396,11 @@ impl BookingStore for Metered<'_> {
         self.inner.book(request).await
     }
 
-    async fn release(&self, change: &SeatChange<'_>, how: Release) -> Result<Booking, BookingError> {
+    async fn release(
+        &self,
+        change: &SeatChange<'_>,
+        how: Release,
+    ) -> Result<Booking, BookingError> {
         self.inner.release(change, how).await
     }
 
@@ -553,7 +562,11 @@ impl Queue for CountingQueue {
         Ok(())
     }
 
-    async fn retry_later(&self, _receipt: &str, _delay: std::time::Duration) -> Result<(), QueueError> {
+    async fn retry_later(
+        &self,
+        _receipt: &str,
+        _delay: std::time::Duration,
+    ) -> Result<(), QueueError> {
         Ok(())
     }
 
@@ -640,9 +653,8 @@ pub fn scanner_day(day: &mut Day, catalog_bytes: usize, enqueued: u64) {
         / 1000.0
         * cpu_factor();
     // Queries and SendMessageBatch calls are made one after another.
-    let scan_ms = SCAN_FIXED_MS
-        + cpu_ms
-        + (day.query_pages + day.sqs_send_batches) as f64 * AWS_CALL_MS;
+    let scan_ms =
+        SCAN_FIXED_MS + cpu_ms + (day.query_pages + day.sqs_send_batches) as f64 * AWS_CALL_MS;
     day.scan_seconds = scan_ms / 1000.0;
     day.scanner_invocations += 1 + SWEEPS_PER_DAY;
     day.scheduler_invocations += (1 + SWEEPS_PER_DAY) as f64;
@@ -755,19 +767,15 @@ pub fn joining_turns(day: &mut Day, r: &Resident) {
 /// child's written).
 pub fn birth_turns(day: &mut Day, before: &Resident, after: &Resident) {
     read_only_turn(day);
-    let old: Vec<String> = before.anchor_entries().into_iter().map(|e| e.subject).collect();
-    let written: Vec<u64> = after
-        .anchor_entries()
-        .iter()
-        .filter(|e| !old.contains(&e.subject))
-        .map(anchor_item_bytes)
-        .collect();
-    let removed: Vec<u64> = before
-        .anchor_entries()
-        .iter()
-        .filter(|e| !after.has_subject(&e.subject))
-        .map(anchor_item_bytes)
-        .collect();
+    let sizes = |r: &Resident, keep: &dyn Fn(&AnchorEntry) -> bool| -> Vec<u64> {
+        r.anchor_entries()
+            .iter()
+            .filter(|e| keep(e))
+            .map(anchor_item_bytes)
+            .collect()
+    };
+    let written = sizes(after, &|e| !before.has_subject(&e.subject));
+    let removed = sizes(before, &|e| !after.has_subject(&e.subject));
     saving_turn(day, after, &written, &removed);
 }
 
@@ -819,7 +827,10 @@ mod tests {
     #[tokio::test]
     async fn identical_recipients_go_in_multicasts_of_500() {
         let d = send_day(1_200).await;
-        assert_eq!((d.deliveries, d.multicast, d.push, d.jobs), (1_200, 3, 0, 3));
+        assert_eq!(
+            (d.deliveries, d.multicast, d.push, d.jobs),
+            (1_200, 3, 0, 3)
+        );
         assert_eq!(d.sender_invocations, 1);
         assert_eq!(d.sqs_send_batches, 1);
         assert_eq!(d.write_units, 2_400.0);

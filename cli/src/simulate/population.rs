@@ -170,7 +170,10 @@ impl Population {
             let gestation = match joins {
                 // Anywhere from 妊娠6週 to 妊娠41週 at the start.
                 None => 42 + d.below(246),
-                Some(_) => JOIN_GESTATION_DAYS.0 + d.below(JOIN_GESTATION_DAYS.1 - JOIN_GESTATION_DAYS.0 + 1),
+                Some(_) => {
+                    JOIN_GESTATION_DAYS.0
+                        + d.below(JOIN_GESTATION_DAYS.1 - JOIN_GESTATION_DAYS.0 + 1)
+                }
             };
             add_days(joined, FULL_TERM_DAYS - gestation as i64).unwrap_or(joined)
         });
@@ -191,7 +194,8 @@ impl Population {
             };
             for k in 0..count {
                 if k > 0 {
-                    age += SIBLING_GAP_DAYS.0 + d.below(SIBLING_GAP_DAYS.1 - SIBLING_GAP_DAYS.0 + 1);
+                    age +=
+                        SIBLING_GAP_DAYS.0 + d.below(SIBLING_GAP_DAYS.1 - SIBLING_GAP_DAYS.0 + 1);
                 }
                 if age > MAX_CHILD_AGE_DAYS {
                     break;
@@ -298,7 +302,8 @@ mod tests {
         let pregnant = share(&|x| x.due.is_some(), initial);
         assert!((0.09..0.13).contains(&pregnant), "{pregnant}");
         let children: usize = initial.iter().map(|x| x.children.len()).sum();
-        let per_family = children as f64 / initial.iter().filter(|x| !x.children.is_empty()).count() as f64;
+        let per_family =
+            children as f64 / initial.iter().filter(|x| !x.children.is_empty()).count() as f64;
         assert!((1.3..1.8).contains(&per_family), "{per_family}");
         for x in &plans {
             for (born, _) in &x.children {
@@ -321,6 +326,9 @@ mod tests {
             }
         }
         assert_eq!(months.len(), 12);
-        assert_eq!(Population::index_of(&Population::user(123_456)), Some(123_456));
+        assert_eq!(
+            Population::index_of(&Population::user(123_456)),
+            Some(123_456)
+        );
     }
 }

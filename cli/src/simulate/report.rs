@@ -196,7 +196,15 @@ impl Report {
             s.prices.yen_per_usd
         );
         let header = [
-            "month", "deliveries", "push", "multicast", "Lambda", "GB-s", "RRU", "WRU", "SQS",
+            "month",
+            "deliveries",
+            "push",
+            "multicast",
+            "Lambda",
+            "GB-s",
+            "RRU",
+            "WRU",
+            "SQS",
             "AWS ¥",
         ];
         let mut rows: Vec<[String; 10]> = Vec::new();
@@ -264,7 +272,12 @@ impl Report {
             );
         }
         out.push_str("\nDeliveries per month:\n");
-        let most = self.months.iter().map(|m| m.counts.deliveries).max().unwrap_or(0);
+        let most = self
+            .months
+            .iter()
+            .map(|m| m.counts.deliveries)
+            .max()
+            .unwrap_or(0);
         for m in &self.months {
             let _ = writeln!(
                 out,
@@ -299,7 +312,12 @@ impl Report {
             ]);
         }
         out.push_str(&table(
-            &["month", "messages", LINE_MUNICIPAL_PLAN, "cheapest ordinary plan"],
+            &[
+                "month",
+                "messages",
+                LINE_MUNICIPAL_PLAN,
+                "cheapest ordinary plan",
+            ],
             &rows,
         ));
         let _ = writeln!(
@@ -395,7 +413,10 @@ impl Report {
             (
                 "AWS a month (yen, after free tiers)",
                 "#e07b39",
-                self.months.iter().map(|m| (m.aws_yen, yen(m.aws_yen))).collect(),
+                self.months
+                    .iter()
+                    .map(|m| (m.aws_yen, yen(m.aws_yen)))
+                    .collect(),
             ),
         ];
         for (k, (label, colour, values)) in panels.iter().enumerate() {
@@ -430,7 +451,11 @@ impl Report {
                 LEFT - 6.0
             );
             for (i, ((value, shown), m)) in values.iter().zip(&self.months).enumerate() {
-                let h = if most > 0.0 { value / most * PANEL } else { 0.0 };
+                let h = if most > 0.0 {
+                    value / most * PANEL
+                } else {
+                    0.0
+                };
                 let x = LEFT + i as f64 * slot + slot * 0.15;
                 let _ = writeln!(
                     svg,
@@ -487,7 +512,10 @@ fn assumptions() -> Vec<(&'static str, f64)> {
             "READ_ONLY_TURNS_PER_RESIDENT_MONTH",
             READ_ONLY_TURNS_PER_RESIDENT_MONTH,
         ),
-        ("SQS_IDLE_RECEIVES_PER_DAY", SQS_IDLE_RECEIVES_PER_DAY as f64),
+        (
+            "SQS_IDLE_RECEIVES_PER_DAY",
+            SQS_IDLE_RECEIVES_PER_DAY as f64,
+        ),
         ("SENDER_READ_UNITS_PER_KEY", SENDER_READ_UNITS_PER_KEY),
         ("RECORD_WRITE_UNITS", RECORD_WRITE_UNITS),
         ("CATALOG_COMPRESSION", CATALOG_COMPRESSION),
@@ -534,7 +562,11 @@ fn bar(v: u64, most: u64, width: usize) -> String {
 
 /// Columns: the first left-aligned, the rest right-aligned; widths by characters.
 fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
-    let width = |s: &str| s.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum::<usize>();
+    let width = |s: &str| {
+        s.chars()
+            .map(|c| if c.is_ascii() { 1 } else { 2 })
+            .sum::<usize>()
+    };
     let mut widths = header.map(width);
     for r in rows {
         for (w, c) in widths.iter_mut().zip(r) {
@@ -555,7 +587,13 @@ fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
     };
     line(header.to_vec(), &mut out);
     line(
-        widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect(),
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect(),
         &mut out,
     );
     for r in rows {
@@ -586,7 +624,8 @@ mod tests {
         assert_eq!(yen(0.3), "<¥1");
         assert_eq!(yen(1_234.4), "¥1,234");
         assert_eq!(bar(8, 8, 2), "██");
-        assert_eq!(bar(1, 16, 1), "▌");
+        assert_eq!(bar(1, 2, 1), "▌");
+        assert_eq!(bar(1, 16, 1), "▏");
         assert_eq!(xml("a<&>\""), "a&lt;&amp;&gt;&quot;");
     }
 }

@@ -289,7 +289,9 @@ mod tests {
         r.add_child(NaiveDate::from_ymd_opt(2025, 1, 2).expect("date"));
         r.settings.district = Some("chuo".into());
         r.settings.nursery = Some("planning".into());
-        r.settings.muted.extend(["events".to_string(), "daily".to_string()]);
+        r.settings
+            .muted
+            .extend(["events".to_string(), "daily".to_string()]);
         r.settings.household.insert("multiple-birth".into());
         let mut e = r.anchor_entries().remove(0);
         e.nickname = Some("はるちゃん".into());
@@ -299,7 +301,8 @@ mod tests {
             DELIVERED.into(),
             AttributeValue::Ss(vec!["one-week".into(), "bcg".into()]),
         );
-        e.delivered.extend(["one-week".to_string(), "bcg".to_string()]);
+        e.delivered
+            .extend(["one-week".to_string(), "bcg".to_string()]);
         assert_eq!(item_size(&item) as u64, crate::cost::anchor_item_bytes(&e));
         // Numbers (the series' steps) are sized exactly there, at their upper bound here.
     }
