@@ -219,7 +219,7 @@ impl Population {
             let nicknames = (0..if twins { 2 } else { 1 })
                 .map(|_| self.nickname(&mut d))
                 .collect();
-            (registered < days as i64).then(|| Birth {
+            (registered < days as i64).then_some(Birth {
                 date,
                 registered: registered as u32,
                 nicknames,

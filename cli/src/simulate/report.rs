@@ -401,7 +401,9 @@ impl Report {
             r##"<text x="{LEFT}" y="24" font-size="14" font-weight="bold">{}</text>"##,
             xml(&title)
         );
-        let panels: [(&str, &str, Vec<(f64, String)>); 2] = [
+        // (title, colour, each month's value and how it is shown)
+        type Panel<'a> = (&'a str, &'a str, Vec<(f64, String)>);
+        let panels: [Panel<'_>; 2] = [
             (
                 "Deliveries a month (messages to residents)",
                 "#3b7dd8",
