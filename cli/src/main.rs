@@ -1,5 +1,6 @@
 //! `sukusuku`: run everything locally (`serve`) and the staff tools (`preview`,
-//! `catalog check|publish`, `reservations check|publish|export`, `richmenu install`). Thin: argument parsing here, the work in `shared` and the modules below.
+//! `catalog check|publish`, `reservations check|publish|export`, `richmenu install`,
+//! `simulate`). Thin: argument parsing here, the work in `shared` and the modules below.
 
 mod catalog_file;
 mod local_events;
@@ -8,6 +9,7 @@ mod preview;
 mod reservations_file;
 mod richmenu;
 mod serve;
+mod simulate;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -61,6 +63,10 @@ enum Command {
         #[command(subcommand)]
         command: ReservationsCommand,
     },
+    /// What a year costs: a synthetic population through the real daily scan, day after
+    /// day, with LINE requests, Lambda, DynamoDB and SQS use and the AWS bill in yen per
+    /// month, and LINE's messages against its plans.
+    Simulate(simulate::SimulateArgs),
     /// The rich menu: the buttons under the chat (DIR holds richmenu.json and its image).
     Richmenu {
         #[command(subcommand)]
@@ -256,6 +262,7 @@ fn main() -> ExitCode {
             data: data.as_deref(),
         }),
         Command::Preview(args) => preview::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
         Command::Catalog {
             command:
                 CatalogCommand::Check {

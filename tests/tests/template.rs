@@ -917,8 +917,14 @@ fn readme_figures_match_the_template() {
     }
     let alarms = alarms(&t).len();
     assert!(
-        readme.contains(&format!("| CloudWatch | {alarms} alarms")),
-        "README's cost table must count {alarms} alarms"
+        readme.contains(&format!("- {alarms} CloudWatch alarms:")),
+        "README's deploy section must count {alarms} alarms"
+    );
+    // The cost simulator prices the same alarms.
+    let meter = repo_file("cli/src/simulate/meter.rs");
+    assert!(
+        meter.contains(&format!("pub const ALARMS: f64 = {alarms}.0;")),
+        "sukusuku simulate must price {alarms} alarms"
     );
 }
 

@@ -284,6 +284,30 @@ mod tests {
     }
 
     #[test]
+    fn the_cost_model_sizes_an_anchor_item_as_it_is_stored() {
+        let mut r = Resident::new(UserId::parse(&format!("U{:032x}", 5)).expect("id"));
+        r.add_child(NaiveDate::from_ymd_opt(2025, 1, 2).expect("date"));
+        r.settings.district = Some("chuo".into());
+        r.settings.nursery = Some("planning".into());
+        r.settings
+            .muted
+            .extend(["events".to_string(), "daily".to_string()]);
+        r.settings.household.insert("multiple-birth".into());
+        let mut e = r.anchor_entries().remove(0);
+        e.nickname = Some("はるちゃん".into());
+        let mut item = anchor_item(&e);
+        assert_eq!(item_size(&item) as u64, crate::cost::anchor_item_bytes(&e));
+        item.insert(
+            DELIVERED.into(),
+            AttributeValue::Ss(vec!["one-week".into(), "bcg".into()]),
+        );
+        e.delivered
+            .extend(["one-week".to_string(), "bcg".to_string()]);
+        assert_eq!(item_size(&item) as u64, crate::cost::anchor_item_bytes(&e));
+        // Numbers (the series' steps) are sized exactly there, at their upper bound here.
+    }
+
+    #[test]
     fn anchors_round_trip_with_their_delivered_milestones() {
         let mut r = Resident::new(UserId::parse("Uabc").expect("id"));
         r.add_child(NaiveDate::from_ymd_opt(2025, 1, 2).expect("date"));
