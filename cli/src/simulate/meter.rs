@@ -552,6 +552,7 @@ impl Queue for CountingQueue {
                     body: shared::queue::job_body(&job)?,
                     receipt: job.id.clone(),
                     receive_count: 1,
+                    first_received: None,
                 })
             })
             .collect()
@@ -578,6 +579,7 @@ impl Queue for CountingQueue {
         Ok(QueueDepth {
             visible: lock(&self.queued).jobs.len(),
             hidden: 0,
+            parked: 0,
         })
     }
 

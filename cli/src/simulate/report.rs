@@ -228,13 +228,14 @@ impl Report {
         let _ = writeln!(
             out,
             "\nAWS for the period, by service: Lambda {}, DynamoDB {}, SQS {}, HTTP API {}, \
-             CloudWatch {} (8 alarms and logs), EventBridge Scheduler {} ({} invocations, \
+             CloudWatch {} ({} alarms and logs), EventBridge Scheduler {} ({} invocations, \
              inside its 14 million a month free). Total {} (${:.2}).",
             self.yen(b.lambda),
             self.yen(b.dynamodb),
             self.yen(b.sqs),
             self.yen(b.http_api),
             self.yen(b.cloudwatch),
+            super::meter::ALARMS,
             self.yen(b.scheduler),
             n(self.total.counts.scheduler_invocations as u64),
             yen(self.total.aws_yen),
